@@ -1,0 +1,133 @@
+//! The `usage-monitor` command: serve the dashboard (the default), import events, fill a
+//! database with demo data, print the figures.
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::ingest::{import_lines, Report};
+use crate::stats::query;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::io::BufReader;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "usage-monitor",
+    version,
+    about = "Usage & Cost Monitoring for an AI generation platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the dashboard (the default).
+    Serve,
+    /// Import events from a JSON Lines file ("-" reads standard input).
+    Import {
+        file: PathBuf,
+        /// Store nothing if any line is bad.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Fill the database with realistic demo data, relative to now.
+    Demo {
+        /// Do nothing if the database already holds generations.
+        #[arg(long)]
+        if_empty: bool,
+    },
+    /// Print the dashboard's figures.
+    Stats {
+        /// As the JSON of GET /api/admin/credit-stats.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match execute(cli.command.unwrap_or(Command::Serve)).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("usage-monitor: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Error = Box<dyn std::error::Error>;
+
+async fn execute(command: Command) -> Result<ExitCode, Error> {
+    let settings = Settings::load()?;
+    match command {
+        Command::Serve => crate::server::serve(settings)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Import { file, strict } => {
+            let db = Db::connect(&settings.database_url).await?;
+            let report = if file.as_os_str() == "-" {
+                import_lines(&db, BufReader::new(tokio::io::stdin()), strict).await?
+            } else {
+                let input = tokio::fs::File::open(&file)
+                    .await
+                    .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+                import_lines(&db, BufReader::new(input), strict).await?
+            };
+            print_report(&report);
+            Ok(if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Demo { if_empty } => {
+            let db = Db::connect(&settings.database_url).await?;
+            if if_empty && crate::demo::has_generations(&db).await? {
+                eprintln!("usage-monitor: the database already has data; no demo data added");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let report =
+                crate::demo::fill(&db, chrono::Utc::now(), settings.report.time_zone).await?;
+            eprintln!("usage-monitor: demo data stored ({} events)", report.stored);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { json } => {
+            let db = Db::connect(&settings.database_url).await?;
+            let stats = query::load(&db, &settings.report, chrono::Utc::now()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&stats)?);
+            } else {
+                println!("{}", crate::ui::format::summary(&stats));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_report(report: &Report) {
+    for rejection in &report.rejected {
+        eprintln!("line {}: {}", rejection.line, rejection.reason);
+    }
+    if report.committed {
+        eprintln!(
+            "usage-monitor: {} events stored, {} unchanged, {} lines rejected",
+            report.stored,
+            report.unchanged,
+            report.rejected.len()
+        );
+    } else {
+        eprintln!(
+            "usage-monitor: nothing stored (--strict): {} lines rejected",
+            report.rejected.len()
+        );
+    }
+}

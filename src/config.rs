@@ -1,0 +1,262 @@
+//! Settings: `Leptos.toml` (its `[package.metadata.leptos]` section for Leptos, its `[app]`
+//! section for ours), each overridable by an environment variable. Every setting is read
+//! in this one place.
+
+use crate::stats::query::ReportSettings;
+use crate::stats::HealthThresholds;
+use chrono_tz::Tz;
+use leptos::config::LeptosOptions;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/usage-monitor.db";
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub report: ReportSettings,
+    pub refresh_seconds: u64,
+}
+
+/// The `[app]` section of Leptos.toml, with the environment variable that overrides each key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct AppSection {
+    /// `DATABASE_URL`
+    database_url: Option<String>,
+    /// `USAGE_MONITOR_TZ`
+    time_zone: Option<String>,
+    /// `USAGE_MONITOR_REFRESH_SECONDS`
+    refresh_seconds: Option<u64>,
+    /// `USAGE_MONITOR_DEGRADED_PERCENT`
+    degraded_at_percent: Option<f64>,
+    /// `USAGE_MONITOR_CRITICAL_PERCENT`
+    critical_at_percent: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    app: AppSection,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Leptos settings: {0}")]
+    Leptos(String),
+}
+
+/// The configuration file: `USAGE_MONITOR_CONFIG`, or `Leptos.toml` in the working folder.
+pub fn config_path() -> PathBuf {
+    std::env::var_os("USAGE_MONITOR_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| DEFAULT_CONFIG_FILE.into())
+}
+
+impl Settings {
+    /// Reads the file (if there is one) and the environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let path = config_path();
+        let file = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                toml::from_str::<ConfigFile>(&text).map_err(|source| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    source,
+                })?
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && std::env::var_os("USAGE_MONITOR_CONFIG").is_none() =>
+            {
+                ConfigFile::default()
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        };
+        Settings::from_sources(file.app, |name| std::env::var(name).ok())
+    }
+
+    fn from_sources(
+        file: AppSection,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let database_url = env("DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let zone_name = env("USAGE_MONITOR_TZ")
+            .or(file.time_zone)
+            .unwrap_or_else(|| "UTC".into());
+        let time_zone: Tz = zone_name.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "time zone {zone_name:?} is not an IANA time zone name such as \"Europe/Berlin\" (USAGE_MONITOR_TZ, or time-zone in [app])"
+            ))
+        })?;
+        let refresh_seconds = number(
+            &env,
+            "USAGE_MONITOR_REFRESH_SECONDS",
+            file.refresh_seconds,
+            30,
+        )?;
+        if refresh_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "the refresh interval must be at least 1 second".into(),
+            ));
+        }
+        let health = HealthThresholds {
+            degraded_at_percent: number(
+                &env,
+                "USAGE_MONITOR_DEGRADED_PERCENT",
+                file.degraded_at_percent,
+                5.0,
+            )?,
+            critical_at_percent: number(
+                &env,
+                "USAGE_MONITOR_CRITICAL_PERCENT",
+                file.critical_at_percent,
+                20.0,
+            )?,
+        };
+        let valid = |p: f64| (0.0..=100.0).contains(&p);
+        if !valid(health.degraded_at_percent)
+            || !valid(health.critical_at_percent)
+            || health.degraded_at_percent > health.critical_at_percent
+        {
+            return Err(ConfigError::Invalid(format!(
+                "health thresholds must be percentages with degraded ({}) at most critical ({})",
+                health.degraded_at_percent, health.critical_at_percent
+            )));
+        }
+        Ok(Settings {
+            database_url,
+            report: ReportSettings { time_zone, health },
+            refresh_seconds,
+        })
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    from_file: Option<T>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match env(name) {
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("{name}={text:?} is not a valid number"))),
+        None => Ok(from_file.unwrap_or(default)),
+    }
+}
+
+/// Leptos's own settings (site address, where the built site is), from the same file;
+/// `LEPTOS_*` variables override them, as cargo-leptos sets them when it runs the server.
+pub fn leptos_options() -> Result<LeptosOptions, ConfigError> {
+    let path = config_path();
+    let path = Path::new(&path);
+    let result = if path.exists() {
+        leptos::config::get_configuration(Some(&path.to_string_lossy()))
+    } else {
+        leptos::config::get_configuration(None)
+    };
+    result
+        .map(|conf| conf.leptos_options)
+        .map_err(|e| ConfigError::Leptos(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(file: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let file: ConfigFile = toml::from_str(file).unwrap();
+        Settings::from_sources(file.app, |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sqlite_utc_and_a_30_second_refresh() {
+        let s = settings("", &[]).unwrap();
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.report.time_zone, chrono_tz::UTC);
+        assert_eq!(s.refresh_seconds, 30);
+        assert_eq!(
+            s.report.health,
+            HealthThresholds {
+                degraded_at_percent: 5.0,
+                critical_at_percent: 20.0
+            }
+        );
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let file = "[app]\ntime-zone = \"Europe/Berlin\"\nrefresh-seconds = 10\n";
+        let s = settings(file, &[]).unwrap();
+        assert_eq!(s.report.time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(s.refresh_seconds, 10);
+        let s = settings(
+            file,
+            &[
+                ("USAGE_MONITOR_TZ", "America/New_York"),
+                ("USAGE_MONITOR_REFRESH_SECONDS", "2"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.report.time_zone, chrono_tz::America::New_York);
+        assert_eq!(s.refresh_seconds, 2);
+    }
+
+    #[test]
+    fn the_shipped_leptos_toml_is_valid_and_refreshes_every_30_seconds() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml")).unwrap();
+        let file: ConfigFile = toml::from_str(&text).unwrap();
+        let s = Settings::from_sources(file.app, |_| None).unwrap();
+        assert_eq!(s.refresh_seconds, 30);
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        let leptos = leptos::config::get_config_from_str(&text).unwrap();
+        assert_eq!(leptos.site_addr.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let e = settings("", &[("USAGE_MONITOR_TZ", "Mars/Olympus")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"Mars/Olympus\" is not an IANA time zone"),
+            "{e}"
+        );
+        let e = settings("", &[("USAGE_MONITOR_REFRESH_SECONDS", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("USAGE_MONITOR_REFRESH_SECONDS=\"soon\""), "{e}");
+        assert!(settings("", &[("USAGE_MONITOR_DEGRADED_PERCENT", "30")]).is_err());
+        assert!(
+            toml::from_str::<ConfigFile>("[app]\ntimezone = \"UTC\"").is_err(),
+            "a misspelt key is an error"
+        );
+    }
+}

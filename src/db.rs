@@ -1,0 +1,173 @@
+//! The database: SQLite (embedded default) or PostgreSQL, picked by the URL.
+//!
+//! Both speak the same SQL here (integers for money and time, `$n` placeholders,
+//! `ON CONFLICT` upserts), so one set of queries serves both through sqlx's `Any` driver;
+//! one schema in `migrations/` fits both (SQLite reads `BIGINT` as an integer).
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A pool of connections to the dashboard's database, migrated and ready.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL {0:?} is neither sqlite: nor postgres:")]
+    UnknownBackend(String),
+    #[error("cannot create the folder for the SQLite file {path}: {source}")]
+    CreateFolder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Connects (creating a SQLite file and its folder on first start) and migrates.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(DbError::UnknownBackend(url.to_owned()));
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(DbError::Connect)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets the dashboard read while an import writes; the busy timeout
+                        // makes a second writer wait its turn instead of failing.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(DbError::Connect)?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool, backend })
+    }
+}
+
+/// Makes sure the file's folder exists and that SQLite creates the file if it is missing.
+fn sqlite_url(url: &str) -> Result<String, DbError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:";
+    if !in_memory {
+        if let Some(folder) = std::path::Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(folder).map_err(|source| DbError::CreateFolder {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+    }
+    Ok(if query.contains("mode=") {
+        url.to_owned()
+    } else if query.is_empty() {
+        format!("{url}?mode=rwc")
+    } else {
+        format!("{url}&mode=rwc")
+    })
+}
+
+#[cfg(test)]
+pub mod testing {
+    //! Fresh databases for tests: a SQLite file in a temporary folder, and a PostgreSQL
+    //! database of its own on the server named by `TEST_POSTGRES_URL`
+    //! (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards.
+
+    use super::*;
+    use futures::FutureExt;
+    use std::future::Future;
+    use std::panic::AssertUnwindSafe;
+
+    pub fn postgres_admin_url() -> String {
+        std::env::var("TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    }
+
+    /// Runs `test` once on a fresh SQLite database and once on a fresh PostgreSQL one.
+    pub async fn on_each_backend<F, Fut>(test: F)
+    where
+        F: Fn(Db) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let folder = tempfile::tempdir().unwrap();
+        let sqlite = Db::connect(&format!("sqlite://{}/test.db", folder.path().display()))
+            .await
+            .expect("fresh SQLite database");
+        test(sqlite).await;
+
+        let (db, drop_database) = fresh_postgres().await;
+        let outcome = AssertUnwindSafe(test(db)).catch_unwind().await;
+        drop_database.await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    async fn fresh_postgres() -> (Db, impl Future<Output = ()>) {
+        sqlx::any::install_default_drivers();
+        let admin_url = postgres_admin_url();
+        let admin = AnyPool::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for the tests: {e}"));
+        let name = format!(
+            "usage_monitor_test_{}_{}",
+            std::process::id(),
+            fastrand::u64(..)
+        );
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
+        let db = Db::connect(&format!("{base}/{name}"))
+            .await
+            .expect("fresh PostgreSQL database");
+        let pool = db.pool.clone();
+        let drop_database = async move {
+            pool.close().await;
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await
+                .unwrap();
+        };
+        (db, drop_database)
+    }
+}

@@ -1,0 +1,416 @@
+//! The events of METRICS.md, parsed and checked field by field so that a bad one is
+//! rejected with a reason that names what was wrong.
+
+use crate::stats::{Money, Tier};
+use chrono::DateTime;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+
+/// Limits that keep one event from filling the database or overflowing a sum.
+pub const MAX_ID_LEN: usize = 256;
+pub const MAX_NAME_LEN: usize = 256;
+/// Longer provider error texts are cut to this many characters (marked with `…`).
+pub const MAX_ERROR_CHARS: usize = 2_000;
+pub const MAX_CREDITS: i64 = 1_000_000_000;
+pub const MAX_COST_DOLLARS: i64 = 1_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    User(UserEvent),
+    Generation(GenerationEvent),
+    Refund(RefundEvent),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserEvent {
+    pub id: String,
+    pub tier: Tier,
+    pub credits: i64,
+    pub email: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenerationEvent {
+    pub id: String,
+    pub user_id: String,
+    pub provider: String,
+    pub model: Option<String>,
+    pub status: Status,
+    pub credits: i64,
+    pub cost: Money,
+    /// Microseconds since the Unix epoch.
+    pub created_at: i64,
+    pub completed_at: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundEvent {
+    pub generation_id: String,
+    pub credits: i64,
+    pub at: i64,
+}
+
+/// Why an event was rejected, in words for the sender.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+fn invalid(message: impl Into<String>) -> Invalid {
+    Invalid(message.into())
+}
+
+/// Parses one event from its JSON text.
+pub fn parse_event(text: &str) -> Result<Event, Invalid> {
+    let fields: HashMap<String, &RawValue> = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            invalid("an event must be a JSON object")
+        } else {
+            invalid(format!("not valid JSON: {e}"))
+        }
+    })?;
+    let fields = Fields(fields);
+    let kind: String = fields.required("kind")?;
+    match kind.as_str() {
+        "user" => Ok(Event::User(UserEvent {
+            id: fields.id("id")?,
+            tier: {
+                let tier: String = fields.required("tier")?;
+                Tier::parse(&tier).ok_or_else(|| {
+                    invalid(format!("tier: {tier:?} is not one of free, plus, pro"))
+                })?
+            },
+            credits: fields.credits("credits", 0)?,
+            email: fields.text("email", MAX_NAME_LEN)?,
+        })),
+        "generation" => Ok(Event::Generation(GenerationEvent {
+            id: fields.id("id")?,
+            user_id: fields.id("user_id")?,
+            provider: fields.name("provider")?,
+            model: fields.text("model", MAX_NAME_LEN)?,
+            status: {
+                let status: String = fields.required("status")?;
+                match status.as_str() {
+                    "pending" => Status::Pending,
+                    "succeeded" => Status::Succeeded,
+                    "failed" => Status::Failed,
+                    _ => {
+                        return Err(invalid(format!(
+                            "status: {status:?} is not one of pending, succeeded, failed"
+                        )))
+                    }
+                }
+            },
+            credits: fields.credits("credits", 0)?,
+            cost: fields.cost("cost_usd")?,
+            created_at: fields.timestamp("created_at")?,
+            completed_at: fields.optional_timestamp("completed_at")?,
+            error: fields.optional::<String>("error")?.map(cut_error),
+        })),
+        "refund" => Ok(Event::Refund(RefundEvent {
+            generation_id: fields.id("generation_id")?,
+            credits: fields.credits("credits", 1)?,
+            at: fields.timestamp("at")?,
+        })),
+        other => Err(invalid(format!(
+            "kind: {other:?} is not one of user, generation, refund"
+        ))),
+    }
+}
+
+fn cut_error(error: String) -> String {
+    match error.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((end, _)) => format!("{}…", &error[..end]),
+        None => error,
+    }
+}
+
+struct Fields<'a>(HashMap<String, &'a RawValue>);
+
+impl Fields<'_> {
+    /// The field's value; a JSON `null` counts as absent.
+    fn optional<T: Expected>(&self, name: &str) -> Result<Option<T>, Invalid> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(raw) if raw.get() == "null" => Ok(None),
+            Some(raw) => serde_json::from_str(raw.get()).map(Some).map_err(|_| {
+                invalid(format!(
+                    "{name}: expected {}, got {}",
+                    T::WHAT,
+                    shorten(raw.get())
+                ))
+            }),
+        }
+    }
+
+    fn required<T: Expected>(&self, name: &str) -> Result<T, Invalid> {
+        self.optional(name)?
+            .ok_or_else(|| invalid(format!("missing field {name:?}")))
+    }
+
+    fn id(&self, name: &str) -> Result<String, Invalid> {
+        let id: String = self.required(name)?;
+        if id.trim().is_empty() {
+            return Err(invalid(format!("{name}: must not be empty")));
+        }
+        if id.len() > MAX_ID_LEN {
+            return Err(invalid(format!("{name}: longer than {MAX_ID_LEN} bytes")));
+        }
+        Ok(id)
+    }
+
+    fn name(&self, name: &str) -> Result<String, Invalid> {
+        let text: String = self.required(name)?;
+        if text.trim().is_empty() {
+            return Err(invalid(format!("{name}: must not be empty")));
+        }
+        if text.len() > MAX_NAME_LEN {
+            return Err(invalid(format!("{name}: longer than {MAX_NAME_LEN} bytes")));
+        }
+        Ok(text)
+    }
+
+    fn text(&self, name: &str, max_len: usize) -> Result<Option<String>, Invalid> {
+        let text: Option<String> = self.optional(name)?;
+        if text.as_ref().is_some_and(|t| t.len() > max_len) {
+            return Err(invalid(format!("{name}: longer than {max_len} bytes")));
+        }
+        Ok(text)
+    }
+
+    fn credits(&self, name: &str, min: i64) -> Result<i64, Invalid> {
+        let raw = self.0.get(name).map(|raw| raw.get()).unwrap_or("");
+        let credits: i64 = self
+            .required::<serde_json::Number>(name)?
+            .as_i64()
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{name}: expected a whole number, got {}",
+                    shorten(raw)
+                ))
+            })?;
+        if !(min..=MAX_CREDITS).contains(&credits) {
+            return Err(invalid(format!(
+                "{name}: {credits} is not between {min} and {MAX_CREDITS}"
+            )));
+        }
+        Ok(credits)
+    }
+
+    /// `cost_usd` as a JSON string or number, read from its text so that no float rounds it.
+    fn cost(&self, name: &str) -> Result<Money, Invalid> {
+        let raw = self
+            .0
+            .get(name)
+            .map(|raw| raw.get())
+            .filter(|raw| *raw != "null");
+        let raw = raw.ok_or_else(|| invalid(format!("missing field {name:?}")))?;
+        let text = if raw.starts_with('"') {
+            serde_json::from_str::<String>(raw)
+                .map_err(|_| invalid(format!("{name}: not a valid string")))?
+        } else if raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            raw.to_owned()
+        } else {
+            return Err(invalid(format!(
+                "{name}: expected a decimal number or string, got {}",
+                shorten(raw)
+            )));
+        };
+        Money::parse_dollars(&text, MAX_COST_DOLLARS)
+            .map_err(|e| invalid(format!("{name}: {} {e}", shorten(&text))))
+    }
+
+    fn optional_timestamp(&self, name: &str) -> Result<Option<i64>, Invalid> {
+        let Some(text) = self.optional::<String>(name)? else {
+            return Ok(None);
+        };
+        let time = DateTime::parse_from_rfc3339(&text).map_err(|e| {
+            invalid(format!(
+                "{name}: {} is not an RFC 3339 timestamp with an offset ({e})",
+                shorten(&text)
+            ))
+        })?;
+        Ok(Some(time.timestamp_micros()))
+    }
+
+    fn timestamp(&self, name: &str) -> Result<i64, Invalid> {
+        self.optional_timestamp(name)?
+            .ok_or_else(|| invalid(format!("missing field {name:?}")))
+    }
+}
+
+/// The JSON type a field must have, as error messages name it.
+trait Expected: serde::de::DeserializeOwned {
+    const WHAT: &'static str;
+}
+
+impl Expected for String {
+    const WHAT: &'static str = "a string";
+}
+
+impl Expected for serde_json::Number {
+    const WHAT: &'static str = "a number";
+}
+
+/// A value as quoted in an error message: long ones are cut.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 60;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(text: &str) -> String {
+        parse_event(text).unwrap_err().0
+    }
+
+    #[test]
+    fn parses_the_examples_of_the_contract() {
+        let user = parse_event(
+            r#"{"kind":"user","id":"u_1","tier":"plus","credits":120,"email":"ann@example.com"}"#,
+        );
+        assert_eq!(
+            user,
+            Ok(Event::User(UserEvent {
+                id: "u_1".into(),
+                tier: Tier::Plus,
+                credits: 120,
+                email: Some("ann@example.com".into())
+            }))
+        );
+        let failed = parse_event(
+            r#"{"kind":"generation","id":"g_1","user_id":"u_1","provider":"NanoBanana","status":"failed","credits":2,"cost_usd":"0","created_at":"2026-11-03T09:15:00Z","completed_at":"2026-11-03T09:15:41Z","error":"Network timeout"}"#,
+        )
+        .unwrap();
+        let Event::Generation(g) = failed else {
+            panic!("not a generation")
+        };
+        assert_eq!(g.status, Status::Failed);
+        assert_eq!(g.created_at, 1_793_697_300_000_000);
+        assert_eq!(g.completed_at, Some(1_793_697_341_000_000));
+        assert_eq!(g.error.as_deref(), Some("Network timeout"));
+        let refund = parse_event(
+            r#"{"kind":"refund","generation_id":"g_1","credits":2,"at":"2026-11-03T10:16:00+01:00"}"#,
+        );
+        assert_eq!(
+            refund,
+            Ok(Event::Refund(RefundEvent {
+                generation_id: "g_1".into(),
+                credits: 2,
+                at: 1_793_697_360_000_000
+            }))
+        );
+    }
+
+    #[test]
+    fn cost_is_read_exactly_from_strings_and_numbers() {
+        let cost = |value: &str| {
+            let line = format!(
+                r#"{{"kind":"generation","id":"g","user_id":"u","provider":"P","status":"succeeded","credits":1,"cost_usd":{value},"created_at":"2026-11-03T09:15:00Z"}}"#
+            );
+            match parse_event(&line) {
+                Ok(Event::Generation(g)) => Ok(g.cost.micros()),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.0),
+            }
+        };
+        assert_eq!(cost("0.1"), Ok(100_000));
+        assert_eq!(cost("\"0.000001\""), Ok(1));
+        assert_eq!(cost("0.123456"), Ok(123_456));
+        assert_eq!(cost("2"), Ok(2_000_000));
+        assert_eq!(
+            cost("-0.5"),
+            Err("cost_usd: -0.5 must not be negative".into())
+        );
+        assert_eq!(
+            cost("\"0.1234567\""),
+            Err("cost_usd: 0.1234567 has more than 6 decimal places".into())
+        );
+        assert_eq!(
+            cost("true"),
+            Err("cost_usd: expected a decimal number or string, got true".into())
+        );
+        assert_eq!(cost("null"), Err("missing field \"cost_usd\"".into()));
+    }
+
+    #[test]
+    fn bad_events_say_what_is_wrong() {
+        assert_eq!(
+            reason("{"),
+            "not valid JSON: EOF while parsing an object at line 1 column 1"
+        );
+        assert_eq!(reason("[1]"), "an event must be a JSON object");
+        assert_eq!(reason(r#"{"id":"u"}"#), "missing field \"kind\"");
+        assert_eq!(
+            reason(r#"{"kind":"purchase"}"#),
+            "kind: \"purchase\" is not one of user, generation, refund"
+        );
+        assert_eq!(
+            reason(r#"{"kind":"user","id":"u","tier":"gold","credits":1}"#),
+            "tier: \"gold\" is not one of free, plus, pro"
+        );
+        assert_eq!(
+            reason(r#"{"kind":"user","id":"u","tier":"free","credits":-1}"#),
+            "credits: -1 is not between 0 and 1000000000"
+        );
+        assert_eq!(
+            reason(r#"{"kind":"user","id":"u","tier":"free","credits":1.5}"#),
+            "credits: expected a whole number, got 1.5"
+        );
+        assert_eq!(
+            reason(r#"{"kind":"user","id":"u","tier":"free","credits":"5"}"#),
+            "credits: expected a number, got \"5\""
+        );
+        assert_eq!(
+            reason(r#"{"kind":"user","id":"","tier":"free","credits":5}"#),
+            "id: must not be empty"
+        );
+        assert_eq!(
+            reason(
+                r#"{"kind":"refund","generation_id":"g","credits":0,"at":"2026-11-03T09:15:00Z"}"#
+            ),
+            "credits: 0 is not between 1 and 1000000000"
+        );
+        assert!(reason(
+            r#"{"kind":"refund","generation_id":"g","credits":1,"at":"2026-11-03 09:15"}"#
+        )
+        .starts_with("at: 2026-11-03 09:15 is not an RFC 3339 timestamp with an offset"));
+        assert_eq!(
+            reason(
+                r#"{"kind":"refund","generation_id":"g","credits":1,"at":"2026-11-03T09:15:00"}"#
+            )
+            .split(" (")
+            .next(),
+            Some("at: 2026-11-03T09:15:00 is not an RFC 3339 timestamp with an offset")
+        );
+    }
+
+    #[test]
+    fn long_error_texts_are_cut_not_rejected() {
+        let long = "x".repeat(MAX_ERROR_CHARS + 10);
+        assert_eq!(cut_error(long).chars().count(), MAX_ERROR_CHARS + 1);
+        assert_eq!(cut_error("short".into()), "short");
+    }
+}

@@ -1,0 +1,144 @@
+//! The HTTP server: the Leptos app, its server functions, the JSON API and static files.
+
+use crate::app::{shell, App};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::stats::{query, DashboardStats};
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+
+/// What every handler and server function can reach (server functions through context).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/", get(|| async { Redirect::temporary("/admin/credits") }))
+        .route(
+            "/admin",
+            get(|| async { Redirect::temporary("/admin/credits") }),
+        )
+        .route("/api/admin/credit-stats", get(credit_stats))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+/// `GET /api/admin/credit-stats`: the same [`DashboardStats`] as the page, as JSON.
+async fn credit_stats(State(state): State<AppState>) -> Result<Json<DashboardStats>, ApiError> {
+    let stats = query::load(&state.db, &state.settings.report, chrono::Utc::now()).await?;
+    Ok(Json(stats))
+}
+
+/// A failure of the JSON API: a status and `{"error": "..."}`.
+pub struct ApiError(StatusCode, String);
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        tracing::error!(%error, "database query failed");
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {error}"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM, finishing the requests in flight.
+pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let leptos_options = crate::config::leptos_options()?;
+    let db = Db::connect(&settings.database_url).await?;
+    let addr = leptos_options.site_addr;
+    let state = AppState {
+        leptos_options,
+        db,
+        settings: Arc::new(settings),
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(
+        "serving the dashboard at http://{addr}/admin/credits (time zone {}, database {})",
+        state.settings.report.time_zone,
+        redact(&state.settings.database_url)
+    );
+    println!("usage-monitor: dashboard at http://{addr}/admin/credits");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(
+            super::redact("postgres://app:s3cret@db:5432/usage"),
+            "postgres://app:***@db:5432/usage"
+        );
+        assert_eq!(
+            super::redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            super::redact("sqlite://data/usage-monitor.db"),
+            "sqlite://data/usage-monitor.db"
+        );
+    }
+}
