@@ -222,3 +222,6 @@ fn from_micros(micros: i64) -> DateTime<Utc> {
 fn in_zone(instant: DateTime<Utc>, zone: Tz) -> DateTime<FixedOffset> {
     instant.with_timezone(&zone).fixed_offset()
 }
+
+#[cfg(test)]
+mod tests;
