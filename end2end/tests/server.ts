@@ -1,0 +1,184 @@
+// Starts and stops real usage-monitor servers for the tests: each with its own temporary
+// SQLite database (or a given one), on a free port, from the debug build in ../target.
+// Temporary folders go when the test worker exits; set E2E_KEEP_TMP=1 to keep them.
+
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The repository root: the binary must run there, it reads `Leptos.toml`. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const BINARY = path.join(REPO_ROOT, 'target', 'debug', 'usage-monitor');
+
+export interface StartOptions {
+  /** Imported with `usage-monitor import` before the server starts. */
+  events?: object[];
+  /** Extra environment, e.g. `USAGE_MONITOR_REFRESH_SECONDS`. */
+  env?: Record<string, string>;
+  /** Listen on this port (to restart a server where a page expects it); default: a free one. */
+  port?: number;
+  /** Use this database (to restart a server on the same data); default: a new one. */
+  dbUrl?: string;
+}
+
+export interface Server {
+  url: string;
+  port: number;
+  dbUrl: string;
+  /** Runs `usage-monitor import` against this server's database. */
+  importEvents(events: object[]): Promise<void>;
+  /** Everything the server wrote to stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM, then waits for the process to exit. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+
+/** The environment of a usage-monitor process: ours without settings that would leak in. */
+function childEnv(dbUrl: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key === 'DATABASE_URL' || key.startsWith('USAGE_MONITOR_') || key.startsWith('LEPTOS_')) continue;
+    env[key] = value;
+  }
+  return { RUST_LOG: 'warn', ...env, DATABASE_URL: dbUrl, ...extra };
+}
+
+/** Temporary folders (databases, event files), removed when the test worker exits. */
+const tempDirs: string[] = [];
+/** Servers still running when the worker exits (a test failed hard) are stopped too. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) if (!exited(child)) child.kill('SIGTERM');
+  if (process.env.E2E_KEEP_TMP) return;
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'usage-monitor-e2e-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** A port nobody listens on right now: bind port 0, read it, release it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      if (address === null || typeof address === 'string') {
+        probe.close();
+        reject(new Error('no port'));
+        return;
+      }
+      probe.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** Events as JSON Lines. */
+export function toJsonl(events: object[]): string {
+  return events.map((event) => JSON.stringify(event)).join('\n') + '\n';
+}
+
+/** `usage-monitor import FILE` into the database at `dbUrl`; rejects if any line is rejected. */
+export async function importEvents(
+  dbUrl: string,
+  events: object[],
+  env: Record<string, string> = {},
+): Promise<void> {
+  const file = path.join(tempDir(), 'events.jsonl');
+  writeFileSync(file, toJsonl(events));
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      BINARY,
+      ['import', file],
+      { cwd: REPO_ROOT, env: childEnv(dbUrl, env), timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`usage-monitor import ${file} failed (${error.message}):\n${stdout}${stderr}`));
+        } else {
+          resolve();
+        }
+      },
+    );
+  });
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (exited(child)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+export async function startServer(options: StartOptions = {}): Promise<Server> {
+  const dbUrl = options.dbUrl ?? `sqlite://${path.join(tempDir(), 'e2e.db')}`;
+  const env = options.env ?? {};
+  if (options.events) {
+    await importEvents(dbUrl, options.events, env);
+  }
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+
+  let output = '';
+  const child = spawn(BINARY, ['serve'], {
+    cwd: REPO_ROOT,
+    env: childEnv(dbUrl, { ...env, LEPTOS_SITE_ADDR: `127.0.0.1:${port}` }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  const stop = async () => {
+    if (exited(child)) return;
+    child.kill('SIGTERM');
+    if (!(await waitForExit(child, 10_000))) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 5_000);
+    }
+  };
+
+  // Ready when the JSON API answers 200 (the database is migrated and queries work).
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (exited(child)) {
+      throw new Error(`usage-monitor serve exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
+    }
+    try {
+      const response = await fetch(`${url}/api/admin/credit-stats`, { signal: AbortSignal.timeout(2_000) });
+      if (response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`usage-monitor serve did not answer on ${url} within ${READY_TIMEOUT_MS} ms:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  return {
+    url,
+    port,
+    dbUrl,
+    importEvents: (events: object[]) => importEvents(dbUrl, events, env),
+    output: () => output,
+    stop,
+  };
+}
