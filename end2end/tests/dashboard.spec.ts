@@ -1,0 +1,214 @@
+// The dashboard with a seeded data set: every section shows the figures worked out by hand
+// in seed.ts, in the first HTML response and after hydration, and the JSON API agrees.
+
+import { expect, test } from '@playwright/test';
+import { MINUTE, exactTime, relativeTime } from './events';
+import { DASHBOARD_PATH, collectErrors, generatedAt, openDashboard } from './page';
+import { HTML_ERROR, Seed, seed } from './seed';
+import { Server, startServer } from './server';
+
+let data: Seed;
+let server: Server;
+
+test.use({ viewport: { width: 1280, height: 900 } });
+
+test.beforeAll(async () => {
+  data = seed();
+  // No refresh during a test: the figures stay those of the first response.
+  server = await startServer({ events: data.events, env: { ...data.env, USAGE_MONITOR_REFRESH_SECONDS: '3600' } });
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+test('every section shows the figures of the data set', async ({ page }) => {
+  const errors = collectErrors(page);
+  await openDashboard(page, server.url);
+  const e = data.expected;
+
+  await expect(page).toHaveTitle(/Credits & Usage Monitoring/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Credits & Usage Monitoring');
+
+  await test.step('health', async () => {
+    const health = page.locator('[data-testid=health]');
+    await expect(health).toHaveAttribute('data-status', e.health.status);
+    await expect(health).toContainText(e.health.label);
+    await expect(page.locator('[data-testid=health-detail]')).toHaveText(e.health.detail);
+  });
+
+  await test.step('cards', async () => {
+    for (const [testid, card] of Object.entries(e.cards)) {
+      const locator = page.locator(`[data-testid=${testid}]`);
+      await expect(locator.locator('[data-testid=value]'), `${testid} value`).toHaveText(card.value);
+      await expect(locator.locator('[data-testid=subtitle]'), `${testid} subtitle`).toHaveText(card.subtitle);
+    }
+  });
+
+  await test.step('this month', async () => {
+    const now = await generatedAt(page);
+    const local = new Date(now + data.zone.offsetMinutes * MINUTE);
+    const month = local.toLocaleString('en-US', { month: 'long', timeZone: 'UTC' });
+    await expect(page.locator('#month-heading')).toHaveText(`This Month (${month} ${local.getUTCFullYear()})`);
+    for (const [testid, value] of Object.entries(e.month)) {
+      await expect(page.locator(`[data-testid=${testid}] dd`), testid).toHaveText(value);
+    }
+    await expect(page.locator('[data-testid=month-generations] dt')).toHaveText('Total Generations');
+  });
+
+  await test.step('providers, busiest first, last 30 days only', async () => {
+    const rows = page.locator('table[data-testid=providers] tbody tr');
+    await expect(rows).toHaveCount(e.providers.length);
+    for (const [i, cells] of e.providers.entries()) {
+      await expect(rows.nth(i).locator('th, td'), `provider row ${i + 1}`).toHaveText(cells);
+    }
+    await expect(page.locator('table[data-testid=providers]')).not.toContainText('Veo');
+    await expect(page.locator('[data-testid=providers-empty]')).toHaveCount(0);
+  });
+
+  await test.step('tiers', async () => {
+    const rows = page.locator('table[data-testid=tiers] tbody tr');
+    await expect(rows).toHaveCount(3);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-tier')))).toEqual(['pro', 'plus', 'free']);
+    for (const [tier, cells] of Object.entries(e.tiers)) {
+      await expect(page.locator(`table[data-testid=tiers] tbody tr[data-tier=${tier}]`).locator('th, td'), tier).toHaveText(cells);
+    }
+    await expect(page.locator('[data-testid=circulation]')).toHaveText(e.circulation);
+  });
+
+  await test.step('recent failures, newest first', async () => {
+    const now = await generatedAt(page);
+    const section = page.locator('section[data-testid=recent-failures]');
+    await expect(section).toBeVisible();
+    const rows = section.locator('tbody tr');
+    await expect(rows).toHaveCount(e.failures.length);
+    for (const [i, failure] of e.failures.entries()) {
+      const row = rows.nth(i);
+      await expect(row).toHaveAttribute('data-generation', failure.id);
+      await expect(row.locator('th')).toHaveText(failure.provider);
+      const time = row.locator('time');
+      await expect(time).toHaveText(relativeTime(failure.created, now));
+      await expect(time).toHaveAttribute('title', exactTime(failure.created, data.zone));
+      expect(Date.parse((await time.getAttribute('datetime'))!)).toBe(failure.created);
+      await expect(row.locator('td').last()).toHaveText(failure.error);
+    }
+    // Independent of the arithmetic above: the words the page uses.
+    await expect(rows.nth(0).locator('time')).toHaveText('just now');
+    await expect(rows.nth(1).locator('time')).toHaveText(/^\d+ minutes ago$/);
+    await expect(rows.nth(3).locator('time')).toHaveText('3 days ago');
+    // The provider's error text is text, not markup.
+    await expect(section.locator('b')).toHaveCount(0);
+    await expect(section.getByText(HTML_ERROR, { exact: true })).toBeVisible();
+    await expect(section).not.toContainText('Old failure');
+  });
+
+  await test.step('meta: time zone and update time', async () => {
+    await expect(page.locator('[data-testid=time-zone]')).toHaveText(data.zone.name);
+    const now = await generatedAt(page);
+    const clock = new Date(now + data.zone.offsetMinutes * MINUTE).toISOString().slice(11, 19);
+    await expect(page.locator('[data-testid=last-updated]')).toHaveText(clock);
+    await expect(page.locator('[data-testid=stale-notice]')).toHaveCount(0);
+  });
+
+  await test.step('nothing of the old credit pool', async () => {
+    const text = (await page.locator('body').innerText()).toLowerCase();
+    for (const word of ['refill', 'credit pool', 'fal.ai']) {
+      expect(text, `page mentions "${word}"`).not.toContain(word);
+    }
+    const html = (await page.content()).toLowerCase();
+    for (const word of ['refill', 'credit pool', 'fal.ai']) {
+      expect(html, `page source mentions "${word}"`).not.toContain(word);
+    }
+  });
+
+  expect(errors, 'console errors during load and hydration').toEqual([]);
+
+  // Not an assertion: a picture of the seeded dashboard for people to look at.
+  await page.screenshot({ path: '/tmp/dashboard.png', fullPage: true }).catch(() => undefined);
+});
+
+test('the JSON API returns the same figures as the page', async ({ page, request }) => {
+  const response = await request.get(server.url + '/api/admin/credit-stats');
+  expect(response.status()).toBe(200);
+  expect(response.headers()['content-type']).toContain('application/json');
+  const stats = await response.json();
+  const j = data.expected.json;
+
+  expect(stats.todayStats.generations).toBe(j.todayGenerations);
+  expect(stats.todayStats.failed).toBe(j.todayFailed);
+  expect(stats.todayStats.successful).toBe(5);
+  expect(stats.todayStats.activeUsers).toBe(j.activeUsers);
+  expect(stats.todayStats.cost).toBe(j.todayCostDollars);
+  expect(stats.monthStats.generations).toBe(j.monthGenerations);
+  expect(stats.successRate).toBeCloseTo((7 * 100) / 11, 6);
+  expect(stats.refundsLast7Days).toBe(j.refundsLast7Days);
+  expect(stats.userStats.usersWithCredits).toBe(j.usersWithCredits);
+  expect(stats.userStats.totalCreditsInCirculation).toBe(j.totalCreditsInCirculation);
+  expect(stats.userStats.creditsByTier.pro).toMatchObject({ count: 2, totalCredits: 1700 });
+  expect(stats.userStats.creditsByTier.free).toMatchObject({ count: 3, totalCredits: 15 });
+  expect(stats.systemHealth).toMatchObject({ status: 'critical', tasksLast24h: j.tasksLast24h, failureLast24h: j.failureLast24h });
+  expect(stats.systemHealth.failureRate).toBeCloseTo(37.5, 6);
+  expect(stats.timeZone).toBe(data.zone.name);
+  expect(stats.providers.map((p: { name: string }) => p.name)).toEqual(['NanoBanana', 'Seedream', 'Flux', 'Kling']);
+  expect(stats.providers[2]).toMatchObject({ name: 'Flux', totalCalls: 2, successful: 2, failed: 0, totalCost: 1234.57 });
+  expect(stats.providers[3].successRate).toBe(0);
+  expect(stats.recentFailures.map((f: { id: string }) => f.id)).toEqual(data.expected.failures.map((f) => f.id));
+  expect(stats.recentFailures[1].error).toBe(HTML_ERROR);
+
+  // And the page shows these numbers.
+  await openDashboard(page, server.url);
+  const value = (testid: string) => page.locator(`[data-testid=${testid}] [data-testid=value]`);
+  await expect(value('generations-today')).toHaveText(String(stats.todayStats.generations));
+  await expect(value('active-users-today')).toHaveText(String(stats.todayStats.activeUsers));
+  await expect(value('success-rate-7d')).toHaveText(`${stats.successRate.toFixed(1)}%`);
+  await expect(page.locator('[data-testid=month-generations] dd')).toHaveText(String(stats.monthStats.generations));
+  await expect(page.locator('[data-testid=health]')).toHaveAttribute('data-status', stats.systemHealth.status);
+  await expect(page.locator('section[data-testid=recent-failures] tbody tr')).toHaveCount(stats.recentFailures.length);
+});
+
+test('the first HTML response already holds the figures', async ({ request, browser }) => {
+  const response = await request.get(server.url + DASHBOARD_PATH);
+  expect(response.status()).toBe(200);
+  expect(response.headers()['content-type']).toContain('text/html');
+  const html = await response.text();
+  expect(html).toMatch(/Credits (&amp;|&) Usage Monitoring/);
+  expect(html).toMatch(/data-testid="generations-today"[\s\S]*?data-testid="value"[^>]*>(<!>)?9</);
+  expect(html).toContain('data-status="critical"');
+  expect(html).toContain('$1,234.57');
+  expect(html).toContain('Network timeout');
+  expect(html).toContain('&lt;b&gt;bold&lt;/b&gt; upstream error');
+  expect(html).not.toContain('<b>bold</b>');
+
+  // Without JavaScript the page reads the same.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  try {
+    const page = await context.newPage();
+    await page.goto(server.url + DASHBOARD_PATH);
+    const e = data.expected;
+    for (const [testid, card] of Object.entries(e.cards)) {
+      await expect(page.locator(`[data-testid=${testid}] [data-testid=value]`), testid).toHaveText(card.value);
+    }
+    await expect(page.locator('[data-testid=health-detail]')).toHaveText(e.health.detail);
+    await expect(page.locator('table[data-testid=providers] tbody tr')).toHaveCount(e.providers.length);
+    await expect(page.locator('section[data-testid=recent-failures] tbody tr')).toHaveCount(e.failures.length);
+  } finally {
+    await context.close();
+  }
+});
+
+test('/ redirects to the dashboard', async ({ page, request }) => {
+  const response = await request.get(server.url + '/', { maxRedirects: 0 });
+  expect([301, 302, 303, 307, 308]).toContain(response.status());
+  expect(response.headers()['location']).toBe(DASHBOARD_PATH);
+
+  await page.goto(server.url + '/');
+  await expect(page).toHaveURL(server.url + DASHBOARD_PATH);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Credits & Usage Monitoring');
+});
+
+test('there is no refill endpoint', async ({ request }) => {
+  const get = await request.get(server.url + '/api/admin/refill-credits', { maxRedirects: 0 });
+  expect(get.status()).toBe(404);
+  const post = await request.post(server.url + '/api/admin/refill-credits', { data: { amount: 100 }, maxRedirects: 0 });
+  expect(post.status()).toBe(404);
+});
