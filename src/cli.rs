@@ -5,6 +5,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::ingest::{import_lines, Report};
 use crate::stats::query;
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,9 @@ enum Command {
         /// As the JSON of GET /api/admin/credit-stats.
         #[arg(long)]
         json: bool,
+        /// The figures as of this instant (RFC 3339) instead of now, e.g. to check a past day.
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
     },
 }
 
@@ -95,14 +99,13 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
                 eprintln!("usage-monitor: the database already has data; no demo data added");
                 return Ok(ExitCode::SUCCESS);
             }
-            let report =
-                crate::demo::fill(&db, chrono::Utc::now(), settings.report.time_zone).await?;
+            let report = crate::demo::fill(&db, Utc::now(), settings.report.time_zone).await?;
             eprintln!("usage-monitor: demo data stored ({} events)", report.stored);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats { json } => {
+        Command::Stats { json, now } => {
             let db = Db::connect(&settings.database_url).await?;
-            let stats = query::load(&db, &settings.report, chrono::Utc::now()).await?;
+            let stats = query::load(&db, &settings.report, now.unwrap_or_else(Utc::now)).await?;
             if json {
                 println!("{}", serde_json::to_string(&stats)?);
             } else {
@@ -111,6 +114,12 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|e| format!("{text:?} is not an RFC 3339 timestamp with an offset ({e})"))
 }
 
 fn print_report(report: &Report) {

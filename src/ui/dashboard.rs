@@ -271,7 +271,7 @@ fn ProviderUsage(stats: Signal<DashboardStats>) -> impl IntoView {
                                         <th scope="row">{p.name}</th>
                                         <td class="num">{count(p.total_calls)}</td>
                                         <td class="num">{percent(p.success_rate)}</td>
-                                        <td class=if p.failed > 0 { "num failed" } else { "num" }>{count(p.failed)}</td>
+                                        <td class={if p.failed > 0 { "num failed" } else { "num" }}>{count(p.failed)}</td>
                                         <td class="num strong">{dollars(p.total_cost)}</td>
                                     </tr>
                                 }).collect_view()}
