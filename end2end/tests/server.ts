@@ -38,7 +38,7 @@ export interface Server {
 const READY_TIMEOUT_MS = 20_000;
 
 /** The environment of a usage-monitor process: ours without settings that would leak in. */
-function childEnv(dbUrl: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnv(dbUrl: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key === 'DATABASE_URL' || key.startsWith('USAGE_MONITOR_') || key.startsWith('LEPTOS_')) continue;
@@ -57,7 +57,7 @@ process.on('exit', () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function tempDir(): string {
+export function tempDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'usage-monitor-e2e-'));
   tempDirs.push(dir);
   return dir;
