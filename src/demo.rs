@@ -25,7 +25,7 @@ const PROVIDERS: [Provider; 3] = [
         model: "google/nano-banana/edit",
         credits: 2,
         cost_micros: 39_000,
-        failure_percent: 3,
+        failure_percent: 2,
         share_percent: 55,
     },
     Provider {
@@ -33,7 +33,7 @@ const PROVIDERS: [Provider; 3] = [
         model: "bytedance/seedream-v4",
         credits: 2,
         cost_micros: 27_000,
-        failure_percent: 6,
+        failure_percent: 4,
         share_percent: 30,
     },
     Provider {
@@ -41,7 +41,7 @@ const PROVIDERS: [Provider; 3] = [
         model: "black-forest-labs/flux-kontext-pro",
         credits: 3,
         cost_micros: 40_000,
-        failure_percent: 2,
+        failure_percent: 1,
         share_percent: 15,
     },
 ];
