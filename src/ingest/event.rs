@@ -90,7 +90,7 @@ pub fn parse_event(text: &str) -> Result<Event, Invalid> {
     let kind: String = fields.required("kind")?;
     match kind.as_str() {
         "user" => Ok(Event::User(UserEvent {
-            id: fields.id("id")?,
+            id: fields.non_empty("id", MAX_ID_LEN)?,
             tier: {
                 let tier: String = fields.required("tier")?;
                 Tier::parse(&tier).ok_or_else(|| {
@@ -101,9 +101,9 @@ pub fn parse_event(text: &str) -> Result<Event, Invalid> {
             email: fields.text("email", MAX_NAME_LEN)?,
         })),
         "generation" => Ok(Event::Generation(GenerationEvent {
-            id: fields.id("id")?,
-            user_id: fields.id("user_id")?,
-            provider: fields.name("provider")?,
+            id: fields.non_empty("id", MAX_ID_LEN)?,
+            user_id: fields.non_empty("user_id", MAX_ID_LEN)?,
+            provider: fields.non_empty("provider", MAX_NAME_LEN)?,
             model: fields.text("model", MAX_NAME_LEN)?,
             status: {
                 let status: String = fields.required("status")?;
@@ -125,7 +125,7 @@ pub fn parse_event(text: &str) -> Result<Event, Invalid> {
             error: fields.optional::<String>("error")?.map(cut_error),
         })),
         "refund" => Ok(Event::Refund(RefundEvent {
-            generation_id: fields.id("generation_id")?,
+            generation_id: fields.non_empty("generation_id", MAX_ID_LEN)?,
             credits: fields.credits("credits", 1)?,
             at: fields.timestamp("at")?,
         })),
@@ -165,24 +165,14 @@ impl Fields<'_> {
             .ok_or_else(|| invalid(format!("missing field {name:?}")))
     }
 
-    fn id(&self, name: &str) -> Result<String, Invalid> {
-        let id: String = self.required(name)?;
-        if id.trim().is_empty() {
-            return Err(invalid(format!("{name}: must not be empty")));
-        }
-        if id.len() > MAX_ID_LEN {
-            return Err(invalid(format!("{name}: longer than {MAX_ID_LEN} bytes")));
-        }
-        Ok(id)
-    }
-
-    fn name(&self, name: &str) -> Result<String, Invalid> {
+    /// A required string that is not blank and at most `max_len` bytes.
+    fn non_empty(&self, name: &str, max_len: usize) -> Result<String, Invalid> {
         let text: String = self.required(name)?;
         if text.trim().is_empty() {
             return Err(invalid(format!("{name}: must not be empty")));
         }
-        if text.len() > MAX_NAME_LEN {
-            return Err(invalid(format!("{name}: longer than {MAX_NAME_LEN} bytes")));
+        if text.len() > max_len {
+            return Err(invalid(format!("{name}: longer than {max_len} bytes")));
         }
         Ok(text)
     }

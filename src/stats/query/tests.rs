@@ -25,41 +25,33 @@ async fn import(db: &Db, events: &[Value]) {
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
 }
 
+async fn stats_at(db: &Db, zone: Tz, now: &str) -> DashboardStats {
+    load(db, &settings(zone), utc(now)).await.unwrap()
+}
+
 fn user(id: &str, tier: &str, credits: i64) -> Value {
     json!({"kind": "user", "id": id, "tier": tier, "credits": credits})
 }
 
-/// A generation; `cost` is a JSON value so that strings and numbers both get exercised.
-fn generation(
-    id: &str,
-    user: &str,
-    provider: &str,
-    status: &str,
-    credits: i64,
-    cost: Value,
-    created_at: &str,
-) -> Value {
+/// A generation written as a table row: `"id user provider status credits cost_usd created_at"`.
+fn generation(row: &str) -> Value {
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    let [id, user, provider, status, credits, cost, created_at] = fields[..] else {
+        panic!("a generation row has 7 fields: {row}")
+    };
     json!({"kind": "generation", "id": id, "user_id": user, "provider": provider, "status": status,
-           "credits": credits, "cost_usd": cost, "created_at": created_at})
+           "credits": credits.parse::<i64>().unwrap(), "cost_usd": cost, "created_at": created_at})
 }
 
-fn failed(
-    id: &str,
-    user: &str,
-    provider: &str,
-    credits: i64,
-    created_at: &str,
-    error: Option<&str>,
-) -> Value {
-    let mut event = generation(
-        id,
-        user,
-        provider,
-        "failed",
-        credits,
-        json!("0"),
-        created_at,
-    );
+/// A failed generation (`"id user provider credits created_at"`) with its error text.
+fn failed(row: &str, error: Option<&str>) -> Value {
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    let [id, user, provider, credits, created_at] = fields[..] else {
+        panic!("a failure row has 5 fields: {row}")
+    };
+    let mut event = generation(&format!(
+        "{id} {user} {provider} failed {credits} 0 {created_at}"
+    ));
     event["completed_at"] = json!(created_at);
     if let Some(error) = error {
         event["error"] = json!(error);
@@ -71,8 +63,8 @@ fn refund(generation_id: &str, credits: i64, at: &str) -> Value {
     json!({"kind": "refund", "generation_id": generation_id, "credits": credits, "at": at})
 }
 
-fn micros(dollars: &str) -> Money {
-    Money::parse_dollars(dollars, 1_000_000).unwrap()
+fn dollars(text: &str) -> Money {
+    Money::parse_dollars(text, 1_000_000).unwrap()
 }
 
 fn close(actual: Option<f64>, expected: f64) -> bool {
@@ -82,9 +74,7 @@ fn close(actual: Option<f64>, expected: f64) -> bool {
 #[tokio::test]
 async fn no_data_gives_zeros_and_unknown_rates() {
     on_each_backend(|db| async move {
-        let stats = load(&db, &settings(chrono_tz::UTC), utc("2026-11-15T12:00:00Z"))
-            .await
-            .unwrap();
+        let stats = stats_at(&db, chrono_tz::UTC, "2026-11-15T12:00:00Z").await;
         assert_eq!(stats.today_stats, TodayStats::default());
         assert_eq!(stats.month_stats, MonthStats::default());
         assert_eq!(stats.success_rate, None);
@@ -92,15 +82,13 @@ async fn no_data_gives_zeros_and_unknown_rates() {
         assert_eq!(stats.user_stats, UserStats::default());
         assert!(stats.providers.is_empty());
         assert!(stats.recent_failures.is_empty());
-        assert_eq!(
-            stats.system_health,
-            SystemHealth {
-                status: HealthStatus::Idle,
-                tasks_last_24h: 0,
-                failure_last_24h: 0,
-                failure_rate: None
-            }
-        );
+        let idle = SystemHealth {
+            status: HealthStatus::Idle,
+            tasks_last_24h: 0,
+            failure_last_24h: 0,
+            failure_rate: None,
+        };
+        assert_eq!(stats.system_health, idle);
         assert_eq!(stats.time_zone, "UTC");
     })
     .await;
@@ -112,30 +100,12 @@ async fn only_pending_generations_count_as_tasks_but_not_in_rates() {
         import(
             &db,
             &[
-                generation(
-                    "p1",
-                    "u1",
-                    "NanoBanana",
-                    "pending",
-                    2,
-                    json!("0"),
-                    "2026-11-15T11:00:00Z",
-                ),
-                generation(
-                    "p2",
-                    "u2",
-                    "Seedream",
-                    "pending",
-                    3,
-                    json!(0),
-                    "2026-11-15T11:30:00Z",
-                ),
+                generation("p1 u1 NanoBanana pending 2 0 2026-11-15T11:00:00Z"),
+                generation("p2 u2 Seedream   pending 3 0 2026-11-15T11:30:00Z"),
             ],
         )
         .await;
-        let stats = load(&db, &settings(chrono_tz::UTC), utc("2026-11-15T12:00:00Z"))
-            .await
-            .unwrap();
+        let stats = stats_at(&db, chrono_tz::UTC, "2026-11-15T12:00:00Z").await;
         assert_eq!(stats.today_stats.generations, 2);
         assert_eq!(stats.today_stats.active_users, 2);
         assert_eq!(
@@ -150,14 +120,12 @@ async fn only_pending_generations_count_as_tasks_but_not_in_rates() {
         assert_eq!(stats.providers.len(), 2);
         assert!(stats.providers.iter().all(|p| p.success_rate.is_none()));
         // Unknown users start as free with no credits.
-        assert_eq!(
-            stats.user_stats.credits_by_tier.free,
-            TierCredits {
-                count: 2,
-                total_credits: 0,
-                total_consumed: 5
-            }
-        );
+        let free = TierCredits {
+            count: 2,
+            total_credits: 0,
+            total_consumed: 5,
+        };
+        assert_eq!(stats.user_stats.credits_by_tier.free, free);
     })
     .await;
 }
@@ -166,165 +134,45 @@ async fn only_pending_generations_count_as_tasks_but_not_in_rates() {
 /// late users, a provider with only failures, refunds outside their generation's window,
 /// repeated and out-of-order events, and cents that a float would not add up exactly.
 fn reference_events() -> Vec<Value> {
-    let mut g3_number_cost = generation(
-        "g3",
-        "u_up",
-        "NanoBanana",
-        "succeeded",
-        2,
-        json!(0.1),
-        "2026-11-15T11:30:00Z",
-    );
-    g3_number_cost["model"] = json!("nano-banana/edit");
+    let mut g3 = generation("g3 u_up NanoBanana succeeded 2 - 2026-11-15T11:30:00Z");
+    g3["cost_usd"] = json!(0.1); // a JSON number, read exactly all the same
     vec![
         user("u_pro", "pro", 300),
         user("u_up", "plus", 50),
         user("u_plus2", "plus", 25),
         user("u_free", "free", 0),
         user("u_free2", "free", 7),
-        // Today (now = 2026-11-15T12:00:00Z, UTC).
-        generation(
-            "g1",
-            "u_pro",
-            "NanoBanana",
-            "succeeded",
-            2,
-            json!("0.1"),
-            "2026-11-15T10:00:00Z",
-        ),
-        generation(
-            "g2",
-            "u_pro",
-            "NanoBanana",
-            "succeeded",
-            2,
-            json!("0.1"),
-            "2026-11-15T11:00:00Z",
-        ),
-        g3_number_cost.clone(),
-        generation(
-            "g4",
-            "u_up",
-            "Seedream",
-            "pending",
-            3,
-            json!("0"),
-            "2026-11-15T11:45:00Z",
-        ),
+        // Today (now = 2026-11-15T12:00:00Z, UTC); g13 at `now` is outside (ends are exclusive).
+        generation("g1  u_pro   NanoBanana succeeded 2 0.1      2026-11-15T10:00:00Z"),
+        generation("g2  u_pro   NanoBanana succeeded 2 0.1      2026-11-15T11:00:00Z"),
+        g3,
+        generation("g4  u_up    Seedream   pending   3 0        2026-11-15T11:45:00Z"),
         failed(
-            "g4",
-            "u_up",
-            "Seedream",
-            3,
-            "2026-11-15T11:45:00Z",
+            "g4 u_up Seedream 3 2026-11-15T11:45:00Z",
             Some("Invalid image format"),
         ),
-        failed("g5", "u_ghost", "Flux", 1, "2026-11-15T11:50:00Z", None),
-        generation(
-            "g11",
-            "u_free",
-            "NanoBanana",
-            "pending",
-            2,
-            json!("0"),
-            "2026-11-15T11:59:30Z",
-        ),
-        generation(
-            "g13",
-            "u_up",
-            "NanoBanana",
-            "succeeded",
-            2,
-            json!("5"),
-            "2026-11-15T12:00:00Z",
-        ),
-        generation(
-            "g16",
-            "u_late",
-            "Flux",
-            "succeeded",
-            1,
-            json!("0.000001"),
-            "2026-11-15T09:00:00Z",
-        ),
+        failed("g5 u_ghost Flux 1 2026-11-15T11:50:00Z", None),
+        generation("g11 u_free  NanoBanana pending   2 0        2026-11-15T11:59:30Z"),
+        generation("g13 u_up    NanoBanana succeeded 2 5        2026-11-15T12:00:00Z"),
+        generation("g16 u_late  Flux       succeeded 1 0.000001 2026-11-15T09:00:00Z"),
         user("u_late", "plus", 10),
-        // Yesterday and earlier.
-        generation(
-            "g6",
-            "u_free2",
-            "Seedream",
-            "succeeded",
-            3,
-            json!("0.035"),
-            "2026-11-14T13:00:00Z",
-        ),
-        generation(
-            "g14",
-            "u_free2",
-            "Flux",
-            "succeeded",
-            1,
-            json!("0.2"),
-            "2026-11-14T12:00:00Z",
-        ),
-        generation(
-            "g7",
-            "u_pro",
-            "Seedream",
-            "succeeded",
-            3,
-            json!("0.05"),
-            "2026-11-14T11:00:00Z",
-        ),
+        // Yesterday and earlier; g14 sits on the 24-hour edge, g17 just outside 7 days.
+        generation("g6  u_free2 Seedream   succeeded 3 0.035    2026-11-14T13:00:00Z"),
+        generation("g14 u_free2 Flux       succeeded 1 0.2      2026-11-14T12:00:00Z"),
+        generation("g7  u_pro   Seedream   succeeded 3 0.05     2026-11-14T11:00:00Z"),
         failed(
-            "g15",
-            "u_free2",
-            "Kling",
-            1,
-            "2026-11-12T08:00:00Z",
+            "g15 u_free2 Kling 1 2026-11-12T08:00:00Z",
             Some("Content policy violation"),
         ),
-        generation(
-            "g8",
-            "u_up",
-            "NanoBanana",
-            "failed",
-            2,
-            json!("0.01"),
-            "2026-11-09T12:00:00Z",
-        ),
+        generation("g8  u_up    NanoBanana failed    2 0.01     2026-11-09T12:00:00Z"),
         failed(
-            "g17",
-            "u_pro",
-            "NanoBanana",
-            2,
-            "2026-11-08T11:59:59Z",
+            "g17 u_pro NanoBanana 2 2026-11-08T11:59:59Z",
             Some("Old failure"),
         ),
-        generation(
-            "g9",
-            "u_pro",
-            "NanoBanana",
-            "succeeded",
-            5,
-            json!("1.5"),
-            "2026-11-01T00:00:00Z",
-        ),
-        generation(
-            "g10",
-            "u_pro",
-            "NanoBanana",
-            "succeeded",
-            5,
-            json!(2),
-            "2026-10-31T23:59:59Z",
-        ),
+        generation("g9  u_pro   NanoBanana succeeded 5 1.5      2026-11-01T00:00:00Z"),
+        generation("g10 u_pro   NanoBanana succeeded 5 2        2026-10-31T23:59:59Z"),
         failed(
-            "g12",
-            "u_pro",
-            "Seedream",
-            3,
-            "2026-10-10T00:00:00Z",
+            "g12 u_pro Seedream 3 2026-10-10T00:00:00Z",
             Some("Too old to list"),
         ),
         refund("g4", 3, "2026-11-15T11:46:00Z"),
@@ -333,25 +181,9 @@ fn reference_events() -> Vec<Value> {
         refund("g12", 3, "2026-11-02T00:00:00Z"),
         refund("g17", 2, "2026-11-08T12:00:00Z"),
         // Repeats and stale news change nothing.
-        generation(
-            "g1",
-            "u_pro",
-            "NanoBanana",
-            "succeeded",
-            2,
-            json!("0.1"),
-            "2026-11-15T10:00:00Z",
-        ),
+        generation("g1  u_pro   NanoBanana succeeded 2 0.1      2026-11-15T10:00:00Z"),
         refund("g8", 2, "2026-11-09T12:05:00Z"),
-        generation(
-            "g3",
-            "u_up",
-            "NanoBanana",
-            "pending",
-            2,
-            json!("0"),
-            "2026-11-15T11:30:00Z",
-        ),
+        generation("g3  u_up    NanoBanana pending   2 0        2026-11-15T11:30:00Z"),
         // A tier change: u_up's generations now count for pro.
         user("u_up", "pro", 40),
     ]
@@ -361,28 +193,24 @@ fn reference_events() -> Vec<Value> {
 async fn every_figure_on_the_reference_data() {
     on_each_backend(|db| async move {
         import(&db, &reference_events()).await;
-        let stats = load(&db, &settings(chrono_tz::UTC), utc("2026-11-15T12:00:00Z"))
-            .await
-            .unwrap();
+        let stats = stats_at(&db, chrono_tz::UTC, "2026-11-15T12:00:00Z").await;
 
-        // g1 g2 g3 g4 g5 g11 g16; g13 is created at `now`, which is outside (ends are exclusive).
-        assert_eq!(
-            stats.today_stats,
-            TodayStats {
-                active_users: 5,
-                generations: 7,
-                successful: 4,
-                failed: 2,
-                cost: micros("0.300001")
-            }
-        );
+        // g1 g2 g3 g4 g5 g11 g16, by u_pro u_up u_ghost u_free u_late.
+        let today = TodayStats {
+            active_users: 5,
+            generations: 7,
+            successful: 4,
+            failed: 2,
+            cost: dollars("0.300001"),
+        };
+        assert_eq!(stats.today_stats, today);
 
         let month = &stats.month_stats;
         assert_eq!(
             (month.generations, month.successful, month.failed),
             (14, 8, 5)
         );
-        assert_eq!(month.cost, micros("2.095001"));
+        assert_eq!(month.cost, dollars("2.095001"));
         assert_eq!(
             month.refunds, 5,
             "refunds by their own time, whatever their generation's"
@@ -408,19 +236,15 @@ async fn every_figure_on_the_reference_data() {
             "the window start is inclusive (g17's refund)"
         );
 
-        assert_eq!(
-            stats.system_health,
-            SystemHealth {
-                status: HealthStatus::Critical,
-                tasks_last_24h: 9,
-                failure_last_24h: 2,
-                failure_rate: Some(25.0)
-            }
-        );
+        let health = SystemHealth {
+            status: HealthStatus::Critical,
+            tasks_last_24h: 9,
+            failure_last_24h: 2,
+            failure_rate: Some(25.0),
+        };
+        assert_eq!(stats.system_health, health);
 
-        let providers: Vec<_> = stats
-            .providers
-            .iter()
+        let providers: Vec<_> = (stats.providers.iter())
             .map(|p| {
                 (
                     p.name.as_str(),
@@ -431,15 +255,13 @@ async fn every_figure_on_the_reference_data() {
                 )
             })
             .collect();
-        assert_eq!(
-            providers,
-            [
-                ("NanoBanana", 8, 5, 2, micros("3.81")),
-                ("Flux", 3, 2, 1, micros("0.200001")),
-                ("Seedream", 3, 2, 1, micros("0.085")),
-                ("Kling", 1, 0, 1, Money::ZERO),
-            ]
-        );
+        let expected = [
+            ("NanoBanana", 8, 5, 2, dollars("3.81")),
+            ("Flux", 3, 2, 1, dollars("0.200001")),
+            ("Seedream", 3, 2, 1, dollars("0.085")),
+            ("Kling", 1, 0, 1, Money::ZERO),
+        ];
+        assert_eq!(providers, expected);
         assert!(close(stats.providers[0].success_rate, 500.0 / 7.0));
         assert_eq!(
             stats.providers[3].success_rate,
@@ -475,9 +297,7 @@ async fn every_figure_on_the_reference_data() {
         assert_eq!(stats.user_stats.users_with_credits, 5);
         assert_eq!(stats.user_stats.total_credits_in_circulation, 382);
 
-        let failures: Vec<_> = stats
-            .recent_failures
-            .iter()
+        let failures: Vec<_> = (stats.recent_failures.iter())
             .map(|f| {
                 (
                     f.id.as_str(),
@@ -487,35 +307,33 @@ async fn every_figure_on_the_reference_data() {
                 )
             })
             .collect();
-        assert_eq!(
-            failures,
-            [
-                (
-                    "g5",
-                    "Flux",
-                    "Unknown error",
-                    "2026-11-15T11:50:00+00:00".to_owned()
-                ),
-                (
-                    "g4",
-                    "Seedream",
-                    "Invalid image format",
-                    "2026-11-15T11:45:00+00:00".to_owned()
-                ),
-                (
-                    "g15",
-                    "Kling",
-                    "Content policy violation",
-                    "2026-11-12T08:00:00+00:00".to_owned()
-                ),
-                (
-                    "g8",
-                    "NanoBanana",
-                    "Unknown error",
-                    "2026-11-09T12:00:00+00:00".to_owned()
-                ),
-            ]
-        );
+        let expected = [
+            (
+                "g5",
+                "Flux",
+                "Unknown error",
+                "2026-11-15T11:50:00+00:00".to_owned(),
+            ),
+            (
+                "g4",
+                "Seedream",
+                "Invalid image format",
+                "2026-11-15T11:45:00+00:00".to_owned(),
+            ),
+            (
+                "g15",
+                "Kling",
+                "Content policy violation",
+                "2026-11-12T08:00:00+00:00".to_owned(),
+            ),
+            (
+                "g8",
+                "NanoBanana",
+                "Unknown error",
+                "2026-11-09T12:00:00+00:00".to_owned(),
+            ),
+        ];
+        assert_eq!(failures, expected);
     })
     .await;
 }
@@ -526,19 +344,13 @@ async fn at_most_ten_recent_failures_newest_first() {
         let events: Vec<_> = (0..12)
             .map(|n| {
                 failed(
-                    &format!("f{n:02}"),
-                    "u",
-                    "NanoBanana",
-                    1,
-                    &format!("2026-11-15T{:02}:00:00Z", n),
+                    &format!("f{n:02} u NanoBanana 1 2026-11-15T{n:02}:00:00Z"),
                     Some("boom"),
                 )
             })
             .collect();
         import(&db, &events).await;
-        let stats = load(&db, &settings(chrono_tz::UTC), utc("2026-11-15T12:00:00Z"))
-            .await
-            .unwrap();
+        let stats = stats_at(&db, chrono_tz::UTC, "2026-11-15T12:00:00Z").await;
         let ids: Vec<_> = stats
             .recent_failures
             .iter()
@@ -559,60 +371,18 @@ async fn new_york_fall_back_day_is_local() {
         import(
             &db,
             &[
-                generation(
-                    "oct",
-                    "u",
-                    "NanoBanana",
-                    "succeeded",
-                    1,
-                    json!("1"),
-                    "2026-11-01T03:59:59Z",
-                ),
-                generation(
-                    "a",
-                    "u",
-                    "NanoBanana",
-                    "succeeded",
-                    1,
-                    json!("0.1"),
-                    "2026-11-01T04:00:00Z",
-                ),
-                generation(
-                    "b",
-                    "u",
-                    "NanoBanana",
-                    "failed",
-                    1,
-                    json!("0"),
-                    "2026-11-01T12:00:00Z",
-                ),
-                generation(
-                    "c",
-                    "u2",
-                    "NanoBanana",
-                    "succeeded",
-                    1,
-                    json!("0.2"),
-                    "2026-11-02T01:00:00Z",
-                ),
-                generation(
-                    "d",
-                    "u2",
-                    "Seedream",
-                    "succeeded",
-                    1,
-                    json!("0.3"),
-                    "2026-11-02T04:29:59Z",
-                ),
+                generation("oct u  NanoBanana succeeded 1 1   2026-11-01T03:59:59Z"),
+                generation("a   u  NanoBanana succeeded 1 0.1 2026-11-01T04:00:00Z"),
+                generation("b   u  NanoBanana failed    1 0   2026-11-01T12:00:00Z"),
+                generation("c   u2 NanoBanana succeeded 1 0.2 2026-11-02T01:00:00Z"),
+                generation("d   u2 Seedream   succeeded 1 0.3 2026-11-02T04:29:59Z"),
             ],
         )
         .await;
-        let now = utc("2026-11-02T04:30:00Z"); // 23:30 EST on 1 Nov
-        let stats = load(&db, &settings(chrono_tz::America::New_York), now)
-            .await
-            .unwrap();
+        let now = "2026-11-02T04:30:00Z"; // 23:30 EST on 1 Nov
+        let stats = stats_at(&db, chrono_tz::America::New_York, now).await;
         assert_eq!(stats.today_stats.generations, 4);
-        assert_eq!(stats.today_stats.cost, micros("0.6"));
+        assert_eq!(stats.today_stats.cost, dollars("0.6"));
         assert_eq!(
             stats.month_stats.generations, 4,
             "23:59:59 EDT on 31 Oct is last month"
@@ -621,7 +391,7 @@ async fn new_york_fall_back_day_is_local() {
         assert_eq!(stats.time_zone, "America/New_York");
 
         // The same data in UTC: "today" is the 2nd, and November holds all five.
-        let stats = load(&db, &settings(chrono_tz::UTC), now).await.unwrap();
+        let stats = stats_at(&db, chrono_tz::UTC, now).await;
         assert_eq!(stats.today_stats.generations, 2);
         assert_eq!(stats.month_stats.generations, 5);
     })
@@ -635,72 +405,21 @@ async fn berlin_spring_forward_day_is_local() {
         import(
             &db,
             &[
-                generation(
-                    "feb",
-                    "u",
-                    "NanoBanana",
-                    "succeeded",
-                    1,
-                    json!("1"),
-                    "2026-02-28T22:30:00Z",
-                ),
-                generation(
-                    "mar1",
-                    "u",
-                    "NanoBanana",
-                    "succeeded",
-                    1,
-                    json!("1"),
-                    "2026-02-28T23:30:00Z",
-                ),
-                generation(
-                    "sat",
-                    "u",
-                    "NanoBanana",
-                    "succeeded",
-                    1,
-                    json!("1"),
-                    "2026-03-28T22:59:59Z",
-                ),
-                generation(
-                    "a",
-                    "u",
-                    "NanoBanana",
-                    "succeeded",
-                    1,
-                    json!("0.25"),
-                    "2026-03-28T23:00:00Z",
-                ),
-                generation(
-                    "b",
-                    "u",
-                    "NanoBanana",
-                    "failed",
-                    1,
-                    json!("0"),
-                    "2026-03-29T01:30:00Z",
-                ),
-                generation(
-                    "c",
-                    "u",
-                    "NanoBanana",
-                    "succeeded",
-                    1,
-                    json!("0.5"),
-                    "2026-03-29T21:29:00Z",
-                ),
+                generation("feb  u NanoBanana succeeded 1 1    2026-02-28T22:30:00Z"),
+                generation("mar1 u NanoBanana succeeded 1 1    2026-02-28T23:30:00Z"),
+                generation("sat  u NanoBanana succeeded 1 1    2026-03-28T22:59:59Z"),
+                generation("a    u NanoBanana succeeded 1 0.25 2026-03-28T23:00:00Z"),
+                generation("b    u NanoBanana failed    1 0    2026-03-29T01:30:00Z"),
+                generation("c    u NanoBanana succeeded 1 0.5  2026-03-29T21:29:00Z"),
             ],
         )
         .await;
-        let now = utc("2026-03-29T21:30:00Z"); // 23:30 CEST
-        let stats = load(&db, &settings(chrono_tz::Europe::Berlin), now)
-            .await
-            .unwrap();
+        let stats = stats_at(&db, chrono_tz::Europe::Berlin, "2026-03-29T21:30:00Z").await; // 23:30 CEST
         assert_eq!(
             (stats.today_stats.generations, stats.today_stats.failed),
             (3, 1)
         );
-        assert_eq!(stats.today_stats.cost, micros("0.75"));
+        assert_eq!(stats.today_stats.cost, dollars("0.75"));
         assert_eq!(stats.month_stats.generations, 5, "from 1 Mar 00:00 CET");
         assert_eq!(stats.generated_at.to_rfc3339(), "2026-03-29T23:30:00+02:00");
     })
@@ -713,46 +432,25 @@ async fn month_starts_at_local_midnight_of_the_first() {
         import(
             &db,
             &[
-                generation(
-                    "last",
-                    "u",
-                    "P",
-                    "succeeded",
-                    1,
-                    json!("1"),
-                    "2026-11-30T18:29:59Z",
-                ),
-                generation(
-                    "first",
-                    "u",
-                    "P",
-                    "succeeded",
-                    1,
-                    json!("2"),
-                    "2026-11-30T18:30:00Z",
-                ),
+                generation("last  u P succeeded 1 1 2026-11-30T18:29:59Z"),
+                generation("first u P succeeded 1 2 2026-11-30T18:30:00Z"),
                 refund("last", 1, "2026-11-30T18:30:00Z"),
             ],
         )
         .await;
         // Kolkata is +05:30: 1 Dec begins at 18:30Z on 30 Nov.
-        let stats = load(
-            &db,
-            &settings(chrono_tz::Asia::Kolkata),
-            utc("2026-11-30T19:00:00Z"),
-        )
-        .await
-        .unwrap();
+        let stats = stats_at(&db, chrono_tz::Asia::Kolkata, "2026-11-30T19:00:00Z").await;
         assert_eq!(stats.month_stats.generations, 1);
-        assert_eq!(stats.month_stats.cost, micros("2"));
+        assert_eq!(stats.month_stats.cost, dollars("2"));
         assert_eq!(
             stats.month_stats.refunds, 1,
             "a refund this month of last month's generation"
         );
         assert_eq!(stats.today_stats.generations, 1);
+        let consumed = stats.user_stats.credits_by_tier.free.total_consumed;
         assert_eq!(
-            stats.user_stats.credits_by_tier.free.total_consumed, 1,
-            "its credits count for the month it was created in"
+            consumed, 1,
+            "the refund does not reduce this month: its generation is last month's"
         );
     })
     .await;
@@ -762,19 +460,9 @@ async fn month_starts_at_local_midnight_of_the_first() {
 async fn health_thresholds_are_configurable() {
     on_each_backend(|db| async move {
         let mut events: Vec<_> = (0..19)
-            .map(|n| {
-                generation(
-                    &format!("s{n}"),
-                    "u",
-                    "P",
-                    "succeeded",
-                    1,
-                    json!("0"),
-                    "2026-11-15T11:00:00Z",
-                )
-            })
+            .map(|n| generation(&format!("s{n} u P succeeded 1 0 2026-11-15T11:00:00Z")))
             .collect();
-        events.push(failed("f", "u", "P", 1, "2026-11-15T11:00:00Z", None));
+        events.push(failed("f u P 1 2026-11-15T11:00:00Z", None));
         import(&db, &events).await;
         let now = utc("2026-11-15T12:00:00Z");
         let stats = load(&db, &settings(chrono_tz::UTC), now).await.unwrap();
@@ -783,12 +471,13 @@ async fn health_thresholds_are_configurable() {
             HealthStatus::Degraded,
             "1 in 20 is 5 %"
         );
+        let health = HealthThresholds {
+            degraded_at_percent: 10.0,
+            critical_at_percent: 50.0,
+        };
         let lenient = ReportSettings {
             time_zone: chrono_tz::UTC,
-            health: HealthThresholds {
-                degraded_at_percent: 10.0,
-                critical_at_percent: 50.0,
-            },
+            health,
         };
         assert_eq!(
             load(&db, &lenient, now).await.unwrap().system_health.status,
