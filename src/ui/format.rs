@@ -34,12 +34,10 @@ pub fn dollars(money: Money) -> String {
 /// `2 hours ago`, counted from the figures' own time so that server and browser agree.
 pub fn relative_time(then: DateTime<FixedOffset>, now: DateTime<FixedOffset>) -> String {
     let seconds = (now - then).num_seconds();
-    if seconds < 60 {
-        return "just now".to_owned();
-    }
     let (n, unit) = match seconds {
-        ..3_600 => (seconds / 60, "minute"),
-        ..86_400 => (seconds / 3_600, "hour"),
+        ..60 => return "just now".to_owned(),
+        60..3_600 => (seconds / 60, "minute"),
+        3_600..86_400 => (seconds / 3_600, "hour"),
         _ => (seconds / 86_400, "day"),
     };
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
@@ -49,7 +47,7 @@ pub fn relative_time(then: DateTime<FixedOffset>, now: DateTime<FixedOffset>) ->
 pub fn age(seconds: u64) -> String {
     match seconds {
         ..60 => format!("{seconds} s"),
-        ..3_600 => format!("{} min", seconds / 60),
+        60..3_600 => format!("{} min", seconds / 60),
         _ => format!("{} h {} min", seconds / 3_600, seconds % 3_600 / 60),
     }
 }
