@@ -4,7 +4,7 @@
 use super::windows::{Window, Windows};
 use super::*;
 use crate::db::Db;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use sqlx::Row;
 
@@ -78,6 +78,8 @@ pub async fn load(
     settings: &ReportSettings,
     now: DateTime<Utc>,
 ) -> Result<DashboardStats, sqlx::Error> {
+    // Times are stored to the microsecond; `now` need not be finer.
+    let now = now.trunc_subsecs(6);
     let windows = Windows::at(now, settings.time_zone);
     // One connection for every query keeps a refresh from taking more than its share of the pool.
     let mut conn = db.pool.acquire().await?;
