@@ -40,6 +40,12 @@ impl Report {
             Applied::Unchanged => self.unchanged += 1,
         }
     }
+
+    fn absorb(&mut self, other: Report) {
+        self.stored += other.stored;
+        self.unchanged += other.unchanged;
+        self.rejected.extend(other.rejected);
+    }
 }
 
 /// Imports JSON Lines. Every valid line is stored and every bad one reported by number;
@@ -108,14 +114,6 @@ pub async fn import_lines<R: AsyncBufRead + Unpin>(
         report.absorb(pending);
     }
     Ok(report)
-}
-
-impl Report {
-    fn absorb(&mut self, other: Report) {
-        self.stored += other.stored;
-        self.unchanged += other.unchanged;
-        self.rejected.extend(other.rejected);
-    }
 }
 
 /// `None` for a blank line.
