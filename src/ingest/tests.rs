@@ -8,16 +8,11 @@ async fn import(db: &Db, text: &str, strict: bool) -> Report {
     import_lines(db, text.as_bytes(), strict).await.unwrap()
 }
 
-async fn scalar(db: &Db, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap()
-}
-
-async fn text(db: &Db, sql: &str) -> Option<String> {
+/// The first column of the first row.
+async fn one<T>(db: &Db, sql: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
     sqlx::query(sql)
         .fetch_one(&db.pool)
         .await
@@ -45,10 +40,12 @@ async fn importing_twice_changes_nothing_the_second_time() {
             (second.stored, second.unchanged, second.rejected.len()),
             (0, 4, 0)
         );
-        assert_eq!(scalar(&db, "SELECT COUNT(*) FROM generations").await, 1);
-        assert_eq!(scalar(&db, "SELECT COUNT(*) FROM refunds").await, 1);
+        assert_eq!(one::<i64>(&db, "SELECT COUNT(*) FROM generations").await, 1);
+        assert_eq!(one::<i64>(&db, "SELECT COUNT(*) FROM refunds").await, 1);
         assert_eq!(
-            text(&db, "SELECT status FROM generations").await.as_deref(),
+            one::<Option<String>>(&db, "SELECT status FROM generations")
+                .await
+                .as_deref(),
             Some("failed")
         );
     })
@@ -65,21 +62,21 @@ async fn events_may_arrive_out_of_order() {
 "#;
         let report = import(&db, lines, false).await;
         assert_eq!((report.stored, report.unchanged), (3, 1), "the stale pending changes nothing");
-        assert_eq!(text(&db, "SELECT status FROM generations WHERE id = 'g_1'").await.as_deref(), Some("succeeded"));
-        assert_eq!(scalar(&db, "SELECT cost_micros FROM generations WHERE id = 'g_1'").await, 50_000);
-        assert_eq!(text(&db, "SELECT tier FROM users WHERE id = 'u_new'").await.as_deref(), Some("pro"));
-        assert_eq!(scalar(&db, "SELECT credits FROM users WHERE id = 'u_new'").await, 80);
+        assert_eq!(one::<Option<String>>(&db, "SELECT status FROM generations WHERE id = 'g_1'").await.as_deref(), Some("succeeded"));
+        assert_eq!(one::<i64>(&db, "SELECT cost_micros FROM generations WHERE id = 'g_1'").await, 50_000);
+        assert_eq!(one::<Option<String>>(&db, "SELECT tier FROM users WHERE id = 'u_new'").await.as_deref(), Some("pro"));
+        assert_eq!(one::<i64>(&db, "SELECT credits FROM users WHERE id = 'u_new'").await, 80);
 
         // A later generation event does not reset the user the user event set.
         let again = r#"{"kind":"generation","id":"g_3","user_id":"u_new","provider":"Seedream","status":"failed","credits":3,"cost_usd":"0","created_at":"2026-11-03T09:25:00Z"}"#;
         import(&db, again, false).await;
-        assert_eq!(text(&db, "SELECT tier FROM users WHERE id = 'u_new'").await.as_deref(), Some("pro"));
+        assert_eq!(one::<Option<String>>(&db, "SELECT tier FROM users WHERE id = 'u_new'").await.as_deref(), Some("pro"));
 
         // A finished generation may still change its outcome (a late correction).
         let corrected = r#"{"kind":"generation","id":"g_1","user_id":"u_new","provider":"Seedream","status":"failed","credits":3,"cost_usd":"0","created_at":"2026-11-03T09:15:00Z","error":"Moderation"}"#;
         let report = import(&db, corrected, false).await;
         assert_eq!(report.stored, 1);
-        assert_eq!(text(&db, "SELECT error FROM generations WHERE id = 'g_1'").await.as_deref(), Some("Moderation"));
+        assert_eq!(one::<Option<String>>(&db, "SELECT error FROM generations WHERE id = 'g_1'").await.as_deref(), Some("Moderation"));
     })
     .await;
 }
@@ -158,9 +155,9 @@ async fn bad_lines_are_reported_by_number_and_the_rest_is_stored() {
             "u_1, g_2 and its refund"
         );
         assert!(report.committed);
-        assert_eq!(scalar(&db, "SELECT COUNT(*) FROM users").await, 1);
+        assert_eq!(one::<i64>(&db, "SELECT COUNT(*) FROM users").await, 1);
         assert_eq!(
-            scalar(&db, "SELECT created_at FROM generations WHERE id = 'g_2'").await,
+            one::<i64>(&db, "SELECT created_at FROM generations WHERE id = 'g_2'").await,
             1_793_693_700_000_000
         );
     })
@@ -173,8 +170,8 @@ async fn strict_import_stores_nothing_when_a_line_is_bad() {
         let report = import(&db, MIXED, true).await;
         assert!(!report.committed);
         assert_eq!(report.rejected.len(), 7);
-        assert_eq!(scalar(&db, "SELECT COUNT(*) FROM users").await, 0);
-        assert_eq!(scalar(&db, "SELECT COUNT(*) FROM generations").await, 0);
+        assert_eq!(one::<i64>(&db, "SELECT COUNT(*) FROM users").await, 0);
+        assert_eq!(one::<i64>(&db, "SELECT COUNT(*) FROM generations").await, 0);
 
         let report = import(&db, GOOD, true).await;
         assert!(report.committed);
@@ -226,9 +223,9 @@ async fn large_imports_span_several_transactions() {
             .collect();
         let report = import(&db, &lines, false).await;
         assert_eq!(report.stored, 2_500);
-        assert_eq!(scalar(&db, "SELECT COUNT(*) FROM users").await, 2_500);
+        assert_eq!(one::<i64>(&db, "SELECT COUNT(*) FROM users").await, 2_500);
         assert_eq!(
-            scalar(&db, "SELECT CAST(SUM(credits) AS BIGINT) FROM users").await,
+            one::<i64>(&db, "SELECT CAST(SUM(credits) AS BIGINT) FROM users").await,
             2_500 * 2_499 / 2
         );
     })
