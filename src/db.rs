@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+enum Backend {
     Sqlite,
     Postgres,
 }
@@ -19,7 +19,6 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
-    pub backend: Backend,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +75,7 @@ impl Db {
             .await
             .map_err(DbError::Connect)?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool })
     }
 }
 
