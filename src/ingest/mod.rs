@@ -6,7 +6,8 @@ pub mod store;
 
 use crate::db::Db;
 use event::{parse_event, Event};
-use store::{apply, Applied, ApplyError};
+use sqlx::{Any, AnyConnection, Transaction};
+use store::{store_batch, Applied, Outcome};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// How many lines share one transaction: large enough to be fast, small enough that an
@@ -14,6 +15,11 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 const LINES_PER_TRANSACTION: usize = 1_000;
 /// A longer line is rejected without being parsed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// How often a write transaction is tried when PostgreSQL gives up on it (serialization
+/// failure or deadlock, which only a writer outside this program can cause).
+const WRITE_ATTEMPTS: u32 = 3;
+/// The PostgreSQL advisory lock that makes writers take turns ("usage-mo" in ASCII).
+const WRITE_LOCK: i64 = 0x7573_6167_652d_6d6f;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
@@ -34,10 +40,11 @@ pub struct Rejection {
 }
 
 impl Report {
-    fn count(&mut self, applied: Applied) {
-        match applied {
-            Applied::Stored => self.stored += 1,
-            Applied::Unchanged => self.unchanged += 1,
+    fn record(&mut self, line: u64, outcome: Outcome) {
+        match outcome {
+            Ok(Applied::Stored) => self.stored += 1,
+            Ok(Applied::Unchanged) => self.unchanged += 1,
+            Err(reason) => self.rejected.push(Rejection { line, reason }),
         }
     }
 
@@ -47,6 +54,58 @@ impl Report {
         self.rejected.extend(other.rejected);
     }
 }
+
+/// Begins a transaction that writes events or totals. Writers take turns, so that a batch's
+/// reads stay true until it commits and totals move by exactly each change: SQLite takes
+/// its write lock up front (`BEGIN IMMEDIATE`, so a second writer waits out the busy
+/// timeout instead of failing at its first write), PostgreSQL a transaction-scoped
+/// advisory lock. Readers never wait for either.
+pub async fn begin_write(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    if db.pool.connect_options().database_url.scheme() == "sqlite" {
+        return db.pool.begin_with("BEGIN IMMEDIATE").await;
+    }
+    let mut tx = db.pool.begin().await?;
+    // The subquery keeps the function's `void` out of the result, which `Any` cannot decode.
+    sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+        .bind(WRITE_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Runs `work` in a write transaction and commits it; starts again from scratch when the
+/// database gave up on the transaction and says that trying again may succeed.
+async fn write_with_retries<T>(
+    db: &Db,
+    mut work: impl AsyncFnMut(&mut AnyConnection) -> Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        let mut tx = begin_write(db).await?;
+        let result = match work(&mut tx).await {
+            Ok(value) => tx.commit().await.map(|()| value),
+            Err(error) => Err(error),
+        };
+        match result {
+            Err(error) if attempt < WRITE_ATTEMPTS && worth_retrying(&error) => {
+                tracing::warn!(%error, attempt, "write transaction failed; trying again");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// PostgreSQL's serialization failure and deadlock; SQLite's "busy" after its timeout.
+fn worth_retrying(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    matches!(error.code().as_deref(), Some("40001" | "40P01" | "5"))
+}
+
+/// A line's event, or why it cannot be one.
+type Parsed = Result<Event, String>;
 
 /// Imports JSON Lines. Every valid line is stored and every bad one reported by number;
 /// with `strict`, nothing is stored if any line is bad.
@@ -59,65 +118,70 @@ pub async fn import_lines<R: AsyncBufRead + Unpin>(
         committed: true,
         ..Report::default()
     };
+    // Strict: one transaction for everything, kept until the last line is known good.
+    let mut strict_tx = match strict {
+        true => Some(begin_write(db).await?),
+        false => None,
+    };
     let mut pending = Report::default();
-    let mut tx = db.pool.begin().await?;
-    let mut lines_in_tx = 0;
+    let mut chunk: Vec<(u64, Parsed)> = Vec::with_capacity(LINES_PER_TRANSACTION);
     let mut buffer = Vec::new();
     let mut line_number = 0u64;
     loop {
         buffer.clear();
-        if input
+        let end = input
             .read_until(b'\n', &mut buffer)
             .await
             .map_err(ImportError::Read)?
-            == 0
-        {
+            == 0;
+        if !end {
+            line_number += 1;
+            if let Some(parsed) = parse_line(&buffer) {
+                chunk.push((line_number, parsed));
+            }
+            if chunk.len() < LINES_PER_TRANSACTION {
+                continue;
+            }
+        }
+        let events: Vec<Result<&Event, String>> = chunk
+            .iter()
+            .map(|(_, parsed)| parsed.as_ref().map_err(Clone::clone))
+            .collect();
+        let outcomes = match &mut strict_tx {
+            Some(tx) => store_batch(tx, &events).await,
+            None => write_with_retries(db, async |conn| store_batch(conn, &events).await).await,
+        }
+        .map_err(|error| ImportError::Database {
+            line: chunk.first().map_or(line_number, |(line, _)| *line),
+            stored_before: report.stored,
+            error,
+        })?;
+        for ((line, _), outcome) in chunk.iter().zip(outcomes) {
+            pending.record(*line, outcome);
+        }
+        chunk.clear();
+        if strict_tx.is_none() {
+            report.absorb(std::mem::take(&mut pending));
+        }
+        if end {
             break;
         }
-        line_number += 1;
-        let outcome = match parse_line(&buffer) {
-            None => continue,
-            Some(Err(reason)) => Err(reason),
-            Some(Ok(event)) => match apply(&mut tx, &event).await {
-                Ok(applied) => Ok(applied),
-                Err(ApplyError::Rejected(reason)) => Err(reason),
-                Err(ApplyError::Database(error)) => {
-                    return Err(ImportError::Database {
-                        line: line_number,
-                        stored_before: report.stored,
-                        error,
-                    })
-                }
-            },
-        };
-        match outcome {
-            Ok(applied) => pending.count(applied),
-            Err(reason) => pending.rejected.push(Rejection {
-                line: line_number,
-                reason,
-            }),
-        }
-        lines_in_tx += 1;
-        if !strict && lines_in_tx == LINES_PER_TRANSACTION {
-            tx.commit().await?;
-            report.absorb(std::mem::take(&mut pending));
-            tx = db.pool.begin().await?;
-            lines_in_tx = 0;
-        }
     }
-    if strict && !pending.rejected.is_empty() {
-        tx.rollback().await?;
-        report.rejected = pending.rejected;
-        report.committed = false;
-    } else {
-        tx.commit().await?;
-        report.absorb(pending);
+    if let Some(tx) = strict_tx {
+        if pending.rejected.is_empty() {
+            tx.commit().await?;
+            report.absorb(pending);
+        } else {
+            tx.rollback().await?;
+            report.rejected = pending.rejected;
+            report.committed = false;
+        }
     }
     Ok(report)
 }
 
 /// `None` for a blank line.
-fn parse_line(bytes: &[u8]) -> Option<Result<Event, String>> {
+fn parse_line(bytes: &[u8]) -> Option<Parsed> {
     if bytes.len() > MAX_LINE_BYTES {
         return Some(Err(format!("line longer than {MAX_LINE_BYTES} bytes")));
     }
@@ -128,30 +192,18 @@ fn parse_line(bytes: &[u8]) -> Option<Result<Event, String>> {
     (!text.is_empty()).then(|| parse_event(text).map_err(|invalid| invalid.0))
 }
 
-/// Stores already-checked events in one transaction (the demo data uses it).
+/// Stores already-checked events in one transaction, each event's outcome reported by its
+/// 1-based position. Safe for many concurrent callers: writers take turns (`begin_write`).
 pub async fn store_events(db: &Db, events: &[Event]) -> Result<Report, ImportError> {
+    let events: Vec<Result<&Event, String>> = events.iter().map(Ok).collect();
+    let outcomes = write_with_retries(db, async |conn| store_batch(conn, &events).await).await?;
     let mut report = Report {
         committed: true,
         ..Report::default()
     };
-    let mut tx = db.pool.begin().await?;
-    for (index, event) in events.iter().enumerate() {
-        match apply(&mut tx, event).await {
-            Ok(applied) => report.count(applied),
-            Err(ApplyError::Rejected(reason)) => report.rejected.push(Rejection {
-                line: index as u64 + 1,
-                reason,
-            }),
-            Err(ApplyError::Database(error)) => {
-                return Err(ImportError::Database {
-                    line: index as u64 + 1,
-                    stored_before: 0,
-                    error,
-                })
-            }
-        }
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        report.record(index as u64 + 1, outcome);
     }
-    tx.commit().await?;
     Ok(report)
 }
 
