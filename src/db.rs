@@ -77,6 +77,11 @@ impl Db {
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Db { pool })
     }
+
+    /// SQLite rather than PostgreSQL, for the few statements that differ (transactions).
+    pub fn is_sqlite(&self) -> bool {
+        self.pool.connect_options().database_url.scheme() == "sqlite"
+    }
 }
 
 /// Makes sure the file's folder exists and that SQLite creates the file if it is missing.

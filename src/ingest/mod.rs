@@ -61,7 +61,7 @@ impl Report {
 /// timeout instead of failing at its first write), PostgreSQL a transaction-scoped
 /// advisory lock. Readers never wait for either.
 pub async fn begin_write(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Error> {
-    if db.pool.connect_options().database_url.scheme() == "sqlite" {
+    if db.is_sqlite() {
         return db.pool.begin_with("BEGIN IMMEDIATE").await;
     }
     let mut tx = db.pool.begin().await?;
