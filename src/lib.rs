@@ -4,6 +4,8 @@
 //! `hydrate` it is the WebAssembly that makes the server-rendered page live.
 
 pub mod app;
+#[cfg(feature = "ssr")]
+pub mod bench;
 pub mod stats;
 pub mod ui;
 

@@ -326,6 +326,9 @@ pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
 }
 
 #[cfg(test)]
+mod on_databases;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

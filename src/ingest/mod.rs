@@ -6,7 +6,7 @@ pub mod store;
 
 use crate::db::Db;
 use event::{parse_event, Event};
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::{Any, Transaction};
 use store::{store_batch, Applied, Outcome};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
@@ -73,17 +73,18 @@ pub async fn begin_write(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Err
     Ok(tx)
 }
 
-/// Runs `work` in a write transaction and commits it; starts again from scratch when the
-/// database gave up on the transaction and says that trying again may succeed.
-async fn write_with_retries<T>(
+/// Stores a batch in a write transaction of its own and commits it; starts again from
+/// scratch when the database gave up on the transaction and says that trying again may
+/// succeed.
+async fn store_with_retries(
     db: &Db,
-    mut work: impl AsyncFnMut(&mut AnyConnection) -> Result<T, sqlx::Error>,
-) -> Result<T, sqlx::Error> {
+    events: &[Result<&Event, String>],
+) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut attempt = 1;
     loop {
         let mut tx = begin_write(db).await?;
-        let result = match work(&mut tx).await {
-            Ok(value) => tx.commit().await.map(|()| value),
+        let result = match store_batch(&mut tx, events).await {
+            Ok(outcomes) => tx.commit().await.map(|()| outcomes),
             Err(error) => Err(error),
         };
         match result {
@@ -149,7 +150,7 @@ pub async fn import_lines<R: AsyncBufRead + Unpin>(
             .collect();
         let outcomes = match &mut strict_tx {
             Some(tx) => store_batch(tx, &events).await,
-            None => write_with_retries(db, async |conn| store_batch(conn, &events).await).await,
+            None => store_with_retries(db, &events).await,
         }
         .map_err(|error| ImportError::Database {
             line: chunk.first().map_or(line_number, |(line, _)| *line),
@@ -196,7 +197,7 @@ fn parse_line(bytes: &[u8]) -> Option<Parsed> {
 /// 1-based position. Safe for many concurrent callers: writers take turns (`begin_write`).
 pub async fn store_events(db: &Db, events: &[Event]) -> Result<Report, ImportError> {
     let events: Vec<Result<&Event, String>> = events.iter().map(Ok).collect();
-    let outcomes = write_with_retries(db, async |conn| store_batch(conn, &events).await).await?;
+    let outcomes = store_with_retries(db, &events).await?;
     let mut report = Report {
         committed: true,
         ..Report::default()
