@@ -39,10 +39,17 @@ CREATE TABLE balance_totals (
     users_with_credits BIGINT NOT NULL
 );
 
--- Distinct users of a window: users whose newest generation falls in it are counted from
--- this index; only users with a newer generation are checked against their generations.
+-- Distinct users of a window: those whose newest generation falls in it (counted per bucket
+-- below, and for partial buckets from the index), plus those with a newer generation that
+-- also have one in the window (checked one by one: few, unless the window ends in the past).
 ALTER TABLE users ADD COLUMN last_generation_at BIGINT;
 CREATE INDEX users_last_generation_at ON users (last_generation_at);
+
+-- Users per bucket of their newest generation.
+CREATE TABLE activity_totals (
+    bucket BIGINT PRIMARY KEY NOT NULL,
+    users  BIGINT NOT NULL
+);
 DROP INDEX generations_user_id;
 CREATE INDEX generations_user_id_created_at ON generations (user_id, created_at);
 
@@ -79,3 +86,9 @@ GROUP BY tier;
 UPDATE users SET last_generation_at = (
     SELECT MAX(g.created_at) FROM generations g WHERE g.user_id = users.id
 );
+
+INSERT INTO activity_totals (bucket, users)
+SELECT last_generation_at - ((last_generation_at % 900000000) + 900000000) % 900000000, COUNT(*)
+FROM users
+WHERE last_generation_at IS NOT NULL
+GROUP BY 1;

@@ -22,6 +22,8 @@ pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
+pub mod server_cache;
+#[cfg(feature = "ssr")]
 pub mod totals;
 
 #[cfg(feature = "hydrate")]

@@ -39,6 +39,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/credit-stats", get(credit_stats))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::map_response(
+            crate::server_cache::cache_control,
+        ))
+        .layer(crate::server_cache::compression())
         .with_state(state)
 }
 

@@ -63,6 +63,7 @@ pub struct Deltas {
     tiers: BTreeMap<(i64, &'static str), i64>,
     refunds: BTreeMap<i64, i64>,
     balances: BTreeMap<&'static str, BalanceCounts>,
+    activity: BTreeMap<i64, i64>,
 }
 
 impl Deltas {
@@ -90,6 +91,13 @@ impl Deltas {
         counts.users += sign;
         counts.credits += sign * credits;
         counts.users_with_credits += sign * i64::from(credits > 0);
+    }
+
+    /// Adds or takes away a user's newest generation time.
+    pub fn newest_generation(&mut self, at: Option<i64>, sign: i64) {
+        if let Some(at) = at {
+            *self.activity.entry(bucket_floor(at)).or_default() += sign;
+        }
     }
 
     /// Adds the changes to the stored totals, skipping keys whose change is nothing.
@@ -160,6 +168,16 @@ impl Deltas {
                     .bind(c.users_with_credits)
             },
         )
+        .await?;
+        let activity: Vec<_> = self.activity.into_iter().filter(|(_, c)| *c != 0).collect();
+        insert_rows(
+            conn,
+            "INSERT INTO activity_totals (bucket, users)",
+            "ON CONFLICT (bucket) DO UPDATE SET users = activity_totals.users + excluded.users",
+            2,
+            &activity,
+            |q, (bucket, users)| q.bind(*bucket).bind(*users),
+        )
         .await
     }
 }
@@ -211,6 +229,7 @@ pub struct Snapshot {
     pub balances: Vec<(String, BalanceCounts)>,
     /// Each user's newest generation time, for the users that have one.
     pub last_generation_at: Vec<(String, i64)>,
+    pub activity: Vec<(i64, i64)>,
 }
 
 impl Snapshot {
@@ -275,6 +294,14 @@ impl Snapshot {
                 .last_generation_at
                 .push((row.try_get(0)?, row.try_get(1)?));
         }
+        for row in sqlx::query(
+            "SELECT bucket, users FROM activity_totals WHERE users <> 0 ORDER BY bucket",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            snapshot.activity.push((row.try_get(0)?, row.try_get(1)?));
+        }
         Ok(snapshot)
     }
 }
@@ -310,6 +337,7 @@ pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
         "tier_totals",
         "refund_totals",
         "balance_totals",
+        "activity_totals",
     ] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)
@@ -345,11 +373,12 @@ mod tests {
     }
 
     #[test]
-    fn the_migration_gives_the_rebuild_its_five_statements() {
+    fn the_migration_gives_the_rebuild_its_six_statements() {
         let statements: Vec<_> = fill_statements().collect();
-        assert_eq!(statements.len(), 5);
+        assert_eq!(statements.len(), 6);
         assert!(statements[0].starts_with("INSERT INTO provider_totals"));
         assert!(statements[4].starts_with("UPDATE users SET last_generation_at"));
+        assert!(statements[5].starts_with("INSERT INTO activity_totals"));
     }
 
     #[test]

@@ -156,6 +156,8 @@ pub async fn store_batch(
         changes.generations.insert(id);
     }
 
+    write(conn, &before, &mut after, &changes).await?;
+
     let mut deltas = Deltas::default();
     for id in &changes.generations {
         if let Some(row) = before.generations.get(id) {
@@ -165,16 +167,16 @@ pub async fn store_batch(
             deltas.generation(&row.contribution(after.tier(&row.user_id)), 1);
         }
     }
-    for id in &changes.users {
+    for id in changes.users.union(&changes.lost_newest) {
         if let Some(user) = before.users.get(id) {
             deltas.user(user.tier, user.credits, -1);
+            deltas.newest_generation(user.last_generation_at, -1);
         }
         if let Some(user) = after.users.get(id) {
             deltas.user(user.tier, user.credits, 1);
+            deltas.newest_generation(user.last_generation_at, 1);
         }
     }
-
-    write(conn, &before, &after, &changes).await?;
     deltas.apply(conn).await?;
     Ok(outcomes)
 }
@@ -352,11 +354,12 @@ fn bad_value(column: &str, value: &str) -> sqlx::Error {
 }
 
 /// Writes the changed rows: users first, then generations, then new refunds (the order of
-/// the foreign keys).
+/// the foreign keys); then reads the newest generation time of users who may have lost
+/// theirs back into `after`.
 async fn write(
     conn: &mut AnyConnection,
     before: &Rows,
-    after: &Rows,
+    after: &mut Rows,
     changes: &Changes,
 ) -> Result<(), sqlx::Error> {
     let users: Vec<(&String, &UserRow)> = changes
@@ -441,6 +444,20 @@ async fn write(
             query = query.bind(id.as_str());
         }
         query.execute(&mut *conn).await?;
+        let sql = format!(
+            "SELECT id, last_generation_at FROM users WHERE id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get(0)?;
+            if let Some(user) = after.users.get_mut(&id) {
+                user.last_generation_at = row.try_get(1)?;
+            }
+        }
     }
     Ok(())
 }

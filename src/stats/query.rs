@@ -62,14 +62,20 @@ const BUCKET_GENERATION_TOTALS: &str = "
 const ACTIVE_USERS: &str = "
     SELECT COUNT(DISTINCT user_id) FROM generations WHERE created_at >= $1 AND created_at < $2";
 
-/// Users whose newest generation is in the window, plus those with a newer one (few unless
-/// the window ends in the past) that also have one in the window.
-const ACTIVE_USERS_BY_NEWEST: &str = "
-    SELECT (SELECT COUNT(*) FROM users WHERE last_generation_at >= $1 AND last_generation_at < $2)
-         + (SELECT COUNT(*) FROM users u
-            WHERE u.last_generation_at >= $2
-              AND EXISTS (SELECT 1 FROM generations g
-                          WHERE g.user_id = u.id AND g.created_at >= $1 AND g.created_at < $2))";
+/// Users whose newest generation is in the window...
+const NEWEST_IN: &str =
+    "SELECT COUNT(*) FROM users WHERE last_generation_at >= $1 AND last_generation_at < $2";
+
+const BUCKET_NEWEST_IN: &str = "
+    SELECT CAST(COALESCE(SUM(users), 0) AS BIGINT) FROM activity_totals WHERE bucket >= $1 AND bucket < $2";
+
+/// ...and those with a newer one (few, unless the window ends in the past) that also have
+/// one in the window.
+const NEWER_BUT_ACTIVE_IN: &str = "
+    SELECT COUNT(*) FROM users u
+    WHERE u.last_generation_at >= $2
+      AND EXISTS (SELECT 1 FROM generations g
+                  WHERE g.user_id = u.id AND g.created_at >= $1 AND g.created_at < $2)";
 
 const REFUNDS: &str = "SELECT COUNT(*) FROM refunds WHERE at >= $1 AND at < $2";
 
@@ -411,14 +417,21 @@ async fn active_users(
     source: Source,
     window: Window,
 ) -> Result<i64, sqlx::Error> {
-    let sql = match source {
-        Source::Totals => ACTIVE_USERS_BY_NEWEST,
-        Source::RawRows => ACTIVE_USERS,
+    let (rows, sql) = match source {
+        Source::Totals => (
+            window_rows(conn, source, window, NEWEST_IN, BUCKET_NEWEST_IN).await?,
+            NEWER_BUT_ACTIVE_IN,
+        ),
+        Source::RawRows => (Vec::new(), ACTIVE_USERS),
     };
-    bind_range(sqlx::query(sql), range(window))
-        .fetch_one(conn)
+    let mut count = bind_range(sqlx::query(sql), range(window))
+        .fetch_one(&mut *conn)
         .await?
-        .try_get(0)
+        .try_get(0)?;
+    for row in rows {
+        count += row.try_get::<i64, _>(0)?;
+    }
+    Ok(count)
 }
 
 fn from_micros(micros: i64) -> DateTime<Utc> {
