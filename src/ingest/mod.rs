@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// How many lines share one transaction: large enough to be fast, small enough that an
 /// interrupted import keeps most of its work.
-const LINES_PER_TRANSACTION: usize = 1_000;
+const LINES_PER_TRANSACTION: usize = 5_000;
 /// A longer line is rejected without being parsed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// How often a write transaction is tried when PostgreSQL gives up on it (serialization
@@ -112,7 +112,7 @@ type Parsed = Result<Event, String>;
 /// with `strict`, nothing is stored if any line is bad.
 pub async fn import_lines<R: AsyncBufRead + Unpin>(
     db: &Db,
-    mut input: R,
+    input: R,
     strict: bool,
 ) -> Result<Report, ImportError> {
     let mut report = Report {
@@ -125,48 +125,37 @@ pub async fn import_lines<R: AsyncBufRead + Unpin>(
         false => None,
     };
     let mut pending = Report::default();
-    let mut chunk: Vec<(u64, Parsed)> = Vec::with_capacity(LINES_PER_TRANSACTION);
-    let mut buffer = Vec::new();
-    let mut line_number = 0u64;
-    loop {
-        buffer.clear();
-        let end = input
-            .read_until(b'\n', &mut buffer)
-            .await
-            .map_err(ImportError::Read)?
-            == 0;
-        if !end {
-            line_number += 1;
-            if let Some(parsed) = parse_line(&buffer) {
-                chunk.push((line_number, parsed));
-            }
-            if chunk.len() < LINES_PER_TRANSACTION {
-                continue;
-            }
-        }
+    let mut lines = Lines {
+        input,
+        buffer: Vec::new(),
+        number: 0,
+    };
+    let mut chunk = lines.next_chunk().await?;
+    while !chunk.is_empty() {
         let events: Vec<Result<&Event, String>> = chunk
             .iter()
             .map(|(_, parsed)| parsed.as_ref().map_err(Clone::clone))
             .collect();
-        let outcomes = match &mut strict_tx {
-            Some(tx) => store_batch(tx, &events).await,
-            None => store_with_retries(db, &events).await,
-        }
-        .map_err(|error| ImportError::Database {
-            line: chunk.first().map_or(line_number, |(line, _)| *line),
+        let store = async {
+            match &mut strict_tx {
+                Some(tx) => store_batch(tx, &events).await,
+                None => store_with_retries(db, &events).await,
+            }
+        };
+        // The next lines are read and parsed while the database works on these.
+        let (outcomes, next) = tokio::join!(store, lines.next_chunk());
+        let outcomes = outcomes.map_err(|error| ImportError::Database {
+            line: chunk[0].0,
             stored_before: report.stored,
             error,
         })?;
         for ((line, _), outcome) in chunk.iter().zip(outcomes) {
             pending.record(*line, outcome);
         }
-        chunk.clear();
         if strict_tx.is_none() {
             report.absorb(std::mem::take(&mut pending));
         }
-        if end {
-            break;
-        }
+        chunk = next?;
     }
     if let Some(tx) = strict_tx {
         if pending.rejected.is_empty() {
@@ -179,6 +168,33 @@ pub async fn import_lines<R: AsyncBufRead + Unpin>(
         }
     }
     Ok(report)
+}
+
+/// The input's lines, numbered from 1.
+struct Lines<R> {
+    input: R,
+    buffer: Vec<u8>,
+    number: u64,
+}
+
+impl<R: AsyncBufRead + Unpin> Lines<R> {
+    /// The next lines (blank ones skipped), parsed, as many as share a transaction; none
+    /// at the end of the input.
+    async fn next_chunk(&mut self) -> Result<Vec<(u64, Parsed)>, ImportError> {
+        let mut chunk = Vec::with_capacity(LINES_PER_TRANSACTION);
+        while chunk.len() < LINES_PER_TRANSACTION {
+            self.buffer.clear();
+            let read = self.input.read_until(b'\n', &mut self.buffer).await;
+            if read.map_err(ImportError::Read)? == 0 {
+                break;
+            }
+            self.number += 1;
+            if let Some(parsed) = parse_line(&self.buffer) {
+                chunk.push((self.number, parsed));
+            }
+        }
+        Ok(chunk)
+    }
 }
 
 /// `None` for a blank line.

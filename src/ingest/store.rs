@@ -65,6 +65,14 @@ impl GenerationRow {
         }
     }
 
+    /// Whether the `generations` row differs (a refund is a row of its own).
+    fn differs_from(&self, old: &GenerationRow) -> bool {
+        GenerationRow {
+            refund: old.refund,
+            ..self.clone()
+        } != *old
+    }
+
     fn contribution(&self, tier: Tier) -> Contribution<'_> {
         Contribution {
             created_at: self.created_at,
@@ -275,7 +283,7 @@ fn apply_refund(rows: &mut Rows, changes: &mut Changes, refund: &RefundEvent) ->
 }
 
 /// Ids per statement when reading rows by id.
-const IDS_PER_READ: usize = 1_000;
+const IDS_PER_READ: usize = crate::totals::MAX_PARAMETERS;
 
 /// Reads the generations (with their refunds) whose `column` is one of `ids`.
 async fn read_generations(
@@ -291,7 +299,7 @@ async fn read_generations(
                     g.created_at, g.completed_at, g.error, r.credits, r.at
              FROM generations g LEFT JOIN refunds r ON r.generation_id = g.id
              WHERE {column} IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for id in chunk {
@@ -328,7 +336,7 @@ async fn read_users(
     for chunk in ids.chunks(IDS_PER_READ) {
         let sql = format!(
             "SELECT id, tier, credits, email, last_generation_at FROM users WHERE id IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for id in chunk {
@@ -384,43 +392,52 @@ async fn write(
     )
     .await?;
 
-    let changed = |id: &&String| before.generations.get(*id) != after.generations.get(*id);
-    let generations: Vec<(&String, &GenerationRow)> = changes
-        .generations
-        .iter()
-        .filter(changed)
-        .filter_map(|id| Some((id, after.generations.get(id)?)))
-        .collect();
-    insert_rows(
-        conn,
-        "INSERT INTO generations
-             (id, user_id, provider, model, status, credits, cost_micros, created_at, completed_at, error)",
-        "ON CONFLICT (id) DO UPDATE SET
-             user_id = excluded.user_id, provider = excluded.provider, model = excluded.model,
-             status = excluded.status, credits = excluded.credits, cost_micros = excluded.cost_micros,
-             created_at = excluded.created_at, completed_at = excluded.completed_at, error = excluded.error",
-        10,
-        &generations,
-        |q, (id, g)| {
-            q.bind(id.as_str())
-                .bind(g.user_id.as_str())
-                .bind(g.provider.as_str())
-                .bind(g.model.as_deref())
-                .bind(g.status.as_str())
-                .bind(g.credits)
-                .bind(g.cost_micros)
-                .bind(g.created_at)
-                .bind(g.completed_at)
-                .bind(g.error.as_deref())
-        },
-    )
-    .await?;
+    // New rows need no conflict check: the write lock keeps other writers out.
+    let mut inserted = Vec::new();
+    let mut updated = Vec::new();
+    let mut refunds = Vec::new();
+    for id in &changes.generations {
+        let Some(row) = after.generations.get(id) else {
+            continue;
+        };
+        let old = before.generations.get(id);
+        match old {
+            None => inserted.push((id, row)),
+            Some(old) if row.differs_from(old) => updated.push((id, row)),
+            Some(_) => {}
+        }
+        if let (Some(refund), None) = (row.refund, old.and_then(|old| old.refund)) {
+            refunds.push((id, refund));
+        }
+    }
+    let upsert = "ON CONFLICT (id) DO UPDATE SET
+         user_id = excluded.user_id, provider = excluded.provider, model = excluded.model,
+         status = excluded.status, credits = excluded.credits, cost_micros = excluded.cost_micros,
+         created_at = excluded.created_at, completed_at = excluded.completed_at, error = excluded.error";
+    for (rows, tail) in [(&inserted, ""), (&updated, upsert)] {
+        insert_rows(
+            conn,
+            "INSERT INTO generations
+                 (id, user_id, provider, model, status, credits, cost_micros, created_at, completed_at, error)",
+            tail,
+            10,
+            rows,
+            |q, (id, g)| {
+                q.bind(id.as_str())
+                    .bind(g.user_id.as_str())
+                    .bind(g.provider.as_str())
+                    .bind(g.model.as_deref())
+                    .bind(g.status.as_str())
+                    .bind(g.credits)
+                    .bind(g.cost_micros)
+                    .bind(g.created_at)
+                    .bind(g.completed_at)
+                    .bind(g.error.as_deref())
+            },
+        )
+        .await?;
+    }
 
-    let refunds: Vec<(&String, (i64, i64))> = generations
-        .iter()
-        .filter(|(id, _)| before.generations.get(*id).and_then(|g| g.refund).is_none())
-        .filter_map(|(id, g)| Some((*id, g.refund?)))
-        .collect();
     insert_rows(
         conn,
         "INSERT INTO refunds (generation_id, credits, at)",
@@ -437,7 +454,7 @@ async fn write(
             "UPDATE users SET last_generation_at =
                  (SELECT MAX(g.created_at) FROM generations g WHERE g.user_id = users.id)
              WHERE id IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for id in chunk {
@@ -446,7 +463,7 @@ async fn write(
         query.execute(&mut *conn).await?;
         let sql = format!(
             "SELECT id, last_generation_at FROM users WHERE id IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for id in chunk {
