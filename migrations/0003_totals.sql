@@ -1,34 +1,39 @@
 -- Running totals, changed in the same transaction as the rows they sum (src/totals.rs), so
--- that the dashboard reads a few thousand of them instead of millions of generations.
--- `bucket` is the start of a 15-minute slice of UTC time, in microseconds: every IANA zone's
--- midnight (+05:30 and +05:45 included) falls on a bucket edge, so any reporting zone's days
--- and months are whole buckets; windows that are not (the last 24 h) add the rows of their
--- partial buckets from the raw tables.
+-- that the dashboard reads a few hundred of them instead of millions of generations.
+-- `bucket` is the start of a slice of UTC time, in microseconds, `span` its length: 15
+-- minutes, so that every IANA zone's midnight (+05:30 and +05:45 included) falls on a
+-- bucket edge, and whole UTC days, which only spare a window's middle from summing 96
+-- quarters each. A window reads its whole days, then the quarters around them, then the
+-- raw rows of its partial quarters (the last minutes before now).
 
 -- Generations per bucket of created_at and provider.
 CREATE TABLE provider_totals (
+    span        BIGINT NOT NULL,
     bucket      BIGINT NOT NULL,
     provider    TEXT NOT NULL,
     generations BIGINT NOT NULL,
     succeeded   BIGINT NOT NULL,
     failed      BIGINT NOT NULL,
     cost_micros BIGINT NOT NULL,
-    PRIMARY KEY (bucket, provider)
+    PRIMARY KEY (span, bucket, provider)
 );
 
 -- Credits charged minus refunded, per bucket of the generation's created_at and the tier its
 -- user has now (a tier change moves the user's totals).
 CREATE TABLE tier_totals (
+    span     BIGINT NOT NULL,
     bucket   BIGINT NOT NULL,
     tier     TEXT NOT NULL,
     consumed BIGINT NOT NULL,
-    PRIMARY KEY (bucket, tier)
+    PRIMARY KEY (span, bucket, tier)
 );
 
 -- Refunds per bucket of their own time.
 CREATE TABLE refund_totals (
-    bucket  BIGINT PRIMARY KEY NOT NULL,
-    refunds BIGINT NOT NULL
+    span    BIGINT NOT NULL,
+    bucket  BIGINT NOT NULL,
+    refunds BIGINT NOT NULL,
+    PRIMARY KEY (span, bucket)
 );
 
 -- Users and balances per tier.
@@ -47,36 +52,43 @@ CREATE INDEX users_last_generation_at ON users (last_generation_at);
 
 -- Users per bucket of their newest generation.
 CREATE TABLE activity_totals (
-    bucket BIGINT PRIMARY KEY NOT NULL,
-    users  BIGINT NOT NULL
+    span   BIGINT NOT NULL,
+    bucket BIGINT NOT NULL,
+    users  BIGINT NOT NULL,
+    PRIMARY KEY (span, bucket)
 );
 DROP INDEX generations_user_id;
 CREATE INDEX generations_user_id_created_at ON generations (user_id, created_at);
 
 -- fill: the totals from the raw rows; `usage-monitor rebuild-totals` runs the statements below.
-INSERT INTO provider_totals (bucket, provider, generations, succeeded, failed, cost_micros)
-SELECT created_at - ((created_at % 900000000) + 900000000) % 900000000,
-       provider,
+INSERT INTO provider_totals (span, bucket, provider, generations, succeeded, failed, cost_micros)
+SELECT s.span,
+       g.created_at - ((g.created_at % s.span) + s.span) % s.span,
+       g.provider,
        COUNT(*),
-       COUNT(*) FILTER (WHERE status = 'succeeded'),
-       COUNT(*) FILTER (WHERE status = 'failed'),
-       CAST(SUM(cost_micros) AS BIGINT)
-FROM generations
-GROUP BY 1, 2;
+       COUNT(*) FILTER (WHERE g.status = 'succeeded'),
+       COUNT(*) FILTER (WHERE g.status = 'failed'),
+       CAST(SUM(g.cost_micros) AS BIGINT)
+FROM generations g
+CROSS JOIN (SELECT 900000000 AS span UNION ALL SELECT 86400000000) s
+GROUP BY 1, 2, 3;
 
-INSERT INTO tier_totals (bucket, tier, consumed)
-SELECT g.created_at - ((g.created_at % 900000000) + 900000000) % 900000000,
+INSERT INTO tier_totals (span, bucket, tier, consumed)
+SELECT s.span,
+       g.created_at - ((g.created_at % s.span) + s.span) % s.span,
        u.tier,
        CAST(SUM(g.credits - COALESCE(r.credits, 0)) AS BIGINT)
 FROM generations g
 JOIN users u ON u.id = g.user_id
 LEFT JOIN refunds r ON r.generation_id = g.id
-GROUP BY 1, 2;
+CROSS JOIN (SELECT 900000000 AS span UNION ALL SELECT 86400000000) s
+GROUP BY 1, 2, 3;
 
-INSERT INTO refund_totals (bucket, refunds)
-SELECT at - ((at % 900000000) + 900000000) % 900000000, COUNT(*)
-FROM refunds
-GROUP BY 1;
+INSERT INTO refund_totals (span, bucket, refunds)
+SELECT s.span, r.at - ((r.at % s.span) + s.span) % s.span, COUNT(*)
+FROM refunds r
+CROSS JOIN (SELECT 900000000 AS span UNION ALL SELECT 86400000000) s
+GROUP BY 1, 2;
 
 INSERT INTO balance_totals (tier, users, credits, users_with_credits)
 SELECT tier, COUNT(*), CAST(SUM(credits) AS BIGINT), COUNT(*) FILTER (WHERE credits > 0)
@@ -87,8 +99,9 @@ UPDATE users SET last_generation_at = (
     SELECT MAX(g.created_at) FROM generations g WHERE g.user_id = users.id
 );
 
-INSERT INTO activity_totals (bucket, users)
-SELECT last_generation_at - ((last_generation_at % 900000000) + 900000000) % 900000000, COUNT(*)
-FROM users
-WHERE last_generation_at IS NOT NULL
-GROUP BY 1;
+INSERT INTO activity_totals (span, bucket, users)
+SELECT s.span, u.last_generation_at - ((u.last_generation_at % s.span) + s.span) % s.span, COUNT(*)
+FROM users u
+CROSS JOIN (SELECT 900000000 AS span UNION ALL SELECT 86400000000) s
+WHERE u.last_generation_at IS NOT NULL
+GROUP BY 1, 2;

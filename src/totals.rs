@@ -10,21 +10,25 @@ use sqlx::any::AnyArguments;
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
-/// Length of a bucket. Every zone's offset today is a multiple of 15 minutes.
-pub const BUCKET_MICROS: i64 = 15 * 60 * 1_000_000;
+/// A quarter hour: every zone's offset today is a multiple of it.
+pub const QUARTER: i64 = 15 * 60 * 1_000_000;
+/// A UTC day: 96 quarters in one row, for the middle of long windows.
+pub const DAY: i64 = 24 * 60 * 60 * 1_000_000;
+/// The bucket lengths kept, longest first.
+pub const SPANS: [i64; 2] = [DAY, QUARTER];
 
-/// The bucket holding `micros`.
-pub fn bucket_floor(micros: i64) -> i64 {
-    micros - micros.rem_euclid(BUCKET_MICROS)
+/// The start of the bucket of length `span` holding `micros`.
+pub fn bucket_floor(micros: i64, span: i64) -> i64 {
+    micros - micros.rem_euclid(span)
 }
 
 /// The first bucket edge at or after `micros`.
-pub fn bucket_ceil(micros: i64) -> i64 {
-    let floor = bucket_floor(micros);
+pub fn bucket_ceil(micros: i64, span: i64) -> i64 {
+    let floor = bucket_floor(micros, span);
     if floor == micros {
         floor
     } else {
-        floor + BUCKET_MICROS
+        floor + span
     }
 }
 
@@ -56,32 +60,41 @@ pub struct BalanceCounts {
     pub users_with_credits: i64,
 }
 
-/// Changes to the totals, summed per key. Sorted maps: writers touch rows in one order.
+/// Changes to the totals, summed per key (span and bucket first). Sorted maps: writers
+/// touch rows in one order.
 #[derive(Debug, Default)]
 pub struct Deltas {
-    providers: BTreeMap<(i64, String), ProviderCounts>,
-    tiers: BTreeMap<(i64, &'static str), i64>,
-    refunds: BTreeMap<i64, i64>,
+    providers: BTreeMap<(i64, i64, String), ProviderCounts>,
+    tiers: BTreeMap<(i64, i64, &'static str), i64>,
+    refunds: BTreeMap<(i64, i64), i64>,
     balances: BTreeMap<&'static str, BalanceCounts>,
-    activity: BTreeMap<i64, i64>,
+    activity: BTreeMap<(i64, i64), i64>,
 }
 
 impl Deltas {
     /// Adds (`sign` 1) or takes away (`sign` -1) a generation's share of the totals.
     pub fn generation(&mut self, g: &Contribution<'_>, sign: i64) {
-        let bucket = bucket_floor(g.created_at);
-        let counts = self
-            .providers
-            .entry((bucket, g.provider.to_owned()))
-            .or_default();
-        counts.generations += sign;
-        counts.succeeded += sign * i64::from(g.status == Status::Succeeded);
-        counts.failed += sign * i64::from(g.status == Status::Failed);
-        counts.cost_micros += sign * g.cost_micros;
         let refunded = g.refund.map_or(0, |(credits, _)| credits);
-        *self.tiers.entry((bucket, g.tier.as_str())).or_default() += sign * (g.credits - refunded);
-        if let Some((_, at)) = g.refund {
-            *self.refunds.entry(bucket_floor(at)).or_default() += sign;
+        for span in SPANS {
+            let bucket = bucket_floor(g.created_at, span);
+            let counts = self
+                .providers
+                .entry((span, bucket, g.provider.to_owned()))
+                .or_default();
+            counts.generations += sign;
+            counts.succeeded += sign * i64::from(g.status == Status::Succeeded);
+            counts.failed += sign * i64::from(g.status == Status::Failed);
+            counts.cost_micros += sign * g.cost_micros;
+            *self
+                .tiers
+                .entry((span, bucket, g.tier.as_str()))
+                .or_default() += sign * (g.credits - refunded);
+            if let Some((_, at)) = g.refund {
+                *self
+                    .refunds
+                    .entry((span, bucket_floor(at, span)))
+                    .or_default() += sign;
+            }
         }
     }
 
@@ -96,7 +109,12 @@ impl Deltas {
     /// Adds or takes away a user's newest generation time.
     pub fn newest_generation(&mut self, at: Option<i64>, sign: i64) {
         if let Some(at) = at {
-            *self.activity.entry(bucket_floor(at)).or_default() += sign;
+            for span in SPANS {
+                *self
+                    .activity
+                    .entry((span, bucket_floor(at, span)))
+                    .or_default() += sign;
+            }
         }
     }
 
@@ -109,16 +127,17 @@ impl Deltas {
             .collect();
         insert_rows(
             conn,
-            "INSERT INTO provider_totals (bucket, provider, generations, succeeded, failed, cost_micros)",
-            "ON CONFLICT (bucket, provider) DO UPDATE SET
+            "INSERT INTO provider_totals (span, bucket, provider, generations, succeeded, failed, cost_micros)",
+            "ON CONFLICT (span, bucket, provider) DO UPDATE SET
                  generations = provider_totals.generations + excluded.generations,
                  succeeded = provider_totals.succeeded + excluded.succeeded,
                  failed = provider_totals.failed + excluded.failed,
                  cost_micros = provider_totals.cost_micros + excluded.cost_micros",
-            6,
+            7,
             &providers,
-            |q, ((bucket, provider), c)| {
-                q.bind(*bucket)
+            |q, ((span, bucket, provider), c)| {
+                q.bind(*span)
+                    .bind(*bucket)
                     .bind(provider.as_str())
                     .bind(c.generations)
                     .bind(c.succeeded)
@@ -130,21 +149,23 @@ impl Deltas {
         let tiers: Vec<_> = self.tiers.into_iter().filter(|(_, c)| *c != 0).collect();
         insert_rows(
             conn,
-            "INSERT INTO tier_totals (bucket, tier, consumed)",
-            "ON CONFLICT (bucket, tier) DO UPDATE SET consumed = tier_totals.consumed + excluded.consumed",
-            3,
+            "INSERT INTO tier_totals (span, bucket, tier, consumed)",
+            "ON CONFLICT (span, bucket, tier) DO UPDATE SET consumed = tier_totals.consumed + excluded.consumed",
+            4,
             &tiers,
-            |q, ((bucket, tier), consumed)| q.bind(*bucket).bind(*tier).bind(*consumed),
+            |q, ((span, bucket, tier), consumed)| {
+                q.bind(*span).bind(*bucket).bind(*tier).bind(*consumed)
+            },
         )
         .await?;
         let refunds: Vec<_> = self.refunds.into_iter().filter(|(_, c)| *c != 0).collect();
         insert_rows(
             conn,
-            "INSERT INTO refund_totals (bucket, refunds)",
-            "ON CONFLICT (bucket) DO UPDATE SET refunds = refund_totals.refunds + excluded.refunds",
-            2,
+            "INSERT INTO refund_totals (span, bucket, refunds)",
+            "ON CONFLICT (span, bucket) DO UPDATE SET refunds = refund_totals.refunds + excluded.refunds",
+            3,
             &refunds,
-            |q, (bucket, refunds)| q.bind(*bucket).bind(*refunds),
+            |q, ((span, bucket), refunds)| q.bind(*span).bind(*bucket).bind(*refunds),
         )
         .await?;
         let balances: Vec<_> = self
@@ -172,11 +193,11 @@ impl Deltas {
         let activity: Vec<_> = self.activity.into_iter().filter(|(_, c)| *c != 0).collect();
         insert_rows(
             conn,
-            "INSERT INTO activity_totals (bucket, users)",
-            "ON CONFLICT (bucket) DO UPDATE SET users = activity_totals.users + excluded.users",
-            2,
+            "INSERT INTO activity_totals (span, bucket, users)",
+            "ON CONFLICT (span, bucket) DO UPDATE SET users = activity_totals.users + excluded.users",
+            3,
             &activity,
-            |q, (bucket, users)| q.bind(*bucket).bind(*users),
+            |q, ((span, bucket), users)| q.bind(*span).bind(*bucket).bind(*users),
         )
         .await
     }
@@ -232,52 +253,58 @@ pub async fn insert_rows<T>(
 /// no row), in key order.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    pub providers: Vec<(i64, String, ProviderCounts)>,
-    pub tiers: Vec<(i64, String, i64)>,
-    pub refunds: Vec<(i64, i64)>,
+    pub providers: Vec<(i64, i64, String, ProviderCounts)>,
+    pub tiers: Vec<(i64, i64, String, i64)>,
+    pub refunds: Vec<(i64, i64, i64)>,
     pub balances: Vec<(String, BalanceCounts)>,
     /// Each user's newest generation time, for the users that have one.
     pub last_generation_at: Vec<(String, i64)>,
-    pub activity: Vec<(i64, i64)>,
+    pub activity: Vec<(i64, i64, i64)>,
 }
 
 impl Snapshot {
     pub async fn read(conn: &mut AnyConnection) -> Result<Snapshot, sqlx::Error> {
         let mut snapshot = Snapshot::default();
         for row in sqlx::query(
-            "SELECT bucket, provider, generations, succeeded, failed, cost_micros FROM provider_totals
-             WHERE generations <> 0 OR cost_micros <> 0 ORDER BY bucket, provider",
+            "SELECT span, bucket, provider, generations, succeeded, failed, cost_micros FROM provider_totals
+             WHERE generations <> 0 OR cost_micros <> 0 ORDER BY span, bucket, provider",
         )
         .fetch_all(&mut *conn)
         .await?
         {
             let counts = ProviderCounts {
-                generations: row.try_get(2)?,
-                succeeded: row.try_get(3)?,
-                failed: row.try_get(4)?,
-                cost_micros: row.try_get(5)?,
+                generations: row.try_get(3)?,
+                succeeded: row.try_get(4)?,
+                failed: row.try_get(5)?,
+                cost_micros: row.try_get(6)?,
             };
             snapshot
                 .providers
-                .push((row.try_get(0)?, row.try_get(1)?, counts));
+                .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, counts));
         }
         for row in sqlx::query(
-            "SELECT bucket, tier, consumed FROM tier_totals WHERE consumed <> 0 ORDER BY bucket, tier",
+            "SELECT span, bucket, tier, consumed FROM tier_totals WHERE consumed <> 0
+             ORDER BY span, bucket, tier",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            snapshot.tiers.push((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            ));
+        }
+        for row in sqlx::query(
+            "SELECT span, bucket, refunds FROM refund_totals WHERE refunds <> 0 ORDER BY span, bucket",
         )
         .fetch_all(&mut *conn)
         .await?
         {
             snapshot
-                .tiers
+                .refunds
                 .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
-        }
-        for row in sqlx::query(
-            "SELECT bucket, refunds FROM refund_totals WHERE refunds <> 0 ORDER BY bucket",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            snapshot.refunds.push((row.try_get(0)?, row.try_get(1)?));
         }
         for row in sqlx::query(
             "SELECT tier, users, credits, users_with_credits FROM balance_totals
@@ -304,12 +331,14 @@ impl Snapshot {
                 .push((row.try_get(0)?, row.try_get(1)?));
         }
         for row in sqlx::query(
-            "SELECT bucket, users FROM activity_totals WHERE users <> 0 ORDER BY bucket",
+            "SELECT span, bucket, users FROM activity_totals WHERE users <> 0 ORDER BY span, bucket",
         )
         .fetch_all(&mut *conn)
         .await?
         {
-            snapshot.activity.push((row.try_get(0)?, row.try_get(1)?));
+            snapshot
+                .activity
+                .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
         }
         Ok(snapshot)
     }
@@ -370,15 +399,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_are_quarter_hours_also_before_1970() {
+    fn buckets_are_quarter_hours_and_days_also_before_1970() {
         let minute = 60_000_000;
-        assert_eq!(bucket_floor(0), 0);
-        assert_eq!(bucket_floor(14 * minute), 0);
-        assert_eq!(bucket_floor(15 * minute), 15 * minute);
-        assert_eq!(bucket_floor(-1), -15 * minute);
-        assert_eq!(bucket_ceil(1), 15 * minute);
-        assert_eq!(bucket_ceil(15 * minute), 15 * minute);
-        assert_eq!(bucket_ceil(-1), 0);
+        assert_eq!(bucket_floor(0, QUARTER), 0);
+        assert_eq!(bucket_floor(14 * minute, QUARTER), 0);
+        assert_eq!(bucket_floor(15 * minute, QUARTER), 15 * minute);
+        assert_eq!(bucket_floor(-1, QUARTER), -15 * minute);
+        assert_eq!(bucket_ceil(1, QUARTER), 15 * minute);
+        assert_eq!(bucket_ceil(15 * minute, QUARTER), 15 * minute);
+        assert_eq!(bucket_ceil(-1, QUARTER), 0);
+        assert_eq!(bucket_floor(DAY + 5, DAY), DAY);
+        assert_eq!(bucket_ceil(DAY + 5, DAY), 2 * DAY);
     }
 
     #[test]
@@ -404,13 +435,13 @@ mod tests {
         let failed = Contribution {
             status: Status::Failed,
             cost_micros: 10,
-            refund: Some((3, BUCKET_MICROS)),
+            refund: Some((3, QUARTER)),
             ..pending
         };
         let mut deltas = Deltas::default();
         deltas.generation(&pending, -1);
         deltas.generation(&failed, 1);
-        let counts = deltas.providers[&(0, "Flux".to_owned())];
+        let counts = deltas.providers[&(QUARTER, 0, "Flux".to_owned())];
         assert_eq!(
             counts,
             ProviderCounts {
@@ -420,11 +451,13 @@ mod tests {
                 cost_micros: 10
             }
         );
+        assert_eq!(deltas.providers[&(DAY, 0, "Flux".to_owned())], counts);
         assert_eq!(
-            deltas.tiers[&(0, "free")],
+            deltas.tiers[&(QUARTER, 0, "free")],
             -3,
             "the refund gives back what was charged"
         );
-        assert_eq!(deltas.refunds[&BUCKET_MICROS], 1);
+        assert_eq!(deltas.refunds[&(QUARTER, QUARTER)], 1);
+        assert_eq!(deltas.refunds[&(DAY, 0)], 1);
     }
 }

@@ -11,7 +11,7 @@
 use super::windows::{Window, Windows};
 use super::*;
 use crate::db::Db;
-use crate::totals::{bucket_ceil, bucket_floor};
+use crate::totals::{bucket_ceil, bucket_floor, SPANS};
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use sqlx::any::AnyRow;
@@ -57,7 +57,7 @@ const BUCKET_GENERATION_TOTALS: &str = "
            CAST(COALESCE(SUM(failed), 0) AS BIGINT),
            CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT)
     FROM provider_totals
-    WHERE bucket >= $1 AND bucket < $2";
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 const ACTIVE_USERS: &str = "
     SELECT COUNT(DISTINCT user_id) FROM generations WHERE created_at >= $1 AND created_at < $2";
@@ -67,7 +67,7 @@ const NEWEST_IN: &str =
     "SELECT COUNT(*) FROM users WHERE last_generation_at >= $1 AND last_generation_at < $2";
 
 const BUCKET_NEWEST_IN: &str = "
-    SELECT CAST(COALESCE(SUM(users), 0) AS BIGINT) FROM activity_totals WHERE bucket >= $1 AND bucket < $2";
+    SELECT CAST(COALESCE(SUM(users), 0) AS BIGINT) FROM activity_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 /// ...and those with a newer one (few, unless the window ends in the past) that also have
 /// one in the window.
@@ -80,7 +80,7 @@ const NEWER_BUT_ACTIVE_IN: &str = "
 const REFUNDS: &str = "SELECT COUNT(*) FROM refunds WHERE at >= $1 AND at < $2";
 
 const BUCKET_REFUNDS: &str = "
-    SELECT CAST(COALESCE(SUM(refunds), 0) AS BIGINT) FROM refund_totals WHERE bucket >= $1 AND bucket < $2";
+    SELECT CAST(COALESCE(SUM(refunds), 0) AS BIGINT) FROM refund_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 const PROVIDERS: &str = "
     SELECT provider,
@@ -99,7 +99,7 @@ const BUCKET_PROVIDERS: &str = "
            CAST(SUM(failed) AS BIGINT),
            CAST(SUM(cost_micros) AS BIGINT)
     FROM provider_totals
-    WHERE bucket >= $1 AND bucket < $2
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY provider
     HAVING SUM(generations) <> 0";
 
@@ -127,7 +127,7 @@ const CONSUMED_BY_TIER: &str = "
 const BUCKET_CONSUMED_BY_TIER: &str = "
     SELECT tier, CAST(SUM(consumed) AS BIGINT)
     FROM tier_totals
-    WHERE bucket >= $1 AND bucket < $2
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY tier";
 
 const RECENT_FAILURES: &str = "
@@ -302,29 +302,37 @@ fn bind_range(query: Query<'_>, (start, end): Range) -> Query<'_> {
     query.bind(start).bind(end)
 }
 
-/// A window cut into its whole buckets (`None` if it has none) and the partial buckets at
-/// its edges.
-#[derive(Debug, PartialEq, Eq)]
+/// A window cut into whole buckets, longest first, (span and range) and the partial
+/// quarters at its edges (ranges for the raw rows).
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Split {
-    buckets: Option<Range>,
+    buckets: Vec<(i64, Range)>,
     edges: Vec<Range>,
 }
 
-fn split((start, end): Range) -> Split {
-    let (first, last) = (bucket_ceil(start), bucket_floor(end));
-    if first >= last {
+fn split((start, end): Range, spans: &[i64]) -> Split {
+    let Some((&span, shorter)) = spans.split_first() else {
         return Split {
-            buckets: None,
+            buckets: Vec::new(),
             edges: vec![(start, end)],
         };
+    };
+    let (first, last) = (bucket_ceil(start, span), bucket_floor(end, span));
+    if first >= last {
+        return split((start, end), shorter);
     }
-    Split {
-        buckets: Some((first, last)),
-        edges: [(start, first), (last, end)]
-            .into_iter()
-            .filter(|(from, to)| from < to)
-            .collect(),
+    let mut whole = Split {
+        buckets: vec![(span, (first, last))],
+        edges: Vec::new(),
+    };
+    for part in [(start, first), (last, end)] {
+        if part.0 < part.1 {
+            let Split { buckets, edges } = split(part, shorter);
+            whole.buckets.extend(buckets);
+            whole.edges.extend(edges);
+        }
     }
+    whole
 }
 
 /// The rows of a window query: `raw_sql` over the whole window, or `bucket_sql` over its
@@ -338,15 +346,16 @@ async fn window_rows(
 ) -> Result<Vec<AnyRow>, sqlx::Error> {
     let Split { buckets, edges } = match source {
         Source::RawRows => Split {
-            buckets: None,
+            buckets: Vec::new(),
             edges: vec![range(window)],
         },
-        Source::Totals => split(range(window)),
+        Source::Totals => split(range(window), &SPANS),
     };
     let mut rows = Vec::new();
-    if let Some(buckets) = buckets {
+    for (span, buckets) in buckets {
         rows.extend(
             bind_range(sqlx::query(bucket_sql), buckets)
+                .bind(span)
                 .fetch_all(&mut *conn)
                 .await?,
         );
@@ -448,48 +457,56 @@ mod tests;
 #[cfg(test)]
 mod split_tests {
     use super::*;
+    use crate::totals::{DAY, QUARTER as Q};
 
-    const Q: i64 = crate::totals::BUCKET_MICROS;
+    fn split(range: Range) -> Split {
+        super::split(range, &SPANS)
+    }
 
     #[test]
-    fn windows_split_into_whole_buckets_and_partial_edges() {
+    fn windows_split_into_days_quarters_and_partial_edges() {
         assert_eq!(
             split((0, 3 * Q)),
             Split {
-                buckets: Some((0, 3 * Q)),
+                buckets: vec![(Q, (0, 3 * Q))],
                 edges: vec![]
             },
-            "aligned on both sides"
+            "aligned quarters"
         );
         assert_eq!(
             split((0, 3 * Q + 5)),
             Split {
-                buckets: Some((0, 3 * Q)),
+                buckets: vec![(Q, (0, 3 * Q))],
                 edges: vec![(3 * Q, 3 * Q + 5)]
             },
             "today: from midnight to a moment after the last edge"
         );
         assert_eq!(
-            split((7, 3 * Q + 7)),
-            Split {
-                buckets: Some((Q, 3 * Q)),
-                edges: vec![(7, Q), (3 * Q, 3 * Q + 7)]
-            },
-            "a rolling window"
-        );
-        assert_eq!(
             split((7, Q + 3)),
             Split {
-                buckets: None,
+                buckets: vec![],
                 edges: vec![(7, Q + 3)]
             },
-            "no whole bucket"
+            "no whole quarter"
         );
         assert_eq!(
             split((Q, Q)),
             Split {
-                buckets: None,
+                buckets: vec![],
                 edges: vec![(Q, Q)]
+            }
+        );
+        // A rolling week: five whole UTC days, the quarters around them, the raw edges.
+        let (start, end) = (DAY - 2 * Q - 7, 6 * DAY + 3 * Q + 7);
+        assert_eq!(
+            split((start, end)),
+            Split {
+                buckets: vec![
+                    (DAY, (DAY, 6 * DAY)),
+                    (Q, (DAY - 2 * Q, DAY)),
+                    (Q, (6 * DAY, 6 * DAY + 3 * Q)),
+                ],
+                edges: vec![(start, DAY - 2 * Q), (6 * DAY + 3 * Q, end)],
             }
         );
     }
