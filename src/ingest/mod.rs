@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// How many lines share one transaction: large enough to be fast, small enough that an
 /// interrupted import keeps most of its work.
-const LINES_PER_TRANSACTION: usize = 5_000;
+const LINES_PER_TRANSACTION: usize = 10_000;
 /// A longer line is rejected without being parsed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// How often a write transaction is tried when PostgreSQL gives up on it (serialization
