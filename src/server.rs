@@ -37,6 +37,10 @@ pub fn router(state: AppState) -> Router {
             get(|| async { Redirect::temporary("/admin/credits") }),
         )
         .route("/api/admin/credit-stats", get(credit_stats))
+        .route_service(
+            &leptos_axum::site_pkg_dir_service_route_path(&options),
+            leptos_axum::site_pkg_dir_service(&options),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::map_response(

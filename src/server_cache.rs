@@ -1,10 +1,11 @@
 //! What the server tells browsers about compression and caching.
 //!
-//! Static files come precompressed (brotli and gzip, from `cargo leptos build --release
-//! --precompress`; leptos_axum serves the `.br`/`.gz` beside each file), the rest is
-//! compressed as it goes out. Nothing is cached silently: static files are revalidated on
-//! each use (`no-cache` with their `Last-Modified`, a 304 when unchanged) because their
-//! names carry no hash; figures are never stored (`no-store`).
+//! The built site (`/pkg`) comes precompressed (brotli and gzip, from `cargo leptos build
+//! --release --precompress`; the router serves the `.br`/`.gz` beside each file, answering
+//! conditional requests), the rest is compressed as it goes out. Nothing is cached
+//! silently: static files are revalidated on each use (`no-cache` with their
+//! `Last-Modified`, a 304 when unchanged) because their names carry no hash; figures are
+//! never stored (`no-store`).
 
 use axum::http::header::{HeaderValue, CACHE_CONTROL, LAST_MODIFIED};
 use axum::response::Response;
