@@ -161,7 +161,8 @@ async fn measure(
     })
 }
 
-/// Serves the app on a free local port and times complete responses of the dashboard page.
+/// Serves the app on a free local port and times complete responses of the dashboard page,
+/// compressed as a browser would ask for it.
 async fn time_page(
     db: &Db,
     settings: &Settings,
@@ -182,7 +183,7 @@ async fn time_page(
         let started = Instant::now();
         let mut stream = tokio::net::TcpStream::connect(addr).await?;
         let request =
-            format!("GET /admin/credits HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            format!("GET /admin/credits HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await?;
