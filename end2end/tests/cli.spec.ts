@@ -72,7 +72,7 @@ test('import from stdin, then stats --json --now gives the hand-computed figures
 test('stats --json prints what GET /api/admin/credit-stats answers', async ({ request }) => {
   const server = await startServer({ events: EVENTS });
   try {
-    const api = await (await request.get(`${server.url}/api/admin/credit-stats`)).json();
+    const api = await (await request.get(`${server.url}/api/admin/credit-stats`, { headers: server.statsHeaders })).json();
     const cli = JSON.parse(run(server.dbUrl, ['stats', '--json']).stdout);
     delete api.generatedAt;
     delete cli.generatedAt;
