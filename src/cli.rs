@@ -155,7 +155,7 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             let db = Db::connect(&settings.database_url).await?;
             let scope = token::Scope::parse(&scope).ok_or("scope must be ingest or read")?;
             let created = token::create(&db, &name, scope).await?;
-            tracing::info!(target: "audit", action = "token_created", name = name.trim(), scope = scope.as_str(), address = "command line");
+            tracing::info!(target: "audit", action = "token_created", name = %name.trim(), scope = scope.as_str(), address = "command line");
             println!("{created}");
             eprintln!("usage-monitor: token {:?} ({}) created; it is printed above, only this once", name.trim(), scope.as_str());
             Ok(ExitCode::SUCCESS)

@@ -5,6 +5,11 @@ import { expect, test } from '@playwright/test';
 import { DASHBOARD_PATH, collectErrors, signIn } from './page';
 import { ADMIN, Server, startServer } from './server';
 
+/** Console errors, but the browser's note on a form answered with 400 or 401 on purpose. */
+function unexpected(errors: string[]): string[] {
+  return errors.filter((e) => !/Failed to load resource: the server responded with a status of 40[01]/.test(e));
+}
+
 test.describe('a new server without an admin', () => {
   let server: Server;
   test.beforeAll(async () => {
@@ -47,7 +52,7 @@ test.describe('a new server without an admin', () => {
       await again.close();
     }
     expect(server.output()).toContain('action="admin_created"');
-    expect(errors).toEqual([]);
+    expect(unexpected(errors)).toEqual([]);
   });
 });
 
@@ -81,7 +86,7 @@ test.describe('signing in and out', () => {
     const output = server.output();
     expect(output).toMatch(/action="login_failed" email=admin@example.com address=127.0.0.1/);
     expect(output).toMatch(/action="login" email=admin@example.com address=127.0.0.1/);
-    expect(errors).toEqual([]);
+    expect(unexpected(errors)).toEqual([]);
   });
 
   test('signing out ends the session', async ({ page }) => {
