@@ -72,6 +72,10 @@ enum Command {
     ListTokens,
     /// Revoke an API token by name, at once.
     RevokeToken { name: String },
+    /// Recompute the running totals from the raw rows (says whether they were exact).
+    RebuildTotals,
+    /// Load N synthetic generations into fresh databases and time import and figures.
+    Bench(crate::bench::BenchArgs),
 }
 
 pub async fn run() -> ExitCode {
@@ -183,6 +187,22 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             eprintln!("usage-monitor: token {name:?} revoked");
             Ok(ExitCode::SUCCESS)
         }
+        Command::RebuildTotals => {
+            let db = Db::connect(&settings.database_url).await?;
+            let rebuilt = crate::totals::rebuild(&db).await?;
+            eprintln!(
+                "usage-monitor: totals rebuilt from the raw rows; {}",
+                if rebuilt.were_exact {
+                    "they were already exact"
+                } else {
+                    "they had drifted and are now corrected"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => crate::bench::run(args, &settings)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -5,6 +5,8 @@
 
 pub mod app;
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod bench;
 pub mod stats;
 pub mod ui;
 
@@ -20,6 +22,10 @@ pub mod demo;
 pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod server_cache;
+#[cfg(feature = "ssr")]
+pub mod totals;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -66,7 +66,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::routes::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(crate::server_cache::compression())
         .layer(middleware::from_fn_with_state(state.clone(), guard))
+        // Outside the guard, so that its refusals and redirects get the headers too.
+        .layer(middleware::map_response(crate::server_cache::cache_control))
         .layer(middleware::from_fn(crate::auth::headers::security_headers))
         .with_state(state)
 }

@@ -44,6 +44,12 @@ impl Status {
             Status::Failed => "failed",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        [Status::Pending, Status::Succeeded, Status::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,16 +113,11 @@ pub fn parse_event(text: &str) -> Result<Event, Invalid> {
             model: fields.text("model", MAX_NAME_LEN)?,
             status: {
                 let status: String = fields.required("status")?;
-                match status.as_str() {
-                    "pending" => Status::Pending,
-                    "succeeded" => Status::Succeeded,
-                    "failed" => Status::Failed,
-                    _ => {
-                        return Err(invalid(format!(
-                            "status: {status:?} is not one of pending, succeeded, failed"
-                        )))
-                    }
-                }
+                Status::parse(&status).ok_or_else(|| {
+                    invalid(format!(
+                        "status: {status:?} is not one of pending, succeeded, failed"
+                    ))
+                })?
             },
             credits: fields.credits("credits", 0)?,
             cost: fields.cost("cost_usd")?,

@@ -7,14 +7,20 @@ pub mod store;
 
 use crate::db::Db;
 use event::{parse_event, Event};
-use store::{apply, Applied, ApplyError};
+use sqlx::{Any, Transaction};
+use store::{store_batch, Applied, Outcome};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// How many lines share one transaction: large enough to be fast, small enough that an
 /// interrupted import keeps most of its work.
-const LINES_PER_TRANSACTION: usize = 1_000;
+const LINES_PER_TRANSACTION: usize = 10_000;
 /// A longer line is rejected without being parsed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// How often a write transaction is tried when PostgreSQL gives up on it (serialization
+/// failure or deadlock, which only a writer outside this program can cause).
+const WRITE_ATTEMPTS: u32 = 3;
+/// The PostgreSQL advisory lock that makes writers take turns ("usage-mo" in ASCII).
+const WRITE_LOCK: i64 = 0x7573_6167_652d_6d6f;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
@@ -35,10 +41,11 @@ pub struct Rejection {
 }
 
 impl Report {
-    fn count(&mut self, applied: Applied) {
-        match applied {
-            Applied::Stored => self.stored += 1,
-            Applied::Unchanged => self.unchanged += 1,
+    fn record(&mut self, line: u64, outcome: Outcome) {
+        match outcome {
+            Ok(Applied::Stored) => self.stored += 1,
+            Ok(Applied::Unchanged) => self.unchanged += 1,
+            Err(reason) => self.rejected.push(Rejection { line, reason }),
         }
     }
 
@@ -49,76 +56,150 @@ impl Report {
     }
 }
 
+/// Begins a transaction that writes events or totals. Writers take turns, so that a batch's
+/// reads stay true until it commits and totals move by exactly each change: SQLite takes
+/// its write lock up front (`BEGIN IMMEDIATE`, so a second writer waits out the busy
+/// timeout instead of failing at its first write), PostgreSQL a transaction-scoped
+/// advisory lock. Readers never wait for either.
+pub async fn begin_write(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    if db.is_sqlite() {
+        return db.pool.begin_with("BEGIN IMMEDIATE").await;
+    }
+    let mut tx = db.pool.begin().await?;
+    // The subquery keeps the function's `void` out of the result, which `Any` cannot decode.
+    sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+        .bind(WRITE_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Stores a batch in a write transaction of its own and commits it; starts again from
+/// scratch when the database gave up on the transaction and says that trying again may
+/// succeed.
+async fn store_with_retries(
+    db: &Db,
+    events: &[Result<&Event, String>],
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        let mut tx = begin_write(db).await?;
+        let result = match store_batch(&mut tx, events).await {
+            Ok(outcomes) => tx.commit().await.map(|()| outcomes),
+            Err(error) => Err(error),
+        };
+        match result {
+            Err(error) if attempt < WRITE_ATTEMPTS && worth_retrying(&error) => {
+                tracing::warn!(%error, attempt, "write transaction failed; trying again");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// PostgreSQL's serialization failure and deadlock; SQLite's "busy" after its timeout.
+fn worth_retrying(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    matches!(error.code().as_deref(), Some("40001" | "40P01" | "5"))
+}
+
+/// A line's event, or why it cannot be one.
+type Parsed = Result<Event, String>;
+
 /// Imports JSON Lines. Every valid line is stored and every bad one reported by number;
 /// with `strict`, nothing is stored if any line is bad.
 pub async fn import_lines<R: AsyncBufRead + Unpin>(
     db: &Db,
-    mut input: R,
+    input: R,
     strict: bool,
 ) -> Result<Report, ImportError> {
     let mut report = Report {
         committed: true,
         ..Report::default()
     };
+    // Strict: one transaction for everything, kept until the last line is known good.
+    let mut strict_tx = match strict {
+        true => Some(begin_write(db).await?),
+        false => None,
+    };
     let mut pending = Report::default();
-    let mut tx = db.pool.begin().await?;
-    let mut lines_in_tx = 0;
-    let mut buffer = Vec::new();
-    let mut line_number = 0u64;
-    loop {
-        buffer.clear();
-        if input
-            .read_until(b'\n', &mut buffer)
-            .await
-            .map_err(ImportError::Read)?
-            == 0
-        {
-            break;
-        }
-        line_number += 1;
-        let outcome = match parse_line(&buffer) {
-            None => continue,
-            Some(Err(reason)) => Err(reason),
-            Some(Ok(event)) => match apply(&mut tx, &event).await {
-                Ok(applied) => Ok(applied),
-                Err(ApplyError::Rejected(reason)) => Err(reason),
-                Err(ApplyError::Database(error)) => {
-                    return Err(ImportError::Database {
-                        line: line_number,
-                        stored_before: report.stored,
-                        error,
-                    })
-                }
-            },
+    let mut lines = Lines {
+        input,
+        buffer: Vec::new(),
+        number: 0,
+    };
+    let mut chunk = lines.next_chunk().await?;
+    while !chunk.is_empty() {
+        let events: Vec<Result<&Event, String>> = chunk
+            .iter()
+            .map(|(_, parsed)| parsed.as_ref().map_err(Clone::clone))
+            .collect();
+        let store = async {
+            match &mut strict_tx {
+                Some(tx) => store_batch(tx, &events).await,
+                None => store_with_retries(db, &events).await,
+            }
         };
-        match outcome {
-            Ok(applied) => pending.count(applied),
-            Err(reason) => pending.rejected.push(Rejection {
-                line: line_number,
-                reason,
-            }),
+        // The next lines are read and parsed while the database works on these.
+        let (outcomes, next) = tokio::join!(store, lines.next_chunk());
+        let outcomes = outcomes.map_err(|error| ImportError::Database {
+            line: chunk[0].0,
+            stored_before: report.stored,
+            error,
+        })?;
+        for ((line, _), outcome) in chunk.iter().zip(outcomes) {
+            pending.record(*line, outcome);
         }
-        lines_in_tx += 1;
-        if !strict && lines_in_tx == LINES_PER_TRANSACTION {
-            tx.commit().await?;
+        if strict_tx.is_none() {
             report.absorb(std::mem::take(&mut pending));
-            tx = db.pool.begin().await?;
-            lines_in_tx = 0;
         }
+        chunk = next?;
     }
-    if strict && !pending.rejected.is_empty() {
-        tx.rollback().await?;
-        report.rejected = pending.rejected;
-        report.committed = false;
-    } else {
-        tx.commit().await?;
-        report.absorb(pending);
+    if let Some(tx) = strict_tx {
+        if pending.rejected.is_empty() {
+            tx.commit().await?;
+            report.absorb(pending);
+        } else {
+            tx.rollback().await?;
+            report.rejected = pending.rejected;
+            report.committed = false;
+        }
     }
     Ok(report)
 }
 
+/// The input's lines, numbered from 1.
+struct Lines<R> {
+    input: R,
+    buffer: Vec<u8>,
+    number: u64,
+}
+
+impl<R: AsyncBufRead + Unpin> Lines<R> {
+    /// The next lines (blank ones skipped), parsed, as many as share a transaction; none
+    /// at the end of the input.
+    async fn next_chunk(&mut self) -> Result<Vec<(u64, Parsed)>, ImportError> {
+        let mut chunk = Vec::with_capacity(LINES_PER_TRANSACTION);
+        while chunk.len() < LINES_PER_TRANSACTION {
+            self.buffer.clear();
+            let read = self.input.read_until(b'\n', &mut self.buffer).await;
+            if read.map_err(ImportError::Read)? == 0 {
+                break;
+            }
+            self.number += 1;
+            if let Some(parsed) = parse_line(&self.buffer) {
+                chunk.push((self.number, parsed));
+            }
+        }
+        Ok(chunk)
+    }
+}
+
 /// `None` for a blank line.
-fn parse_line(bytes: &[u8]) -> Option<Result<Event, String>> {
+fn parse_line(bytes: &[u8]) -> Option<Parsed> {
     if bytes.len() > MAX_LINE_BYTES {
         return Some(Err(format!("line longer than {MAX_LINE_BYTES} bytes")));
     }
@@ -129,30 +210,18 @@ fn parse_line(bytes: &[u8]) -> Option<Result<Event, String>> {
     (!text.is_empty()).then(|| parse_event(text).map_err(|invalid| invalid.0))
 }
 
-/// Stores already-checked events in one transaction (the demo data uses it).
+/// Stores already-checked events in one transaction, each event's outcome reported by its
+/// 1-based position. Safe for many concurrent callers: writers take turns (`begin_write`).
 pub async fn store_events(db: &Db, events: &[Event]) -> Result<Report, ImportError> {
+    let events: Vec<Result<&Event, String>> = events.iter().map(Ok).collect();
+    let outcomes = store_with_retries(db, &events).await?;
     let mut report = Report {
         committed: true,
         ..Report::default()
     };
-    let mut tx = db.pool.begin().await?;
-    for (index, event) in events.iter().enumerate() {
-        match apply(&mut tx, event).await {
-            Ok(applied) => report.count(applied),
-            Err(ApplyError::Rejected(reason)) => report.rejected.push(Rejection {
-                line: index as u64 + 1,
-                reason,
-            }),
-            Err(ApplyError::Database(error)) => {
-                return Err(ImportError::Database {
-                    line: index as u64 + 1,
-                    stored_before: 0,
-                    error,
-                })
-            }
-        }
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        report.record(index as u64 + 1, outcome);
     }
-    tx.commit().await?;
     Ok(report)
 }
 

@@ -1,9 +1,17 @@
-//! Applies events to the database, following the rules of METRICS.md: the same event twice
-//! changes nothing, a finished generation never goes back to pending, a generation may come
-//! before its user, and a refund needs its generation.
+//! Applies a batch of events to the database, following the rules of METRICS.md: the same
+//! event twice changes nothing, a finished generation never goes back to pending, a
+//! generation may come before its user, and a refund needs its generation.
+//!
+//! A batch reads the rows its events name in a few statements, applies the events in order
+//! in memory, then writes the changed rows with multi-row statements and moves the running
+//! totals (`crate::totals`) by the difference between the rows before and after. The caller
+//! holds the write lock (`super::begin_write`), so nothing changes those rows meanwhile.
 
-use super::event::{Event, GenerationEvent, RefundEvent, UserEvent};
+use super::event::{Event, GenerationEvent, RefundEvent, Status, UserEvent};
+use crate::stats::Tier;
+use crate::totals::{insert_rows, placeholders, Contribution, Deltas};
 use sqlx::{AnyConnection, Row};
+use std::collections::{BTreeSet, HashMap};
 
 /// What applying a valid event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,134 +23,458 @@ pub enum Applied {
     Unchanged,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    /// The event contradicts what is stored; the sender should fix or retry it.
-    #[error("{0}")]
-    Rejected(String),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
+/// The outcome of one event: applied, or rejected with the reason for its sender.
+pub type Outcome = Result<Applied, String>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct UserRow {
+    tier: Tier,
+    credits: i64,
+    email: Option<String>,
+    last_generation_at: Option<i64>,
 }
 
-pub async fn apply(conn: &mut AnyConnection, event: &Event) -> Result<Applied, ApplyError> {
-    match event {
-        Event::User(user) => apply_user(conn, user).await,
-        Event::Generation(generation) => apply_generation(conn, generation).await,
-        Event::Refund(refund) => apply_refund(conn, refund).await,
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct GenerationRow {
+    user_id: String,
+    provider: String,
+    model: Option<String>,
+    status: Status,
+    credits: i64,
+    cost_micros: i64,
+    created_at: i64,
+    completed_at: Option<i64>,
+    error: Option<String>,
+    /// Its refund: credits and time.
+    refund: Option<(i64, i64)>,
+}
+
+impl GenerationRow {
+    fn from_event(g: &GenerationEvent, refund: Option<(i64, i64)>) -> GenerationRow {
+        GenerationRow {
+            user_id: g.user_id.clone(),
+            provider: g.provider.clone(),
+            model: g.model.clone(),
+            status: g.status,
+            credits: g.credits,
+            cost_micros: g.cost.micros(),
+            created_at: g.created_at,
+            completed_at: g.completed_at,
+            error: g.error.clone(),
+            refund,
+        }
+    }
+
+    /// Whether the `generations` row differs (a refund is a row of its own).
+    fn differs_from(&self, old: &GenerationRow) -> bool {
+        GenerationRow {
+            refund: old.refund,
+            ..self.clone()
+        } != *old
+    }
+
+    fn contribution(&self, tier: Tier) -> Contribution<'_> {
+        Contribution {
+            created_at: self.created_at,
+            provider: &self.provider,
+            status: self.status,
+            credits: self.credits,
+            cost_micros: self.cost_micros,
+            tier,
+            refund: self.refund,
+        }
     }
 }
 
-fn applied(rows_affected: u64) -> Applied {
-    if rows_affected > 0 {
-        Applied::Stored
-    } else {
-        Applied::Unchanged
+/// Rows by id, as stored (`None`: absent) or as the batch leaves them.
+#[derive(Clone, Debug, Default)]
+struct Rows {
+    users: HashMap<String, UserRow>,
+    generations: HashMap<String, GenerationRow>,
+}
+
+impl Rows {
+    fn tier(&self, user_id: &str) -> Tier {
+        // Every generation's user is read or created along with it (a foreign key).
+        self.users.get(user_id).map_or(Tier::Free, |user| user.tier)
     }
 }
 
-async fn apply_user(conn: &mut AnyConnection, user: &UserEvent) -> Result<Applied, ApplyError> {
-    let result = sqlx::query(
-        "INSERT INTO users (id, tier, credits, email) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, credits = excluded.credits, email = excluded.email
-         WHERE users.tier <> excluded.tier
-            OR users.credits <> excluded.credits
-            OR users.email IS DISTINCT FROM excluded.email",
-    )
-    .bind(&user.id)
-    .bind(user.tier.as_str())
-    .bind(user.credits)
-    .bind(&user.email)
-    .execute(conn)
-    .await?;
-    Ok(applied(result.rows_affected()))
-}
-
-async fn apply_generation(
+/// Applies `events` in order on `conn` (in the caller's write transaction) and returns
+/// each one's outcome; those that could not be parsed keep their reason.
+pub async fn store_batch(
     conn: &mut AnyConnection,
-    g: &GenerationEvent,
-) -> Result<Applied, ApplyError> {
+    parsed: &[Result<&Event, String>],
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let events: Vec<&Event> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().copied())
+        .collect();
+    let generation_ids: BTreeSet<&str> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Generation(g) => Some(g.id.as_str()),
+            Event::Refund(r) => Some(r.generation_id.as_str()),
+            Event::User(_) => None,
+        })
+        .collect();
+    let mut before = Rows::default();
+    read_generations(conn, "g.id", &generation_ids, &mut before).await?;
+    let mut user_ids: BTreeSet<String> = before
+        .generations
+        .values()
+        .map(|g| g.user_id.clone())
+        .collect();
+    for event in events {
+        match event {
+            Event::User(u) => user_ids.insert(u.id.clone()),
+            Event::Generation(g) => user_ids.insert(g.user_id.clone()),
+            Event::Refund(_) => false,
+        };
+    }
+    read_users(conn, &user_ids, &mut before).await?;
+
+    let mut after = before.clone();
+    let mut changes = Changes::default();
+    let outcomes = parsed
+        .iter()
+        .map(|parsed| match parsed {
+            Err(reason) => Err(reason.clone()),
+            Ok(Event::User(u)) => apply_user(&mut after, &mut changes, u),
+            Ok(Event::Generation(g)) => apply_generation(&mut after, &mut changes, g),
+            Ok(Event::Refund(r)) => apply_refund(&mut after, &mut changes, r),
+        })
+        .collect();
+
+    // A user who changed tier takes the totals of all their generations along.
+    let moved: BTreeSet<&str> = changes
+        .users
+        .iter()
+        .filter(|id| match (before.users.get(*id), after.users.get(*id)) {
+            (Some(old), Some(new)) => old.tier != new.tier,
+            _ => false,
+        })
+        .map(String::as_str)
+        .collect();
+    let mut theirs = Rows::default();
+    read_generations(conn, "g.user_id", &moved, &mut theirs).await?;
+    for (id, row) in theirs.generations {
+        after.generations.entry(id.clone()).or_insert(row.clone());
+        before.generations.entry(id.clone()).or_insert(row);
+        changes.generations.insert(id);
+    }
+
+    write(conn, &before, &mut after, &changes).await?;
+
+    let mut deltas = Deltas::default();
+    for id in &changes.generations {
+        if let Some(row) = before.generations.get(id) {
+            deltas.generation(&row.contribution(before.tier(&row.user_id)), -1);
+        }
+        if let Some(row) = after.generations.get(id) {
+            deltas.generation(&row.contribution(after.tier(&row.user_id)), 1);
+        }
+    }
+    for id in changes.users.union(&changes.lost_newest) {
+        if let Some(user) = before.users.get(id) {
+            deltas.user(user.tier, user.credits, -1);
+            deltas.newest_generation(user.last_generation_at, -1);
+        }
+        if let Some(user) = after.users.get(id) {
+            deltas.user(user.tier, user.credits, 1);
+            deltas.newest_generation(user.last_generation_at, 1);
+        }
+    }
+    deltas.apply(conn).await?;
+    Ok(outcomes)
+}
+
+/// Ids of the rows a batch changed.
+#[derive(Debug, Default)]
+struct Changes {
+    users: BTreeSet<String>,
+    generations: BTreeSet<String>,
+    /// Users who may have lost their newest generation (it moved to another user or to an
+    /// earlier time): their `last_generation_at` is read again from their generations.
+    lost_newest: BTreeSet<String>,
+}
+
+fn apply_user(rows: &mut Rows, changes: &mut Changes, u: &UserEvent) -> Outcome {
+    match rows.users.get_mut(&u.id) {
+        Some(user) if (user.tier, user.credits, &user.email) == (u.tier, u.credits, &u.email) => {
+            return Ok(Applied::Unchanged)
+        }
+        Some(user) => {
+            user.tier = u.tier;
+            user.credits = u.credits;
+            user.email = u.email.clone();
+        }
+        None => {
+            rows.users.insert(
+                u.id.clone(),
+                UserRow {
+                    tier: u.tier,
+                    credits: u.credits,
+                    email: u.email.clone(),
+                    last_generation_at: None,
+                },
+            );
+        }
+    }
+    changes.users.insert(u.id.clone());
+    Ok(Applied::Stored)
+}
+
+fn apply_generation(rows: &mut Rows, changes: &mut Changes, g: &GenerationEvent) -> Outcome {
+    let old = rows.generations.get(&g.id);
+    if old.is_some_and(|old| old.status != Status::Pending && g.status == Status::Pending) {
+        return Ok(Applied::Unchanged);
+    }
+    let new = GenerationRow::from_event(g, old.and_then(|old| old.refund));
+    if old == Some(&new) {
+        return Ok(Applied::Unchanged);
+    }
+    if let Some(old) = old {
+        if old.user_id != new.user_id || old.created_at > new.created_at {
+            changes.lost_newest.insert(old.user_id.clone());
+        }
+    }
     // A user we have not heard of yet starts as free with no credits, until its own event.
-    sqlx::query(
-        "INSERT INTO users (id, tier, credits) VALUES ($1, 'free', 0) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&g.user_id)
-    .execute(&mut *conn)
-    .await?;
-    let result = sqlx::query(
-        "INSERT INTO generations
-             (id, user_id, provider, model, status, credits, cost_micros, created_at, completed_at, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (id) DO UPDATE SET
-             user_id = excluded.user_id, provider = excluded.provider, model = excluded.model,
-             status = excluded.status, credits = excluded.credits, cost_micros = excluded.cost_micros,
-             created_at = excluded.created_at, completed_at = excluded.completed_at, error = excluded.error
-         WHERE (generations.status = 'pending' OR excluded.status <> 'pending')
-           AND (generations.user_id <> excluded.user_id
-             OR generations.provider <> excluded.provider
-             OR generations.model IS DISTINCT FROM excluded.model
-             OR generations.status <> excluded.status
-             OR generations.credits <> excluded.credits
-             OR generations.cost_micros <> excluded.cost_micros
-             OR generations.created_at <> excluded.created_at
-             OR generations.completed_at IS DISTINCT FROM excluded.completed_at
-             OR generations.error IS DISTINCT FROM excluded.error)",
-    )
-    .bind(&g.id)
-    .bind(&g.user_id)
-    .bind(&g.provider)
-    .bind(&g.model)
-    .bind(g.status.as_str())
-    .bind(g.credits)
-    .bind(g.cost.micros())
-    .bind(g.created_at)
-    .bind(g.completed_at)
-    .bind(&g.error)
-    .execute(&mut *conn)
-    .await?;
-    Ok(applied(result.rows_affected()))
+    let user = rows.users.entry(g.user_id.clone()).or_insert(UserRow {
+        tier: Tier::Free,
+        credits: 0,
+        email: None,
+        last_generation_at: None,
+    });
+    if user.last_generation_at < Some(g.created_at) {
+        user.last_generation_at = Some(g.created_at);
+        changes.users.insert(g.user_id.clone());
+    }
+    rows.generations.insert(g.id.clone(), new);
+    changes.generations.insert(g.id.clone());
+    Ok(Applied::Stored)
 }
 
-async fn apply_refund(
-    conn: &mut AnyConnection,
-    refund: &RefundEvent,
-) -> Result<Applied, ApplyError> {
+fn apply_refund(rows: &mut Rows, changes: &mut Changes, refund: &RefundEvent) -> Outcome {
     let id = &refund.generation_id;
-    let charged: Option<i64> = sqlx::query("SELECT credits FROM generations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|row| row.try_get(0))
-        .transpose()?;
-    let Some(charged) = charged else {
-        return Err(ApplyError::Rejected(format!(
+    let Some(generation) = rows.generations.get_mut(id) else {
+        return Err(format!(
             "refund for unknown generation {id:?}; send the generation first"
-        )));
+        ));
     };
+    let charged = generation.credits;
     if refund.credits > charged {
-        return Err(ApplyError::Rejected(format!(
+        return Err(format!(
             "refund of {} credits exceeds the {charged} credits charged for generation {id:?}",
             refund.credits
-        )));
+        ));
     }
-    let result = sqlx::query("INSERT INTO refunds (generation_id, credits, at) VALUES ($1, $2, $3) ON CONFLICT (generation_id) DO NOTHING")
-        .bind(id)
-        .bind(refund.credits)
-        .bind(refund.at)
-        .execute(&mut *conn)
-        .await?;
-    if result.rows_affected() > 0 {
-        return Ok(Applied::Stored);
-    }
-    let row = sqlx::query("SELECT credits, at FROM refunds WHERE generation_id = $1")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let (credits, at): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-    if (credits, at) == (refund.credits, refund.at) {
-        Ok(Applied::Unchanged)
-    } else {
-        Err(ApplyError::Rejected(format!(
+    match generation.refund {
+        None => {
+            generation.refund = Some((refund.credits, refund.at));
+            changes.generations.insert(id.clone());
+            Ok(Applied::Stored)
+        }
+        Some(stored) if stored == (refund.credits, refund.at) => Ok(Applied::Unchanged),
+        Some((credits, _)) => Err(format!(
             "generation {id:?} already has a different refund ({credits} credits); a generation has at most one"
-        )))
+        )),
     }
+}
+
+/// Ids per statement when reading rows by id.
+const IDS_PER_READ: usize = crate::totals::MAX_PARAMETERS;
+
+/// Reads the generations (with their refunds) whose `column` is one of `ids`.
+async fn read_generations(
+    conn: &mut AnyConnection,
+    column: &str,
+    ids: &BTreeSet<&str>,
+    rows: &mut Rows,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = ids.iter().copied().collect();
+    for chunk in ids.chunks(IDS_PER_READ) {
+        let sql = format!(
+            "SELECT g.id, g.user_id, g.provider, g.model, g.status, g.credits, g.cost_micros,
+                    g.created_at, g.completed_at, g.error, r.credits, r.at
+             FROM generations g LEFT JOIN refunds r ON r.generation_id = g.id
+             WHERE {column} IN ({})",
+            placeholders(conn, 1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let status: String = row.try_get(4)?;
+            let refund_credits: Option<i64> = row.try_get(10)?;
+            let refund_at: Option<i64> = row.try_get(11)?;
+            let generation = GenerationRow {
+                user_id: row.try_get(1)?,
+                provider: row.try_get(2)?,
+                model: row.try_get(3)?,
+                status: Status::parse(&status).ok_or_else(|| bad_value("status", &status))?,
+                credits: row.try_get(5)?,
+                cost_micros: row.try_get(6)?,
+                created_at: row.try_get(7)?,
+                completed_at: row.try_get(8)?,
+                error: row.try_get(9)?,
+                refund: refund_credits.zip(refund_at),
+            };
+            rows.generations.insert(row.try_get(0)?, generation);
+        }
+    }
+    Ok(())
+}
+
+async fn read_users(
+    conn: &mut AnyConnection,
+    ids: &BTreeSet<String>,
+    rows: &mut Rows,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<&String> = ids.iter().collect();
+    for chunk in ids.chunks(IDS_PER_READ) {
+        let sql = format!(
+            "SELECT id, tier, credits, email, last_generation_at FROM users WHERE id IN ({})",
+            placeholders(conn, 1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let tier: String = row.try_get(1)?;
+            let user = UserRow {
+                tier: Tier::parse(&tier).ok_or_else(|| bad_value("tier", &tier))?,
+                credits: row.try_get(2)?,
+                email: row.try_get(3)?,
+                last_generation_at: row.try_get(4)?,
+            };
+            rows.users.insert(row.try_get(0)?, user);
+        }
+    }
+    Ok(())
+}
+
+/// A stored value the schema's CHECK constraints should have kept out.
+fn bad_value(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected {column} {value:?} in the database").into())
+}
+
+/// Writes the changed rows: users first, then generations, then new refunds (the order of
+/// the foreign keys); then reads the newest generation time of users who may have lost
+/// theirs back into `after`.
+async fn write(
+    conn: &mut AnyConnection,
+    before: &Rows,
+    after: &mut Rows,
+    changes: &Changes,
+) -> Result<(), sqlx::Error> {
+    let users: Vec<(&String, &UserRow)> = changes
+        .users
+        .iter()
+        .filter_map(|id| Some((id, after.users.get(id)?)))
+        .collect();
+    insert_rows(
+        conn,
+        "INSERT INTO users (id, tier, credits, email, last_generation_at)",
+        "ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, credits = excluded.credits,
+             email = excluded.email, last_generation_at = excluded.last_generation_at",
+        5,
+        &users,
+        |q, (id, u)| {
+            q.bind(id.as_str())
+                .bind(u.tier.as_str())
+                .bind(u.credits)
+                .bind(u.email.as_deref())
+                .bind(u.last_generation_at)
+        },
+    )
+    .await?;
+
+    // New rows need no conflict check: the write lock keeps other writers out.
+    let mut inserted = Vec::new();
+    let mut updated = Vec::new();
+    let mut refunds = Vec::new();
+    for id in &changes.generations {
+        let Some(row) = after.generations.get(id) else {
+            continue;
+        };
+        let old = before.generations.get(id);
+        match old {
+            None => inserted.push((id, row)),
+            Some(old) if row.differs_from(old) => updated.push((id, row)),
+            Some(_) => {}
+        }
+        if let (Some(refund), None) = (row.refund, old.and_then(|old| old.refund)) {
+            refunds.push((id, refund));
+        }
+    }
+    let upsert = "ON CONFLICT (id) DO UPDATE SET
+         user_id = excluded.user_id, provider = excluded.provider, model = excluded.model,
+         status = excluded.status, credits = excluded.credits, cost_micros = excluded.cost_micros,
+         created_at = excluded.created_at, completed_at = excluded.completed_at, error = excluded.error";
+    for (rows, tail) in [(&inserted, ""), (&updated, upsert)] {
+        insert_rows(
+            conn,
+            "INSERT INTO generations
+                 (id, user_id, provider, model, status, credits, cost_micros, created_at, completed_at, error)",
+            tail,
+            10,
+            rows,
+            |q, (id, g)| {
+                q.bind(id.as_str())
+                    .bind(g.user_id.as_str())
+                    .bind(g.provider.as_str())
+                    .bind(g.model.as_deref())
+                    .bind(g.status.as_str())
+                    .bind(g.credits)
+                    .bind(g.cost_micros)
+                    .bind(g.created_at)
+                    .bind(g.completed_at)
+                    .bind(g.error.as_deref())
+            },
+        )
+        .await?;
+    }
+
+    insert_rows(
+        conn,
+        "INSERT INTO refunds (generation_id, credits, at)",
+        "",
+        3,
+        &refunds,
+        |q, (id, (credits, at))| q.bind(id.as_str()).bind(*credits).bind(*at),
+    )
+    .await?;
+
+    let lost: Vec<&String> = changes.lost_newest.iter().collect();
+    for chunk in lost.chunks(IDS_PER_READ) {
+        let sql = format!(
+            "UPDATE users SET last_generation_at =
+                 (SELECT MAX(g.created_at) FROM generations g WHERE g.user_id = users.id)
+             WHERE id IN ({})",
+            placeholders(conn, 1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        query.execute(&mut *conn).await?;
+        let sql = format!(
+            "SELECT id, last_generation_at FROM users WHERE id IN ({})",
+            placeholders(conn, 1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get(0)?;
+            if let Some(user) = after.users.get_mut(&id) {
+                user.last_generation_at = row.try_get(1)?;
+            }
+        }
+    }
+    Ok(())
 }

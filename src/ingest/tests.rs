@@ -216,17 +216,17 @@ async fn invalid_utf8_and_huge_lines_are_rejected_by_number() {
 #[tokio::test]
 async fn large_imports_span_several_transactions() {
     on_each_backend(|db| async move {
-        let lines: String = (0..2_500)
+        let lines: String = (0..12_500)
             .map(|n| {
                 format!("{{\"kind\":\"user\",\"id\":\"u{n}\",\"tier\":\"free\",\"credits\":{n}}}\n")
             })
             .collect();
         let report = import(&db, &lines, false).await;
-        assert_eq!(report.stored, 2_500);
-        assert_eq!(one::<i64>(&db, "SELECT COUNT(*) FROM users").await, 2_500);
+        assert_eq!(report.stored, 12_500);
+        assert_eq!(one::<i64>(&db, "SELECT COUNT(*) FROM users").await, 12_500);
         assert_eq!(
             one::<i64>(&db, "SELECT CAST(SUM(credits) AS BIGINT) FROM users").await,
-            2_500 * 2_499 / 2
+            12_500 * 12_499 / 2
         );
     })
     .await;

@@ -1,12 +1,31 @@
 //! Computes [`DashboardStats`] with SQL aggregates on the database host: only totals and
 //! the ten newest failures travel back, never the rows themselves.
+//!
+//! The dashboard reads the running totals (`crate::totals`): a window's whole 15-minute
+//! buckets from the totals tables, its partial buckets at the edges (the last minutes
+//! before `now`, the start of a rolling window) from the raw rows, so a figure costs a few
+//! thousand bucket rows however many generations there are. The same figures straight
+//! from the raw rows ([`Source::RawRows`]) are the reference that tests and the benchmark
+//! compare against.
 
 use super::windows::{Window, Windows};
 use super::*;
 use crate::db::Db;
+use crate::totals::{bucket_ceil, bucket_floor, SPANS};
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
+use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// Where the figures are computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The running totals, plus the raw rows of partial buckets: what the dashboard uses.
+    Totals,
+    /// The straightforward SQL over the raw rows (indexed on `created_at`).
+    RawRows,
+}
 
 /// What the figures depend on besides the data.
 #[derive(Clone, Debug)]
@@ -32,10 +51,36 @@ const GENERATION_TOTALS: &str = "
     FROM generations
     WHERE created_at >= $1 AND created_at < $2";
 
+const BUCKET_GENERATION_TOTALS: &str = "
+    SELECT CAST(COALESCE(SUM(generations), 0) AS BIGINT),
+           CAST(COALESCE(SUM(succeeded), 0) AS BIGINT),
+           CAST(COALESCE(SUM(failed), 0) AS BIGINT),
+           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT)
+    FROM provider_totals
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2";
+
 const ACTIVE_USERS: &str = "
     SELECT COUNT(DISTINCT user_id) FROM generations WHERE created_at >= $1 AND created_at < $2";
 
+/// Users whose newest generation is in the window...
+const NEWEST_IN: &str =
+    "SELECT COUNT(*) FROM users WHERE last_generation_at >= $1 AND last_generation_at < $2";
+
+const BUCKET_NEWEST_IN: &str = "
+    SELECT CAST(COALESCE(SUM(users), 0) AS BIGINT) FROM activity_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
+
+/// ...and those with a newer one (few, unless the window ends in the past) that also have
+/// one in the window.
+const NEWER_BUT_ACTIVE_IN: &str = "
+    SELECT COUNT(*) FROM users u
+    WHERE u.last_generation_at >= $2
+      AND EXISTS (SELECT 1 FROM generations g
+                  WHERE g.user_id = u.id AND g.created_at >= $1 AND g.created_at < $2)";
+
 const REFUNDS: &str = "SELECT COUNT(*) FROM refunds WHERE at >= $1 AND at < $2";
+
+const BUCKET_REFUNDS: &str = "
+    SELECT CAST(COALESCE(SUM(refunds), 0) AS BIGINT) FROM refund_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 const PROVIDERS: &str = "
     SELECT provider,
@@ -47,6 +92,17 @@ const PROVIDERS: &str = "
     WHERE created_at >= $1 AND created_at < $2
     GROUP BY provider";
 
+const BUCKET_PROVIDERS: &str = "
+    SELECT provider,
+           CAST(SUM(generations) AS BIGINT),
+           CAST(SUM(succeeded) AS BIGINT),
+           CAST(SUM(failed) AS BIGINT),
+           CAST(SUM(cost_micros) AS BIGINT)
+    FROM provider_totals
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2
+    GROUP BY provider
+    HAVING SUM(generations) <> 0";
+
 const BALANCES_BY_TIER: &str = "
     SELECT tier,
            COUNT(*),
@@ -54,6 +110,9 @@ const BALANCES_BY_TIER: &str = "
            COUNT(*) FILTER (WHERE credits > 0)
     FROM users
     GROUP BY tier";
+
+const BUCKET_BALANCES_BY_TIER: &str =
+    "SELECT tier, users, credits, users_with_credits FROM balance_totals";
 
 /// Credits charged minus refunded for the window's generations, by the user's tier now.
 const CONSUMED_BY_TIER: &str = "
@@ -65,6 +124,12 @@ const CONSUMED_BY_TIER: &str = "
     WHERE g.created_at >= $1 AND g.created_at < $2
     GROUP BY u.tier";
 
+const BUCKET_CONSUMED_BY_TIER: &str = "
+    SELECT tier, CAST(SUM(consumed) AS BIGINT)
+    FROM tier_totals
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2
+    GROUP BY tier";
+
 const RECENT_FAILURES: &str = "
     SELECT id, provider, error, created_at
     FROM generations
@@ -72,46 +137,78 @@ const RECENT_FAILURES: &str = "
     ORDER BY created_at DESC, id DESC
     LIMIT $3";
 
-/// The dashboard's figures as of `now`.
+/// The dashboard's figures as of `now`, from the running totals.
 pub async fn load(
     db: &Db,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+) -> Result<DashboardStats, sqlx::Error> {
+    load_from(db, Source::Totals, settings, now).await
+}
+
+/// The dashboard's figures as of `now`, computed from `source`.
+pub async fn load_from(
+    db: &Db,
+    source: Source,
     settings: &ReportSettings,
     now: DateTime<Utc>,
 ) -> Result<DashboardStats, sqlx::Error> {
     // Times are stored to the microsecond; `now` need not be finer.
     let now = now.trunc_subsecs(6);
     let windows = Windows::at(now, settings.time_zone);
-    // One connection for every query keeps a refresh from taking more than its share of the pool.
-    let mut conn = db.pool.acquire().await?;
-    let conn = &mut *conn;
+    // One read-only transaction: every figure from the same snapshot, and one connection,
+    // so that a refresh takes no more than its share of the pool.
+    let mut tx = if db.is_sqlite() {
+        db.pool.begin().await?
+    } else {
+        db.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?
+    };
+    let conn = &mut *tx;
 
-    let today = generation_totals(conn, windows.today).await?;
-    let active_users = count(conn, ACTIVE_USERS, windows.today).await?;
-    let month = generation_totals(conn, windows.this_month).await?;
-    let month_refunds = count(conn, REFUNDS, windows.this_month).await?;
-    let week = generation_totals(conn, windows.last_7_days).await?;
-    let week_refunds = count(conn, REFUNDS, windows.last_7_days).await?;
-    let day = generation_totals(conn, windows.last_24h).await?;
+    let today = generation_totals(conn, source, windows.today).await?;
+    let active_users = active_users(conn, source, windows.today).await?;
+    let month = generation_totals(conn, source, windows.this_month).await?;
+    let month_refunds = refunds(conn, source, windows.this_month).await?;
+    let week = generation_totals(conn, source, windows.last_7_days).await?;
+    let week_refunds = refunds(conn, source, windows.last_7_days).await?;
+    let day = generation_totals(conn, source, windows.last_24h).await?;
 
-    let mut providers = Vec::new();
-    for row in bind_window(sqlx::query(PROVIDERS), windows.last_30_days)
-        .fetch_all(&mut *conn)
-        .await?
+    let mut by_provider: BTreeMap<String, GenerationTotals> = BTreeMap::new();
+    for row in window_rows(
+        conn,
+        source,
+        windows.last_30_days,
+        PROVIDERS,
+        BUCKET_PROVIDERS,
+    )
+    .await?
     {
-        let (successful, failed) = (row.try_get(2)?, row.try_get(3)?);
-        providers.push(ProviderUsage {
-            name: row.try_get(0)?,
-            total_calls: row.try_get(1)?,
-            successful,
-            failed,
-            success_rate: success_rate(successful, failed),
-            total_cost: Money::from_micros(row.try_get(4)?),
-        });
+        by_provider
+            .entry(row.try_get(0)?)
+            .or_default()
+            .add(&read_totals(&row, 1)?);
     }
+    let mut providers: Vec<ProviderUsage> = by_provider
+        .into_iter()
+        .map(|(name, t)| ProviderUsage {
+            name,
+            total_calls: t.generations,
+            successful: t.succeeded,
+            failed: t.failed,
+            success_rate: success_rate(t.succeeded, t.failed),
+            total_cost: t.cost,
+        })
+        .collect();
     sort_providers(&mut providers);
 
     let mut user_stats = UserStats::default();
-    for row in sqlx::query(BALANCES_BY_TIER).fetch_all(&mut *conn).await? {
+    let balances = match source {
+        Source::Totals => BUCKET_BALANCES_BY_TIER,
+        Source::RawRows => BALANCES_BY_TIER,
+    };
+    for row in sqlx::query(balances).fetch_all(&mut *conn).await? {
         let Some(tier) = Tier::parse(&row.try_get::<String, _>(0)?) else {
             continue;
         };
@@ -123,18 +220,23 @@ pub async fn load(
         user_stats.users_with_credits += with_credits;
         user_stats.total_credits_in_circulation += credits;
     }
-    for row in bind_window(sqlx::query(CONSUMED_BY_TIER), windows.this_month)
-        .fetch_all(&mut *conn)
-        .await?
+    for row in window_rows(
+        conn,
+        source,
+        windows.this_month,
+        CONSUMED_BY_TIER,
+        BUCKET_CONSUMED_BY_TIER,
+    )
+    .await?
     {
         if let Some(tier) = Tier::parse(&row.try_get::<String, _>(0)?) {
-            user_stats.credits_by_tier.get_mut(tier).total_consumed = row.try_get(1)?;
+            user_stats.credits_by_tier.get_mut(tier).total_consumed += row.try_get::<i64, _>(1)?;
         }
     }
 
     let zone = settings.time_zone;
     let mut recent_failures = Vec::new();
-    let failures = bind_window(sqlx::query(RECENT_FAILURES), windows.last_7_days)
+    let failures = bind_range(sqlx::query(RECENT_FAILURES), range(windows.last_7_days))
         .bind(RECENT_FAILURES_LIMIT)
         .fetch_all(&mut *conn)
         .await?;
@@ -149,6 +251,7 @@ pub async fn load(
             time: in_zone(from_micros(row.try_get(3)?), zone),
         });
     }
+    tx.commit().await?;
 
     Ok(DashboardStats {
         generated_at: in_zone(now, zone),
@@ -185,36 +288,159 @@ pub async fn load(
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-fn bind_window(query: Query<'_>, window: Window) -> Query<'_> {
-    query
-        .bind(window.start.timestamp_micros())
-        .bind(window.end.timestamp_micros())
+/// A window as microseconds: start inclusive, end exclusive.
+type Range = (i64, i64);
+
+fn range(window: Window) -> Range {
+    (
+        window.start.timestamp_micros(),
+        window.end.timestamp_micros(),
+    )
+}
+
+fn bind_range(query: Query<'_>, (start, end): Range) -> Query<'_> {
+    query.bind(start).bind(end)
+}
+
+/// A window cut into whole buckets, longest first, (span and range) and the partial
+/// quarters at its edges (ranges for the raw rows).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Split {
+    buckets: Vec<(i64, Range)>,
+    edges: Vec<Range>,
+}
+
+fn split((start, end): Range, spans: &[i64]) -> Split {
+    let Some((&span, shorter)) = spans.split_first() else {
+        return Split {
+            buckets: Vec::new(),
+            edges: vec![(start, end)],
+        };
+    };
+    let (first, last) = (bucket_ceil(start, span), bucket_floor(end, span));
+    if first >= last {
+        return split((start, end), shorter);
+    }
+    let mut whole = Split {
+        buckets: vec![(span, (first, last))],
+        edges: Vec::new(),
+    };
+    for part in [(start, first), (last, end)] {
+        if part.0 < part.1 {
+            let Split { buckets, edges } = split(part, shorter);
+            whole.buckets.extend(buckets);
+            whole.edges.extend(edges);
+        }
+    }
+    whole
+}
+
+/// The rows of a window query: `raw_sql` over the whole window, or `bucket_sql` over its
+/// whole buckets and `raw_sql` over its edges (the same columns, to be added up).
+async fn window_rows(
+    conn: &mut sqlx::AnyConnection,
+    source: Source,
+    window: Window,
+    raw_sql: &str,
+    bucket_sql: &str,
+) -> Result<Vec<AnyRow>, sqlx::Error> {
+    let Split { buckets, edges } = match source {
+        Source::RawRows => Split {
+            buckets: Vec::new(),
+            edges: vec![range(window)],
+        },
+        Source::Totals => split(range(window), &SPANS),
+    };
+    let mut rows = Vec::new();
+    for (span, buckets) in buckets {
+        rows.extend(
+            bind_range(sqlx::query(bucket_sql), buckets)
+                .bind(span)
+                .fetch_all(&mut *conn)
+                .await?,
+        );
+    }
+    for edge in edges {
+        rows.extend(
+            bind_range(sqlx::query(raw_sql), edge)
+                .fetch_all(&mut *conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Counts and cost from four columns starting at `first`.
+fn read_totals(row: &AnyRow, first: usize) -> Result<GenerationTotals, sqlx::Error> {
+    Ok(GenerationTotals {
+        generations: row.try_get(first)?,
+        succeeded: row.try_get(first + 1)?,
+        failed: row.try_get(first + 2)?,
+        cost: Money::from_micros(row.try_get(first + 3)?),
+    })
+}
+
+impl GenerationTotals {
+    fn add(&mut self, other: &GenerationTotals) {
+        self.generations += other.generations;
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.cost = self.cost + other.cost;
+    }
 }
 
 async fn generation_totals(
     conn: &mut sqlx::AnyConnection,
+    source: Source,
     window: Window,
 ) -> Result<GenerationTotals, sqlx::Error> {
-    let row = bind_window(sqlx::query(GENERATION_TOTALS), window)
-        .fetch_one(conn)
-        .await?;
-    Ok(GenerationTotals {
-        generations: row.try_get(0)?,
-        succeeded: row.try_get(1)?,
-        failed: row.try_get(2)?,
-        cost: Money::from_micros(row.try_get(3)?),
-    })
+    let mut totals = GenerationTotals::default();
+    for row in window_rows(
+        conn,
+        source,
+        window,
+        GENERATION_TOTALS,
+        BUCKET_GENERATION_TOTALS,
+    )
+    .await?
+    {
+        totals.add(&read_totals(&row, 0)?);
+    }
+    Ok(totals)
 }
 
-async fn count(
+async fn refunds(
     conn: &mut sqlx::AnyConnection,
-    sql: &str,
+    source: Source,
     window: Window,
 ) -> Result<i64, sqlx::Error> {
-    bind_window(sqlx::query(sql), window)
-        .fetch_one(conn)
+    let mut count = 0;
+    for row in window_rows(conn, source, window, REFUNDS, BUCKET_REFUNDS).await? {
+        count += row.try_get::<i64, _>(0)?;
+    }
+    Ok(count)
+}
+
+async fn active_users(
+    conn: &mut sqlx::AnyConnection,
+    source: Source,
+    window: Window,
+) -> Result<i64, sqlx::Error> {
+    let (rows, sql) = match source {
+        Source::Totals => (
+            window_rows(conn, source, window, NEWEST_IN, BUCKET_NEWEST_IN).await?,
+            NEWER_BUT_ACTIVE_IN,
+        ),
+        Source::RawRows => (Vec::new(), ACTIVE_USERS),
+    };
+    let mut count = bind_range(sqlx::query(sql), range(window))
+        .fetch_one(&mut *conn)
         .await?
-        .try_get(0)
+        .try_get(0)?;
+    for row in rows {
+        count += row.try_get::<i64, _>(0)?;
+    }
+    Ok(count)
 }
 
 fn from_micros(micros: i64) -> DateTime<Utc> {
@@ -227,3 +453,61 @@ fn in_zone(instant: DateTime<Utc>, zone: Tz) -> DateTime<FixedOffset> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+    use crate::totals::{DAY, QUARTER as Q};
+
+    fn split(range: Range) -> Split {
+        super::split(range, &SPANS)
+    }
+
+    #[test]
+    fn windows_split_into_days_quarters_and_partial_edges() {
+        assert_eq!(
+            split((0, 3 * Q)),
+            Split {
+                buckets: vec![(Q, (0, 3 * Q))],
+                edges: vec![]
+            },
+            "aligned quarters"
+        );
+        assert_eq!(
+            split((0, 3 * Q + 5)),
+            Split {
+                buckets: vec![(Q, (0, 3 * Q))],
+                edges: vec![(3 * Q, 3 * Q + 5)]
+            },
+            "today: from midnight to a moment after the last edge"
+        );
+        assert_eq!(
+            split((7, Q + 3)),
+            Split {
+                buckets: vec![],
+                edges: vec![(7, Q + 3)]
+            },
+            "no whole quarter"
+        );
+        assert_eq!(
+            split((Q, Q)),
+            Split {
+                buckets: vec![],
+                edges: vec![(Q, Q)]
+            }
+        );
+        // A rolling week: five whole UTC days, the quarters around them, the raw edges.
+        let (start, end) = (DAY - 2 * Q - 7, 6 * DAY + 3 * Q + 7);
+        assert_eq!(
+            split((start, end)),
+            Split {
+                buckets: vec![
+                    (DAY, (DAY, 6 * DAY)),
+                    (Q, (DAY - 2 * Q, DAY)),
+                    (Q, (6 * DAY, 6 * DAY + 3 * Q)),
+                ],
+                edges: vec![(start, DAY - 2 * Q), (6 * DAY + 3 * Q, end)],
+            }
+        );
+    }
+}

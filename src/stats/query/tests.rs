@@ -23,10 +23,18 @@ async fn import(db: &Db, events: &[Value]) {
     let text: String = events.iter().map(|e| format!("{e}\n")).collect();
     let report = import_lines(db, text.as_bytes(), false).await.unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let rebuilt = crate::totals::rebuild(db).await.unwrap();
+    assert!(rebuilt.were_exact, "the totals moved with each event");
 }
 
+/// The figures from the totals, checked against the straightforward SQL on the raw rows.
 async fn stats_at(db: &Db, zone: Tz, now: &str) -> DashboardStats {
-    load(db, &settings(zone), utc(now)).await.unwrap()
+    let fast = load(db, &settings(zone), utc(now)).await.unwrap();
+    let raw = load_from(db, Source::RawRows, &settings(zone), utc(now))
+        .await
+        .unwrap();
+    assert_eq!(fast, raw, "totals and raw rows disagree at {now} in {zone}");
+    fast
 }
 
 fn user(id: &str, tier: &str, credits: i64) -> Value {

@@ -1,0 +1,344 @@
+//! `usage-monitor bench`: loads N synthetic generations into a fresh SQLite file and a fresh
+//! PostgreSQL database, then times the import, `DashboardStats` from the totals, the same
+//! figures by the straightforward SQL over the raw rows, and the dashboard page as served.
+//! It prints one Markdown table (the README keeps the latest).
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::ingest::import_lines;
+use crate::server::{router, AppState};
+use crate::stats::query::{self, Source};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::{AnyPool, Executor};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Generations per run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,1000000")]
+    rows: Vec<u64>,
+    /// Folder for the SQLite files (each is deleted before and after its run).
+    #[arg(long, default_value = "/tmp/usage-monitor-bench")]
+    sqlite_dir: PathBuf,
+    /// PostgreSQL server to create the benchmark database on (dropped afterwards); "" skips it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres: String,
+    /// Timed `DashboardStats` and page requests per run.
+    #[arg(long, default_value_t = 50)]
+    samples: usize,
+    /// Timed runs of the straightforward SQL per run (slow at millions of rows).
+    #[arg(long, default_value_t = 5)]
+    raw_samples: usize,
+}
+
+/// Days of history the generations are spread over, ending at the start of the run.
+const DAYS: i64 = 90;
+const BENCH_DATABASE: &str = "usage_monitor_bench";
+
+struct Measured {
+    backend: &'static str,
+    rows: u64,
+    events_per_second: f64,
+    stats: Vec<Duration>,
+    raw: Vec<Duration>,
+    page: Vec<Duration>,
+}
+
+pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let leptos_options = crate::config::leptos_options()?;
+    let mut results = Vec::new();
+    for &rows in &args.rows {
+        let sqlite_file = args.sqlite_dir.join(format!("bench-{rows}.db"));
+        remove_sqlite(&sqlite_file);
+        let db = Db::connect(&format!("sqlite://{}", sqlite_file.display())).await?;
+        let measured = measure("SQLite", &db, rows, &args, settings, &leptos_options).await;
+        db.pool.close().await;
+        remove_sqlite(&sqlite_file);
+        results.push(measured?);
+
+        if !args.postgres.is_empty() {
+            let admin = AnyPool::connect(&args.postgres).await?;
+            let drop = format!("DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)");
+            admin.execute(drop.as_str()).await?;
+            admin
+                .execute(format!("CREATE DATABASE {BENCH_DATABASE}").as_str())
+                .await?;
+            let base = args.postgres.rsplit_once('/').map_or("", |(base, _)| base);
+            let measured = match Db::connect(&format!("{base}/{BENCH_DATABASE}")).await {
+                Ok(db) => {
+                    let measured =
+                        measure("PostgreSQL", &db, rows, &args, settings, &leptos_options).await;
+                    db.pool.close().await;
+                    measured
+                }
+                Err(error) => Err(error.into()),
+            };
+            admin.execute(drop.as_str()).await?;
+            results.push(measured?);
+        }
+    }
+    println!("{}", table(&results));
+    Ok(())
+}
+
+fn remove_sqlite(file: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+}
+
+async fn measure(
+    backend: &'static str,
+    db: &Db,
+    rows: u64,
+    args: &BenchArgs,
+    settings: &Settings,
+    leptos_options: &leptos::config::LeptosOptions,
+) -> Result<Measured, Box<dyn std::error::Error>> {
+    let end = Utc::now();
+    let (reader, writer) = tokio::io::duplex(1 << 20);
+    let generator = tokio::spawn(write_events(rows, end, writer));
+    let started = Instant::now();
+    let report = import_lines(db, BufReader::new(reader), false).await?;
+    let import_time = started.elapsed();
+    let events = generator.await??;
+    if !report.rejected.is_empty() || report.stored != events {
+        return Err(format!(
+            "{backend}: {events} events sent, {} stored, first rejection {:?}",
+            report.stored,
+            report.rejected.first()
+        )
+        .into());
+    }
+    // What autovacuum would do on PostgreSQL soon after a load; SQLite plans better with it too.
+    db.pool.execute("ANALYZE").await?;
+    eprintln!(
+        "bench: {backend}, {rows} generations: {events} events imported in {:.1} s",
+        import_time.as_secs_f64()
+    );
+
+    let report_settings = &settings.report;
+    // Warm: the first requests fill caches and prepare statements.
+    for _ in 0..3 {
+        query::load(db, report_settings, Utc::now()).await?;
+    }
+    let mut stats = Vec::new();
+    for _ in 0..args.samples {
+        let started = Instant::now();
+        let fast = query::load(db, report_settings, Utc::now()).await?;
+        stats.push(started.elapsed());
+        std::hint::black_box(fast);
+    }
+    let mut raw = Vec::new();
+    for _ in 0..args.raw_samples + 1 {
+        let started = Instant::now();
+        let slow = query::load_from(db, Source::RawRows, report_settings, Utc::now()).await?;
+        raw.push(started.elapsed());
+        std::hint::black_box(slow);
+    }
+    raw.remove(0); // the first one warms the cache
+    let now = Utc::now();
+    if query::load(db, report_settings, now).await?
+        != query::load_from(db, Source::RawRows, report_settings, now).await?
+    {
+        return Err(format!("{backend}: the totals and the raw rows disagree").into());
+    }
+
+    let page = time_page(db, settings, leptos_options, args.samples).await?;
+    Ok(Measured {
+        backend,
+        rows,
+        events_per_second: events as f64 / import_time.as_secs_f64(),
+        stats,
+        raw,
+        page,
+    })
+}
+
+/// Serves the app on a free local port and times complete responses of the dashboard page.
+async fn time_page(
+    db: &Db,
+    settings: &Settings,
+    leptos_options: &leptos::config::LeptosOptions,
+    samples: usize,
+) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
+    let state = AppState::new(leptos_options.clone(), db.clone(), settings.clone());
+    // The page is for admins: the requests carry a bench admin's session.
+    let admin = "bench@example.com";
+    crate::auth::accounts::create_admin(db, admin, &crate::auth::secret::random_secret(), true).await?;
+    let policy = &settings.access.session;
+    let session = crate::auth::session::create(db, admin, Utc::now(), policy).await?;
+    let cookie = format!("{}={session}", policy.cookie_name());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let mut times = Vec::new();
+    let mut outcome = Ok(());
+    for sample in 0..samples + 3 {
+        let started = Instant::now();
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        let request =
+            format!("GET /admin/credits HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        if !response.starts_with(b"HTTP/1.1 200") {
+            let head = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
+            outcome = Err(format!("the dashboard page did not answer 200: {head}"));
+            break;
+        }
+        if sample >= 3 {
+            times.push(started.elapsed());
+        }
+    }
+    server.abort();
+    outcome?;
+    Ok(times)
+}
+
+const PROVIDERS: [(&str, u32, i64, i64); 5] = [
+    // name, share in percent, credits, cost in micro-dollars
+    ("NanoBanana", 40, 2, 39_000),
+    ("Seedream", 25, 2, 27_000),
+    ("FLUX Kontext", 15, 3, 40_000),
+    ("GPT Image", 12, 4, 42_000),
+    ("WaveSpeed", 8, 1, 12_000),
+];
+
+/// Writes the users, then `rows` generations in time order over the `DAYS` before `end`
+/// (5 % failing, four in five failures refunded, those of the last minutes pending) as
+/// JSON Lines; returns how many events it wrote.
+async fn write_events(
+    rows: u64,
+    end: DateTime<Utc>,
+    mut out: tokio::io::DuplexStream,
+) -> std::io::Result<u64> {
+    let mut rng = fastrand::Rng::with_seed(4);
+    let users = (rows / 200).max(100);
+    let mut text = String::with_capacity(1 << 22);
+    let mut events = 0;
+    for id in 0..users {
+        let tier = ["free", "free", "free", "plus", "pro"][rng.usize(..5)];
+        let credits = rng.u32(..500);
+        let _ = writeln!(
+            text,
+            r#"{{"kind":"user","id":"u{id}","tier":"{tier}","credits":{credits}}}"#
+        );
+        events += 1;
+    }
+    let end_micros = end.timestamp_micros();
+    let span = DAYS * 86_400_000_000;
+    let step = span / rows as i64;
+    for n in 0..rows {
+        let created_at = end_micros - span + n as i64 * step + rng.i64(0..step.max(1));
+        // Heavy users make most generations: user ids skewed toward 0.
+        let user = (users as f64 * rng.f64().powi(2)) as u64;
+        let mut pick = rng.u32(..100);
+        let &(provider, _, credits, cost) = PROVIDERS
+            .iter()
+            .find(|(_, share, _, _)| {
+                let hit = pick < *share;
+                pick = pick.saturating_sub(*share);
+                hit
+            })
+            .unwrap_or(&PROVIDERS[0]);
+        let status = if end_micros - created_at < 120_000_000 {
+            "pending"
+        } else if rng.u32(..100) < 5 {
+            "failed"
+        } else {
+            "succeeded"
+        };
+        let created = timestamp(created_at);
+        let _ = write!(
+            text,
+            r#"{{"kind":"generation","id":"g{n}","user_id":"u{user}","provider":"{provider}","status":"{status}","credits":{credits},"cost_usd":"0.{cost:06}","created_at":"{created}""#
+        );
+        if status == "failed" {
+            text.push_str(r#","error":"Provider rate limit exceeded (HTTP 429)"}"#);
+            text.push('\n');
+            if rng.u32(..5) < 4 {
+                let at = timestamp(created_at + 60_000_000);
+                let _ = writeln!(
+                    text,
+                    r#"{{"kind":"refund","generation_id":"g{n}","credits":{credits},"at":"{at}"}}"#
+                );
+                events += 1;
+            }
+        } else {
+            text.push_str("}\n");
+        }
+        events += 1;
+        if text.len() >= 1 << 22 {
+            out.write_all(text.as_bytes()).await?;
+            text.clear();
+        }
+    }
+    out.write_all(text.as_bytes()).await?;
+    out.shutdown().await?;
+    Ok(events)
+}
+
+fn timestamp(micros: i64) -> String {
+    DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn median(times: &[Duration]) -> Duration {
+    percentile(times, 50)
+}
+
+fn percentile(times: &[Duration], percent: usize) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted
+        .get((sorted.len().saturating_sub(1) * percent).div_ceil(100))
+        .copied()
+        .unwrap_or_default()
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn table(results: &[Measured]) -> String {
+    let mut out = String::from(
+        "| backend | generations | import (events/s) | DashboardStats median | p95 | straightforward SQL median | ratio | page median |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in results {
+        let (fast, raw) = (median(&r.stats), median(&r.raw));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {:.0}× | {} |",
+            r.backend,
+            crate::stats::group_thousands(r.rows),
+            crate::stats::group_thousands(r.events_per_second as u64),
+            ms(fast),
+            ms(percentile(&r.stats, 95)),
+            ms(raw),
+            raw.as_secs_f64() / fast.as_secs_f64(),
+            ms(median(&r.page)),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_from_the_sorted_samples() {
+        let times: Vec<Duration> = [5, 1, 4, 2, 3].map(Duration::from_millis).to_vec();
+        assert_eq!(median(&times), Duration::from_millis(3));
+        assert_eq!(percentile(&times, 95), Duration::from_millis(5));
+        assert_eq!(median(&[]), Duration::ZERO);
+    }
+}

@@ -1,0 +1,463 @@
+//! Running totals per 15-minute bucket (`migrations/0003_totals.sql`), so that the dashboard
+//! reads a few thousand bucket rows instead of millions of generations.
+//!
+//! Writers collect the change of a whole batch in [`Deltas`] and apply it in the batch's own
+//! transaction, in sorted key order; `rebuild` recomputes everything from the raw rows.
+
+use crate::ingest::event::Status;
+use crate::stats::Tier;
+use sqlx::any::AnyArguments;
+use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
+
+/// A quarter hour: every zone's offset today is a multiple of it.
+pub const QUARTER: i64 = 15 * 60 * 1_000_000;
+/// A UTC day: 96 quarters in one row, for the middle of long windows.
+pub const DAY: i64 = 24 * 60 * 60 * 1_000_000;
+/// The bucket lengths kept, longest first.
+pub const SPANS: [i64; 2] = [DAY, QUARTER];
+
+/// The start of the bucket of length `span` holding `micros`.
+pub fn bucket_floor(micros: i64, span: i64) -> i64 {
+    micros - micros.rem_euclid(span)
+}
+
+/// The first bucket edge at or after `micros`.
+pub fn bucket_ceil(micros: i64, span: i64) -> i64 {
+    let floor = bucket_floor(micros, span);
+    if floor == micros {
+        floor
+    } else {
+        floor + span
+    }
+}
+
+/// What one generation (with its refund, if any) adds to the totals.
+pub struct Contribution<'a> {
+    pub created_at: i64,
+    pub provider: &'a str,
+    pub status: Status,
+    pub credits: i64,
+    pub cost_micros: i64,
+    /// The tier its user has now.
+    pub tier: Tier,
+    /// The refund's credits and time.
+    pub refund: Option<(i64, i64)>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProviderCounts {
+    pub generations: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub cost_micros: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BalanceCounts {
+    pub users: i64,
+    pub credits: i64,
+    pub users_with_credits: i64,
+}
+
+/// Changes to the totals, summed per key (span and bucket first). Sorted maps: writers
+/// touch rows in one order.
+#[derive(Debug, Default)]
+pub struct Deltas {
+    providers: BTreeMap<(i64, i64, String), ProviderCounts>,
+    tiers: BTreeMap<(i64, i64, &'static str), i64>,
+    refunds: BTreeMap<(i64, i64), i64>,
+    balances: BTreeMap<&'static str, BalanceCounts>,
+    activity: BTreeMap<(i64, i64), i64>,
+}
+
+impl Deltas {
+    /// Adds (`sign` 1) or takes away (`sign` -1) a generation's share of the totals.
+    pub fn generation(&mut self, g: &Contribution<'_>, sign: i64) {
+        let refunded = g.refund.map_or(0, |(credits, _)| credits);
+        for span in SPANS {
+            let bucket = bucket_floor(g.created_at, span);
+            let counts = self
+                .providers
+                .entry((span, bucket, g.provider.to_owned()))
+                .or_default();
+            counts.generations += sign;
+            counts.succeeded += sign * i64::from(g.status == Status::Succeeded);
+            counts.failed += sign * i64::from(g.status == Status::Failed);
+            counts.cost_micros += sign * g.cost_micros;
+            *self
+                .tiers
+                .entry((span, bucket, g.tier.as_str()))
+                .or_default() += sign * (g.credits - refunded);
+            if let Some((_, at)) = g.refund {
+                *self
+                    .refunds
+                    .entry((span, bucket_floor(at, span)))
+                    .or_default() += sign;
+            }
+        }
+    }
+
+    /// Adds or takes away a user's balance.
+    pub fn user(&mut self, tier: Tier, credits: i64, sign: i64) {
+        let counts = self.balances.entry(tier.as_str()).or_default();
+        counts.users += sign;
+        counts.credits += sign * credits;
+        counts.users_with_credits += sign * i64::from(credits > 0);
+    }
+
+    /// Adds or takes away a user's newest generation time.
+    pub fn newest_generation(&mut self, at: Option<i64>, sign: i64) {
+        if let Some(at) = at {
+            for span in SPANS {
+                *self
+                    .activity
+                    .entry((span, bucket_floor(at, span)))
+                    .or_default() += sign;
+            }
+        }
+    }
+
+    /// Adds the changes to the stored totals, skipping keys whose change is nothing.
+    pub async fn apply(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        let providers: Vec<_> = self
+            .providers
+            .into_iter()
+            .filter(|(_, c)| *c != ProviderCounts::default())
+            .collect();
+        insert_rows(
+            conn,
+            "INSERT INTO provider_totals (span, bucket, provider, generations, succeeded, failed, cost_micros)",
+            "ON CONFLICT (span, bucket, provider) DO UPDATE SET
+                 generations = provider_totals.generations + excluded.generations,
+                 succeeded = provider_totals.succeeded + excluded.succeeded,
+                 failed = provider_totals.failed + excluded.failed,
+                 cost_micros = provider_totals.cost_micros + excluded.cost_micros",
+            7,
+            &providers,
+            |q, ((span, bucket, provider), c)| {
+                q.bind(*span)
+                    .bind(*bucket)
+                    .bind(provider.as_str())
+                    .bind(c.generations)
+                    .bind(c.succeeded)
+                    .bind(c.failed)
+                    .bind(c.cost_micros)
+            },
+        )
+        .await?;
+        let tiers: Vec<_> = self.tiers.into_iter().filter(|(_, c)| *c != 0).collect();
+        insert_rows(
+            conn,
+            "INSERT INTO tier_totals (span, bucket, tier, consumed)",
+            "ON CONFLICT (span, bucket, tier) DO UPDATE SET consumed = tier_totals.consumed + excluded.consumed",
+            4,
+            &tiers,
+            |q, ((span, bucket, tier), consumed)| {
+                q.bind(*span).bind(*bucket).bind(*tier).bind(*consumed)
+            },
+        )
+        .await?;
+        let refunds: Vec<_> = self.refunds.into_iter().filter(|(_, c)| *c != 0).collect();
+        insert_rows(
+            conn,
+            "INSERT INTO refund_totals (span, bucket, refunds)",
+            "ON CONFLICT (span, bucket) DO UPDATE SET refunds = refund_totals.refunds + excluded.refunds",
+            3,
+            &refunds,
+            |q, ((span, bucket), refunds)| q.bind(*span).bind(*bucket).bind(*refunds),
+        )
+        .await?;
+        let balances: Vec<_> = self
+            .balances
+            .into_iter()
+            .filter(|(_, c)| *c != BalanceCounts::default())
+            .collect();
+        insert_rows(
+            conn,
+            "INSERT INTO balance_totals (tier, users, credits, users_with_credits)",
+            "ON CONFLICT (tier) DO UPDATE SET
+                 users = balance_totals.users + excluded.users,
+                 credits = balance_totals.credits + excluded.credits,
+                 users_with_credits = balance_totals.users_with_credits + excluded.users_with_credits",
+            4,
+            &balances,
+            |q, (tier, c)| {
+                q.bind(*tier)
+                    .bind(c.users)
+                    .bind(c.credits)
+                    .bind(c.users_with_credits)
+            },
+        )
+        .await?;
+        let activity: Vec<_> = self.activity.into_iter().filter(|(_, c)| *c != 0).collect();
+        insert_rows(
+            conn,
+            "INSERT INTO activity_totals (span, bucket, users)",
+            "ON CONFLICT (span, bucket) DO UPDATE SET users = activity_totals.users + excluded.users",
+            3,
+            &activity,
+            |q, ((span, bucket), users)| q.bind(*span).bind(*bucket).bind(*users),
+        )
+        .await
+    }
+}
+
+pub type Query<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>;
+
+/// Bound parameters per statement, under SQLite's limit of 32,766 (PostgreSQL's is 65,535).
+pub const MAX_PARAMETERS: usize = 10_000;
+
+/// `count` placeholders for parameters `first`, `first + 1`, ...: numbered (`$n`) for
+/// PostgreSQL, positional (`?`) for SQLite, where sqlx binds numbered ones by looking each
+/// name up in a list, which makes binding quadratic in their number (10,000 took 120 ms).
+pub fn placeholders(conn: &AnyConnection, first: usize, count: usize) -> String {
+    let positional = conn.backend_name() == "SQLite";
+    (first..first + count)
+        .map(|n| {
+            if positional {
+                "?".to_owned()
+            } else {
+                format!("${n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `head VALUES (...), (...) tail` for every row, as few statements as the parameter limit
+/// allows: one round trip for hundreds of rows instead of one each.
+pub async fn insert_rows<T>(
+    conn: &mut AnyConnection,
+    head: &str,
+    tail: &str,
+    columns: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(Query<'q>, &'q T) -> Query<'q>,
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(MAX_PARAMETERS / columns) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| format!("({})", placeholders(conn, row * columns + 1, columns)))
+            .collect();
+        let sql = format!("{head} VALUES {} {tail}", values.join(", "));
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = bind(query, row);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Every stored total, without the keys whose totals are all zero (which mean the same as
+/// no row), in key order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub providers: Vec<(i64, i64, String, ProviderCounts)>,
+    pub tiers: Vec<(i64, i64, String, i64)>,
+    pub refunds: Vec<(i64, i64, i64)>,
+    pub balances: Vec<(String, BalanceCounts)>,
+    /// Each user's newest generation time, for the users that have one.
+    pub last_generation_at: Vec<(String, i64)>,
+    pub activity: Vec<(i64, i64, i64)>,
+}
+
+impl Snapshot {
+    pub async fn read(conn: &mut AnyConnection) -> Result<Snapshot, sqlx::Error> {
+        let mut snapshot = Snapshot::default();
+        for row in sqlx::query(
+            "SELECT span, bucket, provider, generations, succeeded, failed, cost_micros FROM provider_totals
+             WHERE generations <> 0 OR cost_micros <> 0 ORDER BY span, bucket, provider",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            let counts = ProviderCounts {
+                generations: row.try_get(3)?,
+                succeeded: row.try_get(4)?,
+                failed: row.try_get(5)?,
+                cost_micros: row.try_get(6)?,
+            };
+            snapshot
+                .providers
+                .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, counts));
+        }
+        for row in sqlx::query(
+            "SELECT span, bucket, tier, consumed FROM tier_totals WHERE consumed <> 0
+             ORDER BY span, bucket, tier",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            snapshot.tiers.push((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            ));
+        }
+        for row in sqlx::query(
+            "SELECT span, bucket, refunds FROM refund_totals WHERE refunds <> 0 ORDER BY span, bucket",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            snapshot
+                .refunds
+                .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+        }
+        for row in sqlx::query(
+            "SELECT tier, users, credits, users_with_credits FROM balance_totals
+             WHERE users <> 0 OR credits <> 0 ORDER BY tier",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            let counts = BalanceCounts {
+                users: row.try_get(1)?,
+                credits: row.try_get(2)?,
+                users_with_credits: row.try_get(3)?,
+            };
+            snapshot.balances.push((row.try_get(0)?, counts));
+        }
+        for row in sqlx::query(
+            "SELECT id, last_generation_at FROM users WHERE last_generation_at IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            snapshot
+                .last_generation_at
+                .push((row.try_get(0)?, row.try_get(1)?));
+        }
+        for row in sqlx::query(
+            "SELECT span, bucket, users FROM activity_totals WHERE users <> 0 ORDER BY span, bucket",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            snapshot
+                .activity
+                .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+        }
+        Ok(snapshot)
+    }
+}
+
+/// The statements that compute the totals from the raw rows: those of the migration that
+/// created them, so that the two can never disagree.
+fn fill_statements() -> impl Iterator<Item = &'static str> {
+    const MIGRATION: &str = include_str!("../migrations/0003_totals.sql");
+    let (_, fill) = MIGRATION
+        .split_once("-- fill:")
+        .expect("the totals migration marks its fill statements");
+    let fill = fill
+        .split_once('\n')
+        .map_or("", |(_, statements)| statements);
+    fill.split(';')
+        .map(str::trim)
+        .filter(|statement| !statement.is_empty())
+}
+
+/// What `rebuild` found.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Whether the stored totals already equalled the recomputed ones.
+    pub were_exact: bool,
+}
+
+/// Recomputes every total from the raw rows, in one transaction (writers wait for it).
+pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
+    let mut tx = crate::ingest::begin_write(db).await?;
+    let before = Snapshot::read(&mut tx).await?;
+    for table in [
+        "provider_totals",
+        "tier_totals",
+        "refund_totals",
+        "balance_totals",
+        "activity_totals",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    for statement in fill_statements() {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    let after = Snapshot::read(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Rebuilt {
+        were_exact: before == after,
+    })
+}
+
+#[cfg(test)]
+mod on_databases;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_quarter_hours_and_days_also_before_1970() {
+        let minute = 60_000_000;
+        assert_eq!(bucket_floor(0, QUARTER), 0);
+        assert_eq!(bucket_floor(14 * minute, QUARTER), 0);
+        assert_eq!(bucket_floor(15 * minute, QUARTER), 15 * minute);
+        assert_eq!(bucket_floor(-1, QUARTER), -15 * minute);
+        assert_eq!(bucket_ceil(1, QUARTER), 15 * minute);
+        assert_eq!(bucket_ceil(15 * minute, QUARTER), 15 * minute);
+        assert_eq!(bucket_ceil(-1, QUARTER), 0);
+        assert_eq!(bucket_floor(DAY + 5, DAY), DAY);
+        assert_eq!(bucket_ceil(DAY + 5, DAY), 2 * DAY);
+    }
+
+    #[test]
+    fn the_migration_gives_the_rebuild_its_six_statements() {
+        let statements: Vec<_> = fill_statements().collect();
+        assert_eq!(statements.len(), 6);
+        assert!(statements[0].starts_with("INSERT INTO provider_totals"));
+        assert!(statements[4].starts_with("UPDATE users SET last_generation_at"));
+        assert!(statements[5].starts_with("INSERT INTO activity_totals"));
+    }
+
+    #[test]
+    fn a_change_is_the_new_contribution_minus_the_old() {
+        let pending = Contribution {
+            created_at: 0,
+            provider: "Flux",
+            status: Status::Pending,
+            credits: 3,
+            cost_micros: 0,
+            tier: Tier::Free,
+            refund: None,
+        };
+        let failed = Contribution {
+            status: Status::Failed,
+            cost_micros: 10,
+            refund: Some((3, QUARTER)),
+            ..pending
+        };
+        let mut deltas = Deltas::default();
+        deltas.generation(&pending, -1);
+        deltas.generation(&failed, 1);
+        let counts = deltas.providers[&(QUARTER, 0, "Flux".to_owned())];
+        assert_eq!(
+            counts,
+            ProviderCounts {
+                generations: 0,
+                succeeded: 0,
+                failed: 1,
+                cost_micros: 10
+            }
+        );
+        assert_eq!(deltas.providers[&(DAY, 0, "Flux".to_owned())], counts);
+        assert_eq!(
+            deltas.tiers[&(QUARTER, 0, "free")],
+            -3,
+            "the refund gives back what was charged"
+        );
+        assert_eq!(deltas.refunds[&(QUARTER, QUARTER)], 1);
+        assert_eq!(deltas.refunds[&(DAY, 0)], 1);
+    }
+}
