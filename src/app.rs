@@ -1,13 +1,17 @@
-//! The HTML shell and the routes of the admin area.
+//! The HTML shell and the routes: the admin area, and the forms that let admins in.
 
 use crate::ui::dashboard::CreditsPage;
+use crate::ui::login::{LoginPage, SetupPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::hooks::use_location;
 use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    #[cfg(feature = "ssr")]
+    allow_nonced_scripts();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,23 +32,55 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The page's Content-Security-Policy names this response's nonce, which Leptos puts on
+/// the scripts it writes (hydration and streamed data), so that no other inline script runs.
+#[cfg(feature = "ssr")]
+fn allow_nonced_scripts() {
+    use axum::http::{header, HeaderValue};
+    let nonce = leptos::nonce::use_nonce();
+    let policy = crate::auth::headers::content_security_policy(nonce.as_deref());
+    if let (Some(response), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        HeaderValue::from_str(&policy),
+    ) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/admin/credits">"usage-monitor"</a>
-                <nav aria-label="Admin">
-                    <A href="/admin/credits">"Credits"</A>
-                </nav>
-            </header>
+            <TopBar/>
             <main class="content">
                 <Routes fallback=NotFound>
                     <Route path=path!("/admin/credits") view=CreditsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The navigation and the sign-out button, in the admin area only.
+#[component]
+fn TopBar() -> impl IntoView {
+    let location = use_location();
+    let in_admin_area = move || location.pathname.with(|path| path.starts_with("/admin"));
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/admin/credits">"usage-monitor"</a>
+            <Show when=in_admin_area>
+                <nav aria-label="Admin">
+                    <A href="/admin/credits">"Credits"</A>
+                </nav>
+                <form class="sign-out" method="post" action="/logout">
+                    <button type="submit" data-testid="sign-out">"Sign out"</button>
+                </form>
+            </Show>
+        </header>
     }
 }
 

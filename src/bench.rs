@@ -12,7 +12,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{AnyPool, Executor};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -169,11 +168,14 @@ async fn time_page(
     leptos_options: &leptos::config::LeptosOptions,
     samples: usize,
 ) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
-    let state = AppState {
-        leptos_options: leptos_options.clone(),
-        db: db.clone(),
-        settings: Arc::new(settings.clone()),
-    };
+    let state = AppState::new(leptos_options.clone(), db.clone(), settings.clone());
+    // The page is for admins: the requests carry a bench admin's session.
+    let admin = "bench@example.com";
+    crate::auth::accounts::create_admin(db, admin, &crate::auth::secret::random_secret(), true)
+        .await?;
+    let policy = &settings.access.session;
+    let session = crate::auth::session::create(db, admin, Utc::now(), policy).await?;
+    let cookie = format!("{}={session}", policy.cookie_name());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
@@ -182,8 +184,9 @@ async fn time_page(
     for sample in 0..samples + 3 {
         let started = Instant::now();
         let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        let request =
-            format!("GET /admin/credits HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n");
+        let request = format!(
+            "GET /admin/credits HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n"
+        );
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await?;

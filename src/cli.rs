@@ -1,6 +1,7 @@
 //! The `usage-monitor` command: serve the dashboard (the default), import events, fill a
-//! database with demo data, print the figures.
+//! database with demo data, print the figures, and manage admins and API tokens.
 
+use crate::auth::{accounts, token};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::ingest::{import_lines, Report};
@@ -48,6 +49,29 @@ enum Command {
         #[arg(long, value_parser = parse_instant)]
         now: Option<DateTime<Utc>>,
     },
+    /// Create an admin. The password is read from standard input (its first line), or
+    /// generated with --generate-password and printed once.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        generate_password: bool,
+        /// Set a new password for an existing admin (ending its sessions).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Create an API token and print it (only this once).
+    CreateToken {
+        #[arg(long)]
+        name: String,
+        /// ingest: may POST /api/v1/events; read: may GET /api/admin/credit-stats.
+        #[arg(long, value_parser = ["ingest", "read"])]
+        scope: String,
+    },
+    /// List API tokens (names, scopes and dates; never the tokens).
+    ListTokens,
+    /// Revoke an API token by name, at once.
+    RevokeToken { name: String },
     /// Recompute the running totals from the raw rows (says whether they were exact).
     RebuildTotals,
     /// Load N synthetic generations into fresh databases and time import and figures.
@@ -56,12 +80,21 @@ enum Command {
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
+    // The audit trail (logins, tokens) is logged whatever RUST_LOG says about the rest.
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    let filter = if filter.contains("audit") {
+        filter
+    } else {
+        format!("{filter},audit=info")
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_new(&filter)
+                .unwrap_or_else(|_| "info,sqlx=warn,audit=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for people; logs piped to files or collectors stay plain.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match execute(cli.command.unwrap_or(Command::Serve)).await {
         Ok(code) => code,
@@ -117,6 +150,54 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::CreateAdmin {
+            email,
+            generate_password,
+            replace,
+        } => create_admin(&settings, &email, generate_password, replace).await,
+        Command::CreateToken { name, scope } => {
+            let db = Db::connect(&settings.database_url).await?;
+            let scope = token::Scope::parse(&scope).ok_or("scope must be ingest or read")?;
+            let created = token::create(&db, &name, scope).await?;
+            tracing::info!(target: "audit", action = "token_created", name = %name.trim(), scope = scope.as_str(), address = "command line");
+            println!("{created}");
+            eprintln!(
+                "usage-monitor: token {:?} ({}) created; it is printed above, only this once",
+                name.trim(),
+                scope.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ListTokens => {
+            let db = Db::connect(&settings.database_url).await?;
+            let day = |t: Option<DateTime<Utc>>| {
+                t.map_or("-".to_owned(), |t| {
+                    t.format("%Y-%m-%d %H:%M UTC").to_string()
+                })
+            };
+            println!(
+                "{:<24} {:<7} {:<21} {:<21} {}",
+                "NAME", "SCOPE", "CREATED", "LAST USED", "REVOKED"
+            );
+            for t in token::list(&db).await? {
+                println!(
+                    "{:<24} {:<7} {:<21} {:<21} {}",
+                    t.name,
+                    t.scope.as_str(),
+                    day(Some(t.created_at)),
+                    day(t.last_used_at),
+                    day(t.revoked_at)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RevokeToken { name } => {
+            let db = Db::connect(&settings.database_url).await?;
+            token::revoke(&db, &name).await?;
+            tracing::info!(target: "audit", action = "token_revoked", %name, address = "command line");
+            eprintln!("usage-monitor: token {name:?} revoked");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::RebuildTotals => {
             let db = Db::connect(&settings.database_url).await?;
             let rebuilt = crate::totals::rebuild(&db).await?;
@@ -134,6 +215,42 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             .await
             .map(|()| ExitCode::SUCCESS),
     }
+}
+
+async fn create_admin(
+    settings: &Settings,
+    email: &str,
+    generate_password: bool,
+    replace: bool,
+) -> Result<ExitCode, Error> {
+    let password = if generate_password {
+        crate::auth::secret::random_secret()
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let db = Db::connect(&settings.database_url).await?;
+    let email = accounts::create_admin(&db, email, &password, replace).await?;
+    tracing::info!(target: "audit", action = if replace { "admin_password_set" } else { "admin_created" }, %email, address = "command line");
+    if generate_password {
+        println!("{password}");
+        eprintln!(
+            "usage-monitor: admin {email} created; its password is printed above, only this once"
+        );
+    } else {
+        eprintln!(
+            "usage-monitor: admin {email} {}",
+            if replace {
+                "has a new password"
+            } else {
+                "created"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {

@@ -2,12 +2,14 @@
 //! section for ours), each overridable by an environment variable. Every setting is read
 //! in this one place.
 
+use crate::auth::session::SessionPolicy;
 use crate::stats::query::ReportSettings;
 use crate::stats::HealthThresholds;
 use chrono_tz::Tz;
 use leptos::config::LeptosOptions;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/usage-monitor.db";
@@ -17,6 +19,30 @@ pub struct Settings {
     pub database_url: String,
     pub report: ReportSettings,
     pub refresh_seconds: u64,
+    pub access: AccessSettings,
+}
+
+/// Who may come in, and for how long.
+#[derive(Clone, Debug)]
+pub struct AccessSettings {
+    /// The address admins use (`https://usage.example.com`), when it is not the site
+    /// address: it decides Secure cookies, and requests from it count as same-site.
+    pub public_url: Option<String>,
+    pub session: SessionPolicy,
+    /// How long an account or address is refused after too many failed logins.
+    pub login_lockout: Duration,
+}
+
+impl AccessSettings {
+    /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> Option<&str> {
+        let url = self.public_url.as_deref()?;
+        let after_scheme = url.find("://")? + 3;
+        let end = url[after_scheme..]
+            .find('/')
+            .map_or(url.len(), |slash| after_scheme + slash);
+        Some(&url[..end])
+    }
 }
 
 /// The `[app]` section of Leptos.toml, with the environment variable that overrides each key.
@@ -33,6 +59,14 @@ struct AppSection {
     degraded_at_percent: Option<f64>,
     /// `USAGE_MONITOR_CRITICAL_PERCENT`
     critical_at_percent: Option<f64>,
+    /// `USAGE_MONITOR_PUBLIC_URL`
+    public_url: Option<String>,
+    /// `USAGE_MONITOR_SESSION_IDLE_MINUTES`
+    session_idle_minutes: Option<u64>,
+    /// `USAGE_MONITOR_SESSION_MAX_HOURS`
+    session_max_hours: Option<u64>,
+    /// `USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS`
+    login_lockout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +127,12 @@ impl Settings {
         Settings::from_sources(file.app, |name| std::env::var(name).ok())
     }
 
+    /// The defaults, as a test server uses them.
+    #[cfg(test)]
+    pub fn defaults() -> Settings {
+        Settings::from_sources(AppSection::default(), |_| None).expect("valid defaults")
+    }
+
     fn from_sources(
         file: AppSection,
         env: impl Fn(&str) -> Option<String>,
@@ -143,10 +183,64 @@ impl Settings {
                 health.degraded_at_percent, health.critical_at_percent
             )));
         }
+        let public_url = env("USAGE_MONITOR_PUBLIC_URL").or(file.public_url);
+        if let Some(url) = &public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "USAGE_MONITOR_PUBLIC_URL {url:?} must start with https:// (or http://)"
+                )));
+            }
+        }
+        let positive = |name: &str, value: u64| {
+            if value == 0 {
+                Err(ConfigError::Invalid(format!("{name} must be at least 1")))
+            } else {
+                Ok(value)
+            }
+        };
+        let idle_minutes = positive(
+            "USAGE_MONITOR_SESSION_IDLE_MINUTES",
+            number(
+                &env,
+                "USAGE_MONITOR_SESSION_IDLE_MINUTES",
+                file.session_idle_minutes,
+                30,
+            )?,
+        )?;
+        let max_hours = positive(
+            "USAGE_MONITOR_SESSION_MAX_HOURS",
+            number(
+                &env,
+                "USAGE_MONITOR_SESSION_MAX_HOURS",
+                file.session_max_hours,
+                12,
+            )?,
+        )?;
+        let lockout_seconds = positive(
+            "USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS",
+            number(
+                &env,
+                "USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS",
+                file.login_lockout_seconds,
+                900,
+            )?,
+        )?;
+        let secure_cookie = public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
         Ok(Settings {
             database_url,
             report: ReportSettings { time_zone, health },
             refresh_seconds,
+            access: AccessSettings {
+                public_url,
+                session: SessionPolicy {
+                    idle: Duration::from_secs(idle_minutes * 60),
+                    absolute: Duration::from_secs(max_hours * 3600),
+                    secure_cookie,
+                },
+                login_lockout: Duration::from_secs(lockout_seconds),
+            },
         })
     }
 }
@@ -201,6 +295,10 @@ mod tests {
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(s.report.time_zone, chrono_tz::UTC);
         assert_eq!(s.refresh_seconds, 30);
+        assert_eq!(s.access.session.idle, Duration::from_secs(30 * 60));
+        assert_eq!(s.access.session.absolute, Duration::from_secs(12 * 3600));
+        assert!(!s.access.session.secure_cookie);
+        assert_eq!(s.access.login_lockout, Duration::from_secs(900));
         assert_eq!(
             s.report.health,
             HealthThresholds {
@@ -238,6 +336,19 @@ mod tests {
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
         let leptos = leptos::config::get_config_from_str(&text).unwrap();
         assert_eq!(leptos.site_addr.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure() {
+        let s = settings(
+            "",
+            &[("USAGE_MONITOR_PUBLIC_URL", "https://usage.example.com/x")],
+        )
+        .unwrap();
+        assert!(s.access.session.secure_cookie);
+        assert_eq!(s.access.public_origin(), Some("https://usage.example.com"));
+        assert!(settings("", &[("USAGE_MONITOR_PUBLIC_URL", "usage.example.com")]).is_err());
+        assert!(settings("", &[("USAGE_MONITOR_SESSION_IDLE_MINUTES", "0")]).is_err());
     }
 
     #[test]

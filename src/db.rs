@@ -133,10 +133,7 @@ pub mod testing {
         F: Fn(Db) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let folder = tempfile::tempdir().unwrap();
-        let sqlite = Db::connect(&format!("sqlite://{}/test.db", folder.path().display()))
-            .await
-            .expect("fresh SQLite database");
+        let (sqlite, _folder) = fresh_sqlite().await;
         test(sqlite).await;
 
         let (db, drop_database) = fresh_postgres().await;
@@ -145,6 +142,15 @@ pub mod testing {
         if let Err(panic) = outcome {
             std::panic::resume_unwind(panic);
         }
+    }
+
+    /// A fresh SQLite database in a folder that is deleted when the folder value is dropped.
+    pub async fn fresh_sqlite() -> (Db, tempfile::TempDir) {
+        let folder = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/test.db", folder.path().display()))
+            .await
+            .expect("fresh SQLite database");
+        (db, folder)
     }
 
     async fn fresh_postgres() -> (Db, impl Future<Output = ()>) {

@@ -4,6 +4,7 @@
 //! `hydrate` it is the WebAssembly that makes the server-rendered page live.
 
 pub mod app;
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod bench;
 pub mod stats;

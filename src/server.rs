@@ -1,16 +1,21 @@
-//! The HTTP server: the Leptos app, its server functions, the JSON API and static files.
+//! The HTTP server: the Leptos app, its server functions, the JSON API and static files,
+//! all behind the access guard and the security headers.
 
 use crate::app::{shell, App};
+use crate::auth::guard::{guard, INGEST_PATH, STATS_PATH};
+use crate::auth::routes::SetupLink;
+use crate::auth::throttle::{LoginThrottle, ThrottlePolicy};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::stats::{query, DashboardStats};
-use axum::extract::{FromRef, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// What every handler and server function can reach (server functions through context).
@@ -19,6 +24,22 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub throttle: Arc<LoginThrottle>,
+    pub setup: Arc<SetupLink>,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings) -> AppState {
+        AppState {
+            leptos_options,
+            db,
+            throttle: Arc::new(LoginThrottle::new(ThrottlePolicy::with_lockout(
+                settings.access.login_lockout,
+            ))),
+            settings: Arc::new(settings),
+            setup: Arc::default(),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -36,17 +57,24 @@ pub fn router(state: AppState) -> Router {
             "/admin",
             get(|| async { Redirect::temporary("/admin/credits") }),
         )
-        .route("/api/admin/credit-stats", get(credit_stats))
+        .route(STATS_PATH, get(credit_stats))
+        .route(
+            INGEST_PATH,
+            post(crate::ingest::api::post_events)
+                .layer(DefaultBodyLimit::max(crate::ingest::api::MAX_BODY_BYTES)),
+        )
+        .merge(crate::auth::routes::routes())
         .route_service(
             &leptos_axum::site_pkg_dir_service_route_path(&options),
             leptos_axum::site_pkg_dir_service(&options),
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::map_response(
-            crate::server_cache::cache_control,
-        ))
         .layer(crate::server_cache::compression())
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        // Outside the guard, so that its refusals and redirects get the headers too.
+        .layer(middleware::map_response(crate::server_cache::cache_control))
+        .layer(middleware::from_fn(crate::auth::headers::security_headers))
         .with_state(state)
 }
 
@@ -80,11 +108,7 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
     let leptos_options = crate::config::leptos_options()?;
     let db = Db::connect(&settings.database_url).await?;
     let addr = leptos_options.site_addr;
-    let state = AppState {
-        leptos_options,
-        db,
-        settings: Arc::new(settings),
-    };
+    let state = AppState::new(leptos_options, db, settings);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -94,9 +118,26 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
         redact(&state.settings.database_url)
     );
     println!("usage-monitor: dashboard at http://{addr}/admin/credits");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    if crate::auth::accounts::admin_count(&state.db).await? == 0 {
+        // As Jupyter does: a one-time link, printed only here, creates the first admin.
+        let token = state.setup.open();
+        let base = state
+            .settings
+            .access
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        println!(
+            "usage-monitor: no admin yet. Create the first one at {}/setup?token={token}",
+            base.trim_end_matches('/')
+        );
+    }
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 
@@ -129,6 +170,31 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+/// A real server on a free loopback port, for tests over HTTP.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+
+    pub struct TestServer {
+        pub url: String,
+        pub state: AppState,
+    }
+
+    impl TestServer {
+        pub async fn start(db: Db, settings: Settings) -> TestServer {
+            let options = LeptosOptions::builder()
+                .output_name("usage-monitor")
+                .build();
+            let state = AppState::new(options, db, settings);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            TestServer { url, state }
+        }
     }
 }
 

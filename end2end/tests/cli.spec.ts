@@ -1,5 +1,6 @@
 // The command line on a real database: import from a file and from stdin, bad lines by
-// number, --strict, `stats --json` (the same figures as the JSON API), and clear errors.
+// number, --strict, `stats --json` (the same figures as the JSON API), admins and API
+// tokens, and clear errors.
 
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -72,7 +73,7 @@ test('import from stdin, then stats --json --now gives the hand-computed figures
 test('stats --json prints what GET /api/admin/credit-stats answers', async ({ request }) => {
   const server = await startServer({ events: EVENTS });
   try {
-    const api = await (await request.get(`${server.url}/api/admin/credit-stats`)).json();
+    const api = await (await request.get(`${server.url}/api/admin/credit-stats`, { headers: server.statsHeaders })).json();
     const cli = JSON.parse(run(server.dbUrl, ['stats', '--json']).stdout);
     delete api.generatedAt;
     delete cli.generatedAt;
@@ -143,4 +144,49 @@ test('demo --if-empty fills an empty database once', () => {
   expect(second.status).toBe(0);
   expect(second.stderr).toContain('already has data');
   expect(JSON.parse(run(db, ['stats', '--json']).stdout).monthStats.generations).toBe(stats.monthStats.generations);
+});
+
+test('admins and API tokens are managed on the command line, and audited', async ({ request }) => {
+  const db = freshDb();
+  const short = run(db, ['create-admin', '--email', 'ann@example.com'], 'short\n');
+  expect(short.status).toBe(1);
+  expect(short.stderr).toContain('the password has 5 characters; it needs at least 12');
+
+  const generated = run(db, ['create-admin', '--email', 'Ann@Example.com', '--generate-password']);
+  expect(generated.status, generated.stderr).toBe(0);
+  const password = generated.stdout.trim();
+  expect(password.length).toBeGreaterThanOrEqual(32);
+  expect(generated.stderr).toMatch(/action="admin_created" email=ann@example.com address="command line"/);
+  expect(run(db, ['create-admin', '--email', 'ann@example.com'], 'another long password\n').stderr).toContain(
+    'an admin with the email ann@example.com exists already',
+  );
+
+  const created = run(db, ['create-token', '--name', 'platform', '--scope', 'ingest']);
+  expect(created.status, created.stderr).toBe(0);
+  const token = created.stdout.trim();
+  expect(token).toMatch(/^um_ingest_[A-Za-z0-9_-]{43}$/);
+  expect(created.stderr).toMatch(/action="token_created" name=platform scope="ingest" address="command line"/);
+  expect(run(db, ['create-token', '--name', 'x', '--scope', 'admin']).status).toBe(2);
+
+  const server = await startServer({ dbUrl: db });
+  try {
+    const send = () =>
+      request.post(`${server.url}/api/v1/events`, {
+        headers: { Authorization: `Bearer ${token}` },
+        data: { kind: 'user', id: 'u1', tier: 'pro', credits: 5 },
+      });
+    expect(await (await send()).json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+
+    const listed = run(db, ['list-tokens']);
+    expect(listed.stdout).toMatch(/^platform\s+ingest\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+-$/m);
+    expect(listed.stdout).not.toContain(token.slice(10));
+
+    const revoked = run(db, ['revoke-token', 'platform']);
+    expect(revoked.status, revoked.stderr).toBe(0);
+    expect(revoked.stderr).toMatch(/action="token_revoked" name=platform address="command line"/);
+    expect((await send()).status()).toBe(401);
+    expect(run(db, ['revoke-token', 'platform']).stderr).toContain('no active token is named "platform"');
+  } finally {
+    await server.stop();
+  }
 });

@@ -3,7 +3,7 @@
 
 import { expect, test } from '@playwright/test';
 import { MINUTE, exactTime, relativeTime } from './events';
-import { DASHBOARD_PATH, collectErrors, generatedAt, openDashboard } from './page';
+import { DASHBOARD_PATH, collectErrors, generatedAt, openDashboard, signIn } from './page';
 import { HTML_ERROR, Seed, seed } from './seed';
 import { Server, startServer } from './server';
 
@@ -128,7 +128,7 @@ test('every section shows the figures of the data set', async ({ page }) => {
 });
 
 test('the JSON API returns the same figures as the page', async ({ page, request }) => {
-  const response = await request.get(server.url + '/api/admin/credit-stats');
+  const response = await request.get(server.url + '/api/admin/credit-stats', { headers: server.statsHeaders });
   expect(response.status()).toBe(200);
   expect(response.headers()['content-type']).toContain('application/json');
   const stats = await response.json();
@@ -167,6 +167,7 @@ test('the JSON API returns the same figures as the page', async ({ page, request
 });
 
 test('the first HTML response already holds the figures', async ({ request, browser }) => {
+  await signIn(request, server.url);
   const response = await request.get(server.url + DASHBOARD_PATH);
   expect(response.status()).toBe(200);
   expect(response.headers()['content-type']).toContain('text/html');
@@ -183,6 +184,7 @@ test('the first HTML response already holds the figures', async ({ request, brow
   const context = await browser.newContext({ javaScriptEnabled: false });
   try {
     const page = await context.newPage();
+    await signIn(context.request, server.url);
     await page.goto(server.url + DASHBOARD_PATH);
     const e = data.expected;
     for (const [testid, card] of Object.entries(e.cards)) {
@@ -196,17 +198,24 @@ test('the first HTML response already holds the figures', async ({ request, brow
   }
 });
 
-test('/ redirects to the dashboard', async ({ page, request }) => {
+test('/ leads to the dashboard, through the login form when signed out', async ({ page, request }) => {
+  const signedOut = await request.get(server.url + '/', { maxRedirects: 0 });
+  expect(signedOut.status()).toBe(303);
+  expect(signedOut.headers()['location']).toBe('/login?next=%2F');
+
+  await signIn(request, server.url);
   const response = await request.get(server.url + '/', { maxRedirects: 0 });
   expect([301, 302, 303, 307, 308]).toContain(response.status());
   expect(response.headers()['location']).toBe(DASHBOARD_PATH);
 
+  await signIn(page.request, server.url);
   await page.goto(server.url + '/');
   await expect(page).toHaveURL(server.url + DASHBOARD_PATH);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Credits & Usage Monitoring');
 });
 
 test('there is no refill endpoint', async ({ request }) => {
+  await signIn(request, server.url);
   const get = await request.get(server.url + '/api/admin/refill-credits', { maxRedirects: 0 });
   expect(get.status()).toBe(404);
   const post = await request.post(server.url + '/api/admin/refill-credits', { data: { amount: 100 }, maxRedirects: 0 });

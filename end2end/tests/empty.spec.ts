@@ -46,7 +46,7 @@ test('an empty database shows zeros, dashes and Idle', async ({ page, request })
     await expect(page.locator('[data-testid=stale-notice]')).toHaveCount(0);
     expect(errors).toEqual([]);
 
-    const stats = await (await request.get(server.url + '/api/admin/credit-stats')).json();
+    const stats = await (await request.get(server.url + '/api/admin/credit-stats', { headers: server.statsHeaders })).json();
     expect(stats.successRate).toBeNull();
     expect(stats.monthStats.successRate).toBeNull();
     expect(stats.systemHealth).toEqual({ status: 'idle', tasksLast24h: 0, failureLast24h: 0, failureRate: null });

@@ -1,6 +1,7 @@
 // Opening the dashboard in a browser page and reading it.
 
-import { Page, expect } from '@playwright/test';
+import { APIRequestContext, Page, expect } from '@playwright/test';
+import { ADMIN } from './server';
 
 export const DASHBOARD_PATH = '/admin/credits';
 
@@ -14,11 +15,19 @@ export function collectErrors(page: Page): string[] {
   return errors;
 }
 
+/** Signs the test admin in through the login form's POST; the session cookie lands in the
+ *  request context's cookie jar (for `page.request`, the page's browser context). */
+export async function signIn(request: APIRequestContext, baseUrl: string): Promise<void> {
+  const response = await request.post(baseUrl + '/login', { form: ADMIN, maxRedirects: 0 });
+  expect(response.status(), 'signing in answers with a redirect').toBe(303);
+}
+
 /**
- * Opens the dashboard and waits until it is hydrated: the page has loaded, the WebAssembly
+ * Signs in, opens the dashboard and waits until it is hydrated: the page has loaded, the WebAssembly
  * bundle has been fetched and the network has been quiet for a moment.
  */
 export async function openDashboard(page: Page, baseUrl: string): Promise<void> {
+  await signIn(page.request, baseUrl);
   const bundle = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('.wasm'));
   const response = await page.goto(baseUrl + DASHBOARD_PATH);
   expect(response?.status()).toBe(200);

@@ -29,7 +29,7 @@ test('PostgreSQL serves the same figures as SQLite', async ({ page }) => {
     servers.push(sqlite);
 
     const figures = async (server: Server) => {
-      const stats = await (await page.request.get(`${server.url}/api/admin/credit-stats`)).json();
+      const stats = await (await page.request.get(`${server.url}/api/admin/credit-stats`, { headers: server.statsHeaders })).json();
       delete stats.generatedAt;
       return stats;
     };

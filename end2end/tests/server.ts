@@ -21,12 +21,20 @@ export interface StartOptions {
   port?: number;
   /** Use this database (to restart a server on the same data); default: a new one. */
   dbUrl?: string;
+  /** Create the test admin and a read token first (default); false leaves the server to
+   *  print its first-admin setup link. */
+  admin?: boolean;
 }
+
+/** The admin every test server has, unless started with `admin: false`. */
+export const ADMIN = { email: 'admin@example.com', password: 'end-to-end admin password' };
 
 export interface Server {
   url: string;
   port: number;
   dbUrl: string;
+  /** `Authorization` for GET /api/admin/credit-stats: a `read` API token. */
+  statsHeaders: Record<string, string>;
   /** Runs `usage-monitor import` against this server's database. */
   importEvents(events: object[]): Promise<void>;
   /** Everything the server wrote to stdout and stderr so far. */
@@ -86,6 +94,26 @@ export function toJsonl(events: object[]): string {
   return events.map((event) => JSON.stringify(event)).join('\n') + '\n';
 }
 
+/** Runs `usage-monitor ARGS` on the database at `dbUrl`; resolves with its stdout, rejects
+ *  with its output if it fails. */
+function runCli(dbUrl: string, args: string[], env: Record<string, string>, input = ''): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      BINARY,
+      args,
+      { cwd: REPO_ROOT, env: childEnv(dbUrl, env), timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`usage-monitor ${args.join(' ')} failed (${error.message}):\n${stdout}${stderr}`));
+        } else {
+          resolve(stdout);
+        }
+      },
+    );
+    child.stdin!.end(input);
+  });
+}
+
 /** `usage-monitor import FILE` into the database at `dbUrl`; rejects if any line is rejected. */
 export async function importEvents(
   dbUrl: string,
@@ -94,20 +122,20 @@ export async function importEvents(
 ): Promise<void> {
   const file = path.join(tempDir(), 'events.jsonl');
   writeFileSync(file, toJsonl(events));
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      BINARY,
-      ['import', file],
-      { cwd: REPO_ROOT, env: childEnv(dbUrl, env), timeout: 30_000 },
-      (error, stdout, stderr) => {
-        if (error) {
-          reject(new Error(`usage-monitor import ${file} failed (${error.message}):\n${stdout}${stderr}`));
-        } else {
-          resolve();
-        }
-      },
-    );
-  });
+  await runCli(dbUrl, ['import', file], env);
+}
+
+/** Read tokens by database, so that a server restarted on the same data keeps its token. */
+const readTokens = new Map<string, string>();
+
+/** The test admin (created once per database) and a read token for the JSON API. */
+async function provision(dbUrl: string, env: Record<string, string>): Promise<string> {
+  const known = readTokens.get(dbUrl);
+  if (known) return known;
+  await runCli(dbUrl, ['create-admin', '--email', ADMIN.email], env, ADMIN.password + '\n');
+  const token = (await runCli(dbUrl, ['create-token', '--name', 'end2end', '--scope', 'read'], env)).trim();
+  readTokens.set(dbUrl, token);
+  return token;
 }
 
 function exited(child: ChildProcess): boolean {
@@ -131,6 +159,7 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
   if (options.events) {
     await importEvents(dbUrl, options.events, env);
   }
+  const readToken = options.admin === false ? '' : await provision(dbUrl, env);
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
 
@@ -154,14 +183,14 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
     }
   };
 
-  // Ready when the JSON API answers 200 (the database is migrated and queries work).
+  // Ready when the login form answers 200 (the database is migrated before it listens).
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (exited(child)) {
       throw new Error(`usage-monitor serve exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
     }
     try {
-      const response = await fetch(`${url}/api/admin/credit-stats`, { signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(`${url}/login`, { signal: AbortSignal.timeout(2_000) });
       if (response.status === 200) break;
     } catch {
       // not listening yet
@@ -177,6 +206,7 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
     url,
     port,
     dbUrl,
+    statsHeaders: { Authorization: `Bearer ${readToken}` },
     importEvents: (events: object[]) => importEvents(dbUrl, events, env),
     output: () => output,
     stop,

@@ -1,6 +1,7 @@
 //! Loading events: parsing and checking them (`event`), applying them (`store`), and the
 //! JSON Lines import that `usage-monitor import` and `usage-monitor demo` use.
 
+pub mod api;
 pub mod event;
 pub mod store;
 

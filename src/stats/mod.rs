@@ -268,6 +268,7 @@ pub fn sort_providers(providers: &mut [ProviderUsage]) {
 /// The figures, fresh from the database.
 #[server]
 pub async fn get_dashboard_stats() -> Result<DashboardStats, ServerFnError> {
+    crate::auth::guard::require_admin().await?;
     let state = expect_context::<crate::server::AppState>();
     query::load(&state.db, &state.settings.report, chrono::Utc::now())
         .await
@@ -277,6 +278,7 @@ pub async fn get_dashboard_stats() -> Result<DashboardStats, ServerFnError> {
 /// How the page behaves: how often it refreshes.
 #[server]
 pub async fn get_dashboard_settings() -> Result<DashboardSettings, ServerFnError> {
+    crate::auth::guard::require_admin().await?;
     let state = expect_context::<crate::server::AppState>();
     Ok(DashboardSettings {
         refresh_seconds: state.settings.refresh_seconds,

@@ -20,6 +20,8 @@ enum Freshness {
         age_seconds: u64,
         error: String,
     },
+    /// The session ended (logout elsewhere, or expiry): the figures stop refreshing.
+    SignedOut,
 }
 
 #[component]
@@ -107,6 +109,10 @@ fn keep_fresh(
                         stats.set(fresh);
                         freshness.set(Freshness::Live);
                     }
+                    Err(error) if error.to_string().contains(crate::auth::SIGN_IN_FIRST) => {
+                        freshness.set(Freshness::SignedOut);
+                        break;
+                    }
                     Err(error) => freshness.set(Freshness::Stale {
                         age_seconds: ((js_sys::Date::now() - last_success) / 1000.0).max(0.0)
                             as u64,
@@ -126,6 +132,12 @@ fn StaleNotice(freshness: RwSignal<Freshness>, refresh_seconds: u64) -> impl Int
         <div role="status" aria-live="polite">
             {move || match freshness.get() {
                 Freshness::Live => None,
+                Freshness::SignedOut => Some(view! {
+                    <div class="notice notice-warning" data-testid="signed-out-notice">
+                        "Your session has ended, so these figures no longer refresh. "
+                        <a href="/login?next=%2Fadmin%2Fcredits">"Sign in again"</a>
+                    </div>
+                }.into_any()),
                 Freshness::Stale { age_seconds, error } => Some(view! {
                     <div class="notice notice-warning" data-testid="stale-notice" title=error>
                         {format!(
@@ -133,7 +145,7 @@ fn StaleNotice(freshness: RwSignal<Freshness>, refresh_seconds: u64) -> impl Int
                             age(age_seconds)
                         )}
                     </div>
-                }),
+                }.into_any()),
             }}
         </div>
     }

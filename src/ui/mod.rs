@@ -1,4 +1,6 @@
-//! What the admin sees: the Credits tab (`dashboard`) and the text it is made of (`format`).
+//! What the admin sees: the Credits tab (`dashboard`), the sign-in and first-admin forms
+//! (`login`), and the text they are made of (`format`).
 
 pub mod dashboard;
 pub mod format;
+pub mod login;

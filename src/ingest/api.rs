@@ -1,0 +1,144 @@
+//! `POST /api/v1/events`: the platform sends its events over HTTP, with an `ingest`
+//! token (checked by the guard before the body is read). One event or an array of them,
+//! validated by the same code as `usage-monitor import`, stored in one transaction.
+
+use super::event::parse_event;
+use super::{store_events, ImportError};
+use crate::auth::guard::{problem, TokenName};
+use crate::server::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// The largest body accepted; a bigger batch is refused with 413, to be split.
+pub const MAX_BODY_BYTES: usize = 10 << 20;
+
+#[derive(Debug, Serialize)]
+pub struct IngestReport {
+    /// Events that created or changed something.
+    pub accepted: u64,
+    /// Valid events that changed nothing: repeats of what is stored.
+    pub duplicates: u64,
+    pub rejected: Vec<RejectedEvent>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RejectedEvent {
+    /// Position in the array (0 for a single event).
+    pub index: usize,
+    pub reason: String,
+}
+
+pub async fn post_events(
+    State(state): State<AppState>,
+    Extension(TokenName(token)): Extension<TokenName>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the events as Content-Type: application/json",
+        );
+    }
+    let items = match split_batch(&body) {
+        Ok(items) => items,
+        Err(message) => return problem(StatusCode::BAD_REQUEST, &message),
+    };
+    let mut events = Vec::with_capacity(items.len());
+    let mut positions = Vec::with_capacity(items.len());
+    let mut rejected = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match parse_event(item.get()) {
+            Ok(event) => {
+                events.push(event);
+                positions.push(index);
+            }
+            Err(invalid) => rejected.push(RejectedEvent {
+                index,
+                reason: invalid.0,
+            }),
+        }
+    }
+    let report = match store_events(&state.db, &events).await {
+        Ok(report) => report,
+        Err(ImportError::Database { error, .. } | ImportError::Transaction(error)) => {
+            tracing::error!(%error, "an ingest batch was not stored");
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable; nothing of this batch was stored, send it again",
+            );
+        }
+        Err(ImportError::Read(error)) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                &format!("cannot read the body: {error}"),
+            )
+        }
+    };
+    rejected.extend(report.rejected.into_iter().map(|r| RejectedEvent {
+        index: positions[r.line as usize - 1],
+        reason: r.reason,
+    }));
+    rejected.sort_by_key(|r| r.index);
+    tracing::info!(
+        token = %token,
+        accepted = report.stored,
+        duplicates = report.unchanged,
+        rejected = rejected.len(),
+        "events ingested"
+    );
+    Json(IngestReport {
+        accepted: report.stored,
+        duplicates: report.unchanged,
+        rejected,
+    })
+    .into_response()
+}
+
+/// The body's events as raw JSON texts: an array of them, or one.
+fn split_batch(body: &[u8]) -> Result<Vec<&RawValue>, String> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))?;
+    // serde_json's message ends with the position: "... at line 2 column 8".
+    let bad_json = |e: serde_json::Error| format!("the body is not valid JSON: {e}");
+    if text.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<&RawValue>>(text).map_err(bad_json)
+    } else {
+        serde_json::from_str::<&RawValue>(text)
+            .map(|one| vec![one])
+            .map_err(bad_json)
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod parsing_tests {
+    use super::split_batch;
+
+    #[test]
+    fn a_body_is_one_event_or_an_array_and_bad_json_says_where() {
+        assert_eq!(split_batch(br#"{"kind":"user"}"#).unwrap().len(), 1);
+        assert_eq!(
+            split_batch(br#" [{"kind":"user"}, 5, "x"] "#)
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(split_batch(b"[]").unwrap().len(), 0);
+        let error = split_batch(b"[{\"kind\":\n \"user\"").unwrap_err();
+        assert!(error.contains("at line 2 column 7"), "{error}");
+        assert!(split_batch(b"\xff").unwrap_err().contains("UTF-8"));
+    }
+}
