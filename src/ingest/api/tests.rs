@@ -20,13 +20,9 @@ impl Sender {
         Sender {
             client: Client::new(),
             url: format!("{}{INGEST_PATH}", server.url),
-            token: token::create(
-                &server.state.db,
-                &format!("sender-{}", crate::auth::secret::random_secret()),
-                Scope::Ingest,
-            )
-            .await
-            .unwrap(),
+            token: token::create(&server.state.db, &format!("sender-{}", crate::auth::secret::random_secret()), Scope::Ingest)
+                .await
+                .unwrap(),
         }
     }
 
@@ -124,26 +120,15 @@ async fn bad_bodies_get_clear_4xx_answers() {
 
     let (status, answer) = sender.send_raw("text/plain", b"{}".to_vec()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(answer["error"]
-        .as_str()
-        .unwrap()
-        .contains("application/json"));
+    assert!(answer["error"].as_str().unwrap().contains("application/json"));
 
     let (status, answer) = sender
-        .send_raw(
-            "application/json",
-            b"[{\"kind\": \"user\",\n  \"id\": }]".to_vec(),
-        )
+        .send_raw("application/json", b"[{\"kind\": \"user\",\n  \"id\": }]".to_vec())
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        answer["error"].as_str().unwrap().contains("line 2 column"),
-        "{answer}"
-    );
+    assert!(answer["error"].as_str().unwrap().contains("line 2 column"), "{answer}");
 
-    let (status, _) = sender
-        .send_raw("application/json; charset=utf-8", b"[]".to_vec())
-        .await;
+    let (status, _) = sender.send_raw("application/json; charset=utf-8", b"[]".to_vec()).await;
     assert_eq!(status, StatusCode::OK);
 
     let huge = format!("[\"{}\"]", "x".repeat(super::MAX_BODY_BYTES));
