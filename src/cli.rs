@@ -161,13 +161,21 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             let created = token::create(&db, &name, scope).await?;
             tracing::info!(target: "audit", action = "token_created", name = %name.trim(), scope = scope.as_str(), address = "command line");
             println!("{created}");
-            eprintln!("usage-monitor: token {:?} ({}) created; it is printed above, only this once", name.trim(), scope.as_str());
+            eprintln!(
+                "usage-monitor: token {:?} ({}) created; it is printed above, only this once",
+                name.trim(),
+                scope.as_str()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::ListTokens => {
             let db = Db::connect(&settings.database_url).await?;
-            let day = |t: Option<DateTime<Utc>>| t.map_or("-".to_owned(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
-            println!("{:<24} {:<7} {:<21} {:<21} {}", "NAME", "SCOPE", "CREATED", "LAST USED", "REVOKED");
+            let day = |t: Option<DateTime<Utc>>| {
+                t.map_or("-".to_owned(), |t| {
+                    t.format("%Y-%m-%d %H:%M UTC").to_string()
+                })
+            };
+            println!("NAME                     SCOPE   CREATED               LAST USED             REVOKED");
             for t in token::list(&db).await? {
                 println!(
                     "{:<24} {:<7} {:<21} {:<21} {}",
@@ -226,9 +234,18 @@ async fn create_admin(
     tracing::info!(target: "audit", action = if replace { "admin_password_set" } else { "admin_created" }, %email, address = "command line");
     if generate_password {
         println!("{password}");
-        eprintln!("usage-monitor: admin {email} created; its password is printed above, only this once");
+        eprintln!(
+            "usage-monitor: admin {email} created; its password is printed above, only this once"
+        );
     } else {
-        eprintln!("usage-monitor: admin {email} {}", if replace { "has a new password" } else { "created" });
+        eprintln!(
+            "usage-monitor: admin {email} {}",
+            if replace {
+                "has a new password"
+            } else {
+                "created"
+            }
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

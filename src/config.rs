@@ -200,17 +200,34 @@ impl Settings {
         };
         let idle_minutes = positive(
             "USAGE_MONITOR_SESSION_IDLE_MINUTES",
-            number(&env, "USAGE_MONITOR_SESSION_IDLE_MINUTES", file.session_idle_minutes, 30)?,
+            number(
+                &env,
+                "USAGE_MONITOR_SESSION_IDLE_MINUTES",
+                file.session_idle_minutes,
+                30,
+            )?,
         )?;
         let max_hours = positive(
             "USAGE_MONITOR_SESSION_MAX_HOURS",
-            number(&env, "USAGE_MONITOR_SESSION_MAX_HOURS", file.session_max_hours, 12)?,
+            number(
+                &env,
+                "USAGE_MONITOR_SESSION_MAX_HOURS",
+                file.session_max_hours,
+                12,
+            )?,
         )?;
         let lockout_seconds = positive(
             "USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS",
-            number(&env, "USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS", file.login_lockout_seconds, 900)?,
+            number(
+                &env,
+                "USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS",
+                file.login_lockout_seconds,
+                900,
+            )?,
         )?;
-        let secure_cookie = public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
+        let secure_cookie = public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
         Ok(Settings {
             database_url,
             report: ReportSettings { time_zone, health },
@@ -323,7 +340,11 @@ mod tests {
 
     #[test]
     fn an_https_public_url_makes_cookies_secure() {
-        let s = settings("", &[("USAGE_MONITOR_PUBLIC_URL", "https://usage.example.com/x")]).unwrap();
+        let s = settings(
+            "",
+            &[("USAGE_MONITOR_PUBLIC_URL", "https://usage.example.com/x")],
+        )
+        .unwrap();
         assert!(s.access.session.secure_cookie);
         assert_eq!(s.access.public_origin(), Some("https://usage.example.com"));
         assert!(settings("", &[("USAGE_MONITOR_PUBLIC_URL", "usage.example.com")]).is_err());

@@ -137,7 +137,7 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    .await?;
     Ok(())
 }
 

@@ -77,7 +77,11 @@ async fn hash_password(password: String) -> String {
 
 fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -198,15 +202,30 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(email, "ann@example.com");
-            assert!(verify_login(&db, "ann@example.com", "correct horse battery").await.unwrap());
-            assert!(!verify_login(&db, "ann@example.com", "correct horse battery!").await.unwrap());
-            assert!(!verify_login(&db, "bob@example.com", "correct horse battery").await.unwrap());
+            assert!(
+                verify_login(&db, "ann@example.com", "correct horse battery")
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !verify_login(&db, "ann@example.com", "correct horse battery!")
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !verify_login(&db, "bob@example.com", "correct horse battery")
+                    .await
+                    .unwrap()
+            );
             let stored: String = sqlx::query("SELECT password_hash FROM admins")
                 .fetch_one(&db.pool)
                 .await
                 .unwrap()
                 .get(0);
-            assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+            assert!(
+                stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+                "{stored}"
+            );
             assert!(matches!(
                 create_admin(&db, "ann@example.com", "another long password", false).await,
                 Err(AccountError::Exists(_))
@@ -218,8 +237,16 @@ mod tests {
             create_admin(&db, "ann@example.com", "another long password", true)
                 .await
                 .unwrap();
-            assert!(verify_login(&db, "ann@example.com", "another long password").await.unwrap());
-            assert!(!verify_login(&db, "ann@example.com", "correct horse battery").await.unwrap());
+            assert!(
+                verify_login(&db, "ann@example.com", "another long password")
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !verify_login(&db, "ann@example.com", "correct horse battery")
+                    .await
+                    .unwrap()
+            );
         })
         .await;
     }

@@ -52,7 +52,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if !is_safe(request.method()) {
         if let Err(refusal) = same_site(request.headers(), &state) {
             tracing::warn!(target: "audit", action = "cross_site_refused", path = %request.uri().path(), reason = refusal);
-            return problem(StatusCode::FORBIDDEN, &format!("cross-site request refused: {refusal}"));
+            return problem(
+                StatusCode::FORBIDDEN,
+                &format!("cross-site request refused: {refusal}"),
+            );
         }
     }
     let path = request.uri().path().to_owned();
@@ -63,7 +66,14 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
 
     let mut admin = None;
     if let Some(id) = state.settings.access.session.session_id(request.headers()) {
-        match session::find(&state.db, id, chrono::Utc::now(), &state.settings.access.session).await {
+        match session::find(
+            &state.db,
+            id,
+            chrono::Utc::now(),
+            &state.settings.access.session,
+        )
+        .await
+        {
             Ok(found) => admin = found,
             Err(error) => return database_unavailable(error),
         }
@@ -73,12 +83,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     }
 
     match door {
-        Door::Public => {
-            // Signed in already: the login form would only be in the way.
-            if admin.is_some() && request.method() == Method::GET {
-                let next = query_value(request.uri().query(), "next");
-                return Redirect::to(&super::safe_next(next.as_deref())).into_response();
-            }
+        // Signed in already: the login form would only be in the way.
+        Door::Public if admin.is_some() && request.method() == Method::GET => {
+            let next = query_value(request.uri().query(), "next");
+            return Redirect::to(&super::safe_next(next.as_deref())).into_response();
         }
         Door::Page if admin.is_none() => {
             let target = request
@@ -87,7 +95,12 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
                 .map(|p| p.as_str())
                 .unwrap_or("/");
             let login = if is_safe(request.method()) {
-                format!("/login?{}", form_urlencoded::Serializer::new(String::new()).append_pair("next", target).finish())
+                format!(
+                    "/login?{}",
+                    form_urlencoded::Serializer::new(String::new())
+                        .append_pair("next", target)
+                        .finish()
+                )
             } else {
                 "/login".to_owned()
             };
@@ -152,12 +165,17 @@ fn same_site(headers: &HeaderMap, state: &AppState) -> Result<(), &'static str> 
     }
 }
 
-async fn token_for(state: &AppState, headers: &HeaderMap, scope: Scope) -> Result<TokenName, Response> {
+async fn token_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<TokenName, Response> {
     let refusal = |message: String| {
         let mut response = problem(StatusCode::UNAUTHORIZED, &message);
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
         response
     };
     let Some(presented) = token::bearer(headers) else {
@@ -189,7 +207,10 @@ pub fn problem(status: StatusCode, message: &str) -> Response {
 
 pub fn database_unavailable(error: sqlx::Error) -> Response {
     tracing::error!(%error, "database unavailable");
-    problem(StatusCode::SERVICE_UNAVAILABLE, "database unavailable; try again shortly")
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database unavailable; try again shortly",
+    )
 }
 
 /// For server functions: the signed-in admin, or a 401. The guard has refused requests

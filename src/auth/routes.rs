@@ -43,7 +43,10 @@ impl SetupLink {
     /// Takes the token if it is the right one: it works once.
     fn redeem(&self, token: &str) -> bool {
         let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if open.as_deref().is_some_and(|t| super::secret::same_secret(t, token)) {
+        if open
+            .as_deref()
+            .is_some_and(|t| super::secret::same_secret(t, token))
+        {
             *open = None;
             true
         } else {
@@ -90,7 +93,9 @@ async fn login(
         let mut response = render_form(
             &state,
             uri,
-            FormProblem::Throttled { retry_after_seconds: seconds },
+            FormProblem::Throttled {
+                retry_after_seconds: seconds,
+            },
             StatusCode::TOO_MANY_REQUESTS,
         )
         .await;
@@ -107,8 +112,13 @@ async fn login(
         let delay = state.throttle.failed(&email, address, Instant::now());
         tracing::warn!(target: "audit", action = "login_failed", %email, %address);
         tokio::time::sleep(delay).await;
-        return render_form(&state, uri, FormProblem::InvalidCredentials, StatusCode::UNAUTHORIZED)
-            .await;
+        return render_form(
+            &state,
+            uri,
+            FormProblem::InvalidCredentials,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     }
     state.throttle.succeeded(&email);
     let policy = &state.settings.access.session;
@@ -216,7 +226,12 @@ async fn setup(
 }
 
 /// The form's page again, with what went wrong, under the given status.
-async fn render_form(state: &AppState, uri: Uri, problem: FormProblem, status: StatusCode) -> Response {
+async fn render_form(
+    state: &AppState,
+    uri: Uri,
+    problem: FormProblem,
+    status: StatusCode,
+) -> Response {
     let options = state.leptos_options.clone();
     let app_state = state.clone();
     let render = leptos_axum::render_app_to_stream_with_context(

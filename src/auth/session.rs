@@ -75,7 +75,12 @@ fn micros(duration: Duration) -> i64 {
 }
 
 /// Starts a session for `email`; returns the id for the cookie.
-pub async fn create(db: &Db, email: &str, now: DateTime<Utc>, policy: &SessionPolicy) -> Result<String, sqlx::Error> {
+pub async fn create(
+    db: &Db,
+    email: &str,
+    now: DateTime<Utc>,
+    policy: &SessionPolicy,
+) -> Result<String, sqlx::Error> {
     let id = random_secret();
     let now = now.timestamp_micros();
     // Expired sessions are cleared here, so the table holds only live ones and recent leftovers.
@@ -178,11 +183,30 @@ mod tests {
                 t += TimeDelta::minutes(20);
                 assert_eq!(find(&db, &id, t, &policy).await.unwrap(), ann, "at {t}");
             }
-            assert_eq!(find(&db, &id, t0 + TimeDelta::hours(12) + TimeDelta::minutes(1), &policy).await.unwrap(), None);
-            assert_eq!(find(&db, &id, t0, &policy).await.unwrap(), None, "an expired session is gone");
+            assert_eq!(
+                find(
+                    &db,
+                    &id,
+                    t0 + TimeDelta::hours(12) + TimeDelta::minutes(1),
+                    &policy
+                )
+                .await
+                .unwrap(),
+                None
+            );
+            assert_eq!(
+                find(&db, &id, t0, &policy).await.unwrap(),
+                None,
+                "an expired session is gone"
+            );
 
             let id = create(&db, "ann@example.com", t0, &policy).await.unwrap();
-            assert_eq!(find(&db, &id, t0 + TimeDelta::minutes(31), &policy).await.unwrap(), None);
+            assert_eq!(
+                find(&db, &id, t0 + TimeDelta::minutes(31), &policy)
+                    .await
+                    .unwrap(),
+                None
+            );
 
             let id = create(&db, "ann@example.com", t0, &policy).await.unwrap();
             assert_eq!(find(&db, &id, t0, &policy).await.unwrap(), ann);
@@ -206,7 +230,12 @@ mod tests {
             "__Host-usage_monitor_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure"
         );
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, "a=1; __Host-usage_monitor_session=xyz; b=2".parse().unwrap());
+        headers.insert(
+            COOKIE,
+            "a=1; __Host-usage_monitor_session=xyz; b=2"
+                .parse()
+                .unwrap(),
+        );
         assert_eq!(policy.session_id(&headers), Some("xyz"));
         policy.secure_cookie = false;
         assert_eq!(policy.session_id(&headers), None);

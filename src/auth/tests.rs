@@ -64,7 +64,10 @@ fn every_door() -> Vec<(Method, String)> {
         .map(|route| (Method::GET, route.path().to_owned()))
         .collect();
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
-        doors.push((Method::from_bytes(method.as_str().as_bytes()).unwrap(), path.to_owned()));
+        doors.push((
+            Method::from_bytes(method.as_str().as_bytes()).unwrap(),
+            path.to_owned(),
+        ));
     }
     doors.extend([
         (Method::GET, STATS_PATH.to_owned()),
@@ -87,7 +90,11 @@ async fn every_route_and_server_function_needs_a_session() {
         let client = client();
         let doors = every_door();
         assert!(
-            doors.iter().filter(|(_, p)| p.starts_with("/api/get_dashboard")).count() >= 2,
+            doors
+                .iter()
+                .filter(|(_, p)| p.starts_with("/api/get_dashboard"))
+                .count()
+                >= 2,
             "the server functions are listed: {doors:?}"
         );
         for (method, path) in &doors {
@@ -146,10 +153,16 @@ async fn a_page_redirects_to_login_and_login_comes_back_to_it() {
             .send()
             .await
             .unwrap();
-        assert_eq!(location(&response), "/login?next=%2Fadmin%2Fcredits%3Fview%3Dx");
+        assert_eq!(
+            location(&response),
+            "/login?next=%2Fadmin%2Fcredits%3Fview%3Dx"
+        );
 
         let response = client
-            .post(format!("{}/login?next=%2Fadmin%2Fcredits%3Fview%3Dx", server.url))
+            .post(format!(
+                "{}/login?next=%2Fadmin%2Fcredits%3Fview%3Dx",
+                server.url
+            ))
             .form(&[("email", " Ann@Example.com "), ("password", PASSWORD)])
             .send()
             .await
@@ -157,7 +170,10 @@ async fn a_page_redirects_to_login_and_login_comes_back_to_it() {
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&response), "/admin/credits?view=x");
         let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-        assert!(set_cookie.starts_with("usage_monitor_session="), "{set_cookie}");
+        assert!(
+            set_cookie.starts_with("usage_monitor_session="),
+            "{set_cookie}"
+        );
         for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
             assert!(set_cookie.contains(attribute), "{set_cookie}");
         }
@@ -169,7 +185,11 @@ async fn a_page_redirects_to_login_and_login_comes_back_to_it() {
             .await
             .unwrap();
         assert_eq!(page.status(), StatusCode::OK);
-        assert!(page.text().await.unwrap().contains("data-testid=\"sign-out\""));
+        assert!(page
+            .text()
+            .await
+            .unwrap()
+            .contains("data-testid=\"sign-out\""));
 
         // Another login gets another session id; neither is taken from the client.
         let second = sign_in(&client, &server).await;
@@ -184,7 +204,10 @@ async fn a_page_redirects_to_login_and_login_comes_back_to_it() {
         assert!(!cookie_of(&fixed).contains("chosen-by-attacker"));
         // A next that leaves the site goes home instead.
         let response = client
-            .post(format!("{}/login?next=https%3A%2F%2Fevil.example%2F", server.url))
+            .post(format!(
+                "{}/login?next=https%3A%2F%2Fevil.example%2F",
+                server.url
+            ))
             .form(&[("email", EMAIL), ("password", PASSWORD)])
             .send()
             .await
@@ -208,7 +231,10 @@ async fn logout_ends_the_session_on_the_server() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&response), "/login");
-        assert!(response.headers()[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+        assert!(response.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"));
         // The old cookie, replayed, no longer opens anything.
         let replayed = client
             .get(format!("{}/api/admin/credit-stats", server.url))
@@ -251,7 +277,10 @@ async fn over_https_the_cookie_is_secure_and_host_only() {
     let server = server_with_admin(db, settings).await;
     let response = post_login(&client(), &server, EMAIL, PASSWORD).await;
     let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-    assert!(set_cookie.starts_with("__Host-usage_monitor_session="), "{set_cookie}");
+    assert!(
+        set_cookie.starts_with("__Host-usage_monitor_session="),
+        "{set_cookie}"
+    );
     assert!(set_cookie.contains("; Secure"), "{set_cookie}");
     assert!(!set_cookie.contains("Domain="), "{set_cookie}");
 }
@@ -341,7 +370,11 @@ async fn failed_logins_are_slowed_then_refused_until_the_lockout_ends() {
             .parse()
             .unwrap();
         assert!((1..=3).contains(&retry_after), "{retry_after}");
-        assert!(refused.text().await.unwrap().contains("Too many failed sign-ins"));
+        assert!(refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-ins"));
         // ...but no longer than the lockout.
         tokio::time::sleep(Duration::from_secs(retry_after)).await;
         let response = post_login(&admin, &server, EMAIL, PASSWORD).await;
@@ -361,7 +394,10 @@ async fn an_address_guessing_many_accounts_is_refused_while_others_sign_in() {
         async move {
             attacker
                 .post(format!("{server_url}/login"))
-                .form(&[("email", format!("user{n}@example.com")), ("password", "guess".into())])
+                .form(&[
+                    ("email", format!("user{n}@example.com")),
+                    ("password", "guess".into()),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -402,8 +438,14 @@ async fn api_tokens_open_only_their_own_door() {
         assert_eq!(response.status(), StatusCode::OK);
         let figures: serde_json::Value = response.json().await.unwrap();
         assert!(figures["systemHealth"]["status"].is_string());
-        assert_eq!(stats(&ingest).await.unwrap().status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(events(&read).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            stats(&ingest).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            events(&read).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
         assert_eq!(events(&ingest).await.unwrap().status(), StatusCode::OK);
         // A read token is not a session: server functions stay closed to it.
         for (path, _) in leptos::server_fn::axum::server_fn_paths() {
@@ -424,8 +466,14 @@ async fn api_tokens_open_only_their_own_door() {
         assert_eq!(anonymous.headers()[header::WWW_AUTHENTICATE], "Bearer");
 
         token::revoke(&db, "grafana").await.unwrap();
-        assert_eq!(stats(&read).await.unwrap().status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(stats("um_read_made-up").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            stats(&read).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            stats("um_read_made-up").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
     })
     .await;
 }
@@ -459,7 +507,11 @@ async fn requests_that_change_state_from_another_site_are_refused() {
             vec![("origin", "null".to_owned())],
         ] {
             let response = attempt(path, &cross_site).await.unwrap();
-            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} {cross_site:?}");
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{path} {cross_site:?}"
+            );
         }
     }
     for same_site in [
@@ -480,7 +532,10 @@ async fn every_response_carries_the_security_headers() {
     let cookie = sign_in(&client, &server).await;
     let check = |headers: &HeaderMap, what: &str| {
         let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{what}: {csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{what}: {csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
         assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{what}");
@@ -520,7 +575,12 @@ async fn every_response_carries_the_security_headers() {
     let html = page.text().await.unwrap();
     let scripts = html.matches("<script").count();
     assert!(scripts > 0);
-    assert_eq!(html.matches(&format!("<script nonce=\"{nonce}\"")).count() + html.matches("<script type=\"module\" nonce=\"").count(), scripts, "{html}");
+    assert_eq!(
+        html.matches(&format!("<script nonce=\"{nonce}\"")).count()
+            + html.matches("<script type=\"module\" nonce=\"").count(),
+        scripts,
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -544,19 +604,36 @@ async fn the_setup_link_creates_the_first_admin_once() {
             .send()
             .await
             .unwrap();
-        assert!(page.text().await.unwrap().contains("This setup link is not valid"));
+        assert!(page
+            .text()
+            .await
+            .unwrap()
+            .contains("This setup link is not valid"));
         let page = client
             .get(format!("{}/setup?token={token}", server.url))
             .send()
             .await
             .unwrap();
-        assert!(page.text().await.unwrap().contains("name=\"password_confirm\""));
+        assert!(page
+            .text()
+            .await
+            .unwrap()
+            .contains("name=\"password_confirm\""));
 
-        assert_eq!(setup("wrong", PASSWORD, PASSWORD).await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            setup("wrong", PASSWORD, PASSWORD).await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
         let short = setup(&token, "short", "short").await.unwrap();
         assert_eq!(short.status(), StatusCode::BAD_REQUEST);
         assert!(short.text().await.unwrap().contains("at least 12"));
-        assert_eq!(setup(&token, PASSWORD, "something else").await.unwrap().status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            setup(&token, PASSWORD, "something else")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::BAD_REQUEST
+        );
 
         let created = setup(&token, PASSWORD, PASSWORD).await.unwrap();
         assert_eq!(created.status(), StatusCode::SEE_OTHER);
@@ -570,7 +647,10 @@ async fn the_setup_link_creates_the_first_admin_once() {
             .unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         // Used once, the link is closed.
-        assert_eq!(setup(&token, PASSWORD, PASSWORD).await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            setup(&token, PASSWORD, PASSWORD).await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
         assert_eq!(super::accounts::admin_count(&db).await.unwrap(), 1);
     })
     .await;

@@ -39,7 +39,9 @@ impl ThrottlePolicy {
 pub enum Verdict {
     Allow,
     /// Refused for this long (the `Retry-After`).
-    Refuse { retry_after: Duration },
+    Refuse {
+        retry_after: Duration,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -193,7 +195,10 @@ mod tests {
                 retry_after: 14 * MINUTE
             }
         );
-        assert_eq!(t.check("bob@example.com", ip("10.0.0.2"), start + MINUTE), Verdict::Allow);
+        assert_eq!(
+            t.check("bob@example.com", ip("10.0.0.2"), start + MINUTE),
+            Verdict::Allow
+        );
         // The lock ends after the lockout, and a success then is let through.
         assert_eq!(
             t.check("ann@example.com", ip("10.0.0.2"), start + 15 * MINUTE),
@@ -211,14 +216,20 @@ mod tests {
         let t = throttle();
         let now = Instant::now();
         for n in 0..20 {
-            assert_eq!(t.check(&format!("user{n}@example.com"), ip("10.0.0.9"), now), Verdict::Allow);
+            assert_eq!(
+                t.check(&format!("user{n}@example.com"), ip("10.0.0.9"), now),
+                Verdict::Allow
+            );
             t.failed(&format!("user{n}@example.com"), ip("10.0.0.9"), now);
         }
         assert!(matches!(
             t.check("ann@example.com", ip("10.0.0.9"), now),
             Verdict::Refuse { .. }
         ));
-        assert_eq!(t.check("ann@example.com", ip("10.0.0.10"), now), Verdict::Allow);
+        assert_eq!(
+            t.check("ann@example.com", ip("10.0.0.10"), now),
+            Verdict::Allow
+        );
     }
 
     #[test]
@@ -229,12 +240,18 @@ mod tests {
             t.failed("ann@example.com", ip("10.0.0.1"), now);
         }
         t.succeeded("ann@example.com");
-        assert_eq!(t.failed("ann@example.com", ip("10.0.0.1"), now), Duration::ZERO);
+        assert_eq!(
+            t.failed("ann@example.com", ip("10.0.0.1"), now),
+            Duration::ZERO
+        );
         for _ in 0..3 {
             t.failed("bob@example.com", ip("10.0.0.3"), now);
         }
         let later = now + 16 * MINUTE;
-        assert_eq!(t.failed("bob@example.com", ip("10.0.0.3"), later), Duration::ZERO);
+        assert_eq!(
+            t.failed("bob@example.com", ip("10.0.0.3"), later),
+            Duration::ZERO
+        );
     }
 
     #[test]

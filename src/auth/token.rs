@@ -81,14 +81,13 @@ pub async fn create(db: &Db, name: &str, scope: Scope) -> Result<String, TokenEr
 
 /// Revokes a token at once: requests carrying it are refused from now on.
 pub async fn revoke(db: &Db, name: &str) -> Result<(), TokenError> {
-    let revoked = sqlx::query(
-        "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
-    )
-    .bind(Utc::now().timestamp_micros())
-    .bind(name)
-    .execute(&db.pool)
-    .await?
-    .rows_affected();
+    let revoked =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
+            .bind(Utc::now().timestamp_micros())
+            .bind(name)
+            .execute(&db.pool)
+            .await?
+            .rows_affected();
     if revoked == 0 {
         return Err(TokenError::Unknown(name.to_owned()));
     }
@@ -123,7 +122,11 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The name of the live token with this value and scope, if there is one.
-pub async fn authenticate(db: &Db, token: &str, scope: Scope) -> Result<Option<String>, sqlx::Error> {
+pub async fn authenticate(
+    db: &Db,
+    token: &str,
+    scope: Scope,
+) -> Result<Option<String>, sqlx::Error> {
     let hash = fingerprint(token);
     let name: Option<String> = sqlx::query(
         "SELECT name FROM api_tokens WHERE token_hash = $1 AND scope = $2 AND revoked_at IS NULL",
@@ -165,11 +168,28 @@ mod tests {
                 .unwrap()
                 .get(0);
             assert!(!stored.contains(&token[10..]), "only the hash is stored");
-            assert_eq!(authenticate(&db, &token, Scope::Ingest).await.unwrap().as_deref(), Some("platform"));
+            assert_eq!(
+                authenticate(&db, &token, Scope::Ingest)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("platform")
+            );
             assert_eq!(authenticate(&db, &token, Scope::Read).await.unwrap(), None);
-            assert_eq!(authenticate(&db, "um_ingest_guess", Scope::Ingest).await.unwrap(), None);
-            assert!(matches!(create(&db, "platform", Scope::Read).await, Err(TokenError::Exists(_))));
-            assert!(matches!(create(&db, " ", Scope::Read).await, Err(TokenError::BadName)));
+            assert_eq!(
+                authenticate(&db, "um_ingest_guess", Scope::Ingest)
+                    .await
+                    .unwrap(),
+                None
+            );
+            assert!(matches!(
+                create(&db, "platform", Scope::Read).await,
+                Err(TokenError::Exists(_))
+            ));
+            assert!(matches!(
+                create(&db, " ", Scope::Read).await,
+                Err(TokenError::BadName)
+            ));
 
             let listed = list(&db).await.unwrap();
             assert_eq!(listed.len(), 1);
@@ -178,9 +198,15 @@ mod tests {
             assert_eq!(listed[0].revoked_at, None);
 
             revoke(&db, "platform").await.unwrap();
-            assert_eq!(authenticate(&db, &token, Scope::Ingest).await.unwrap(), None);
+            assert_eq!(
+                authenticate(&db, &token, Scope::Ingest).await.unwrap(),
+                None
+            );
             assert!(list(&db).await.unwrap()[0].revoked_at.is_some());
-            assert!(matches!(revoke(&db, "platform").await, Err(TokenError::Unknown(_))));
+            assert!(matches!(
+                revoke(&db, "platform").await,
+                Err(TokenError::Unknown(_))
+            ));
         })
         .await;
     }

@@ -79,7 +79,10 @@ pub async fn post_events(
             );
         }
         Err(ImportError::Read(error)) => {
-            return problem(StatusCode::BAD_REQUEST, &format!("cannot read the body: {error}"))
+            return problem(
+                StatusCode::BAD_REQUEST,
+                &format!("cannot read the body: {error}"),
+            )
         }
     };
     rejected.extend(report.rejected.into_iter().map(|r| RejectedEvent {
@@ -104,9 +107,8 @@ pub async fn post_events(
 
 /// The body's events as raw JSON texts: an array of them, or one.
 fn split_batch(body: &[u8]) -> Result<Vec<&RawValue>, String> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())
-    })?;
+    let text = std::str::from_utf8(body)
+        .map_err(|e| format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))?;
     // serde_json's message ends with the position: "... at line 2 column 8".
     let bad_json = |e: serde_json::Error| format!("the body is not valid JSON: {e}");
     if text.trim_start().starts_with('[') {
@@ -128,7 +130,12 @@ mod parsing_tests {
     #[test]
     fn a_body_is_one_event_or_an_array_and_bad_json_says_where() {
         assert_eq!(split_batch(br#"{"kind":"user"}"#).unwrap().len(), 1);
-        assert_eq!(split_batch(br#" [{"kind":"user"}, 5, "x"] "#).unwrap().len(), 3);
+        assert_eq!(
+            split_batch(br#" [{"kind":"user"}, 5, "x"] "#)
+                .unwrap()
+                .len(),
+            3
+        );
         assert_eq!(split_batch(b"[]").unwrap().len(), 0);
         let error = split_batch(b"[{\"kind\":\n \"user\"").unwrap_err();
         assert!(error.contains("at line 2 column 7"), "{error}");

@@ -20,9 +20,13 @@ impl Sender {
         Sender {
             client: Client::new(),
             url: format!("{}{INGEST_PATH}", server.url),
-            token: token::create(&server.state.db, &format!("sender-{}", crate::auth::secret::random_secret()), Scope::Ingest)
-                .await
-                .unwrap(),
+            token: token::create(
+                &server.state.db,
+                &format!("sender-{}", crate::auth::secret::random_secret()),
+                Scope::Ingest,
+            )
+            .await
+            .unwrap(),
         }
     }
 
@@ -120,15 +124,26 @@ async fn bad_bodies_get_clear_4xx_answers() {
 
     let (status, answer) = sender.send_raw("text/plain", b"{}".to_vec()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(answer["error"].as_str().unwrap().contains("application/json"));
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("application/json"));
 
     let (status, answer) = sender
-        .send_raw("application/json", b"[{\"kind\": \"user\",\n  \"id\": }]".to_vec())
+        .send_raw(
+            "application/json",
+            b"[{\"kind\": \"user\",\n  \"id\": }]".to_vec(),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(answer["error"].as_str().unwrap().contains("line 2 column"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("line 2 column"),
+        "{answer}"
+    );
 
-    let (status, _) = sender.send_raw("application/json; charset=utf-8", b"[]".to_vec()).await;
+    let (status, _) = sender
+        .send_raw("application/json; charset=utf-8", b"[]".to_vec())
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     let huge = format!("[\"{}\"]", "x".repeat(super::MAX_BODY_BYTES));
@@ -160,7 +175,7 @@ async fn concurrent_overlapping_batches_lose_nothing_and_count_nothing_twice() {
         let generation = |g: usize, status: &str| {
             let mut event = json!({
                 "kind": "generation", "id": format!("g{g}"), "user_id": format!("u{}", g % USERS),
-                "provider": if g % 3 == 0 { "Seedream" } else { "NanoBanana" },
+                "provider": if g.is_multiple_of(3) { "Seedream" } else { "NanoBanana" },
                 "status": status, "credits": 3, "cost_usd": "0.010001", "created_at": at(g),
             });
             if status != "pending" {
@@ -168,7 +183,7 @@ async fn concurrent_overlapping_batches_lose_nothing_and_count_nothing_twice() {
             }
             event
         };
-        let final_status = |g: usize| if g % 4 == 0 { "failed" } else { "succeeded" };
+        let final_status = |g: usize| if g.is_multiple_of(4) { "failed" } else { "succeeded" };
         let refunds: Vec<Value> = (0..GENERATIONS)
             .filter(|g| final_status(*g) == "failed")
             .map(|g| json!({"kind": "refund", "generation_id": format!("g{g}"), "credits": 3, "at": at(g + 2)}))
