@@ -84,15 +84,23 @@ async fn credit_stats(State(state): State<AppState>) -> Result<Json<DashboardSta
     Ok(Json(stats))
 }
 
-/// A failure of the JSON API: a status and `{"error": "..."}`.
-pub struct ApiError(StatusCode, String);
+/// A failure of the JSON API (and of the guard in front of it): a status and
+/// `{"error": "..."}`.
+pub struct ApiError(pub StatusCode, pub String);
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError(status, message.into())
+    }
+}
 
 impl From<sqlx::Error> for ApiError {
+    /// The error is logged; the client learns only that it may try again.
     fn from(error: sqlx::Error) -> ApiError {
-        tracing::error!(%error, "database query failed");
-        ApiError(
+        tracing::error!(%error, "database unavailable");
+        ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unavailable: {error}"),
+            "database unavailable; try again shortly",
         )
     }
 }

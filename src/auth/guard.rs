@@ -8,12 +8,11 @@
 
 use super::session::{self, AdminSession};
 use super::token::{self, Scope};
-use crate::server::AppState;
+use crate::server::{ApiError, AppState};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
 
 /// What a path needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,10 +51,11 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if !is_safe(request.method()) {
         if let Err(refusal) = same_site(request.headers(), &state) {
             tracing::warn!(target: "audit", action = "cross_site_refused", path = %request.uri().path(), reason = refusal);
-            return problem(
+            return ApiError::new(
                 StatusCode::FORBIDDEN,
-                &format!("cross-site request refused: {refusal}"),
-            );
+                format!("cross-site request refused: {refusal}"),
+            )
+            .into_response();
         }
     }
     let path = request.uri().path().to_owned();
@@ -75,7 +75,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         .await
         {
             Ok(found) => admin = found,
-            Err(error) => return database_unavailable(error),
+            Err(error) => return ApiError::from(error).into_response(),
         }
     }
     if let Some(admin) = &admin {
@@ -94,20 +94,12 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
                 .path_and_query()
                 .map(|p| p.as_str())
                 .unwrap_or("/");
-            let login = if is_safe(request.method()) {
-                format!(
-                    "/login?{}",
-                    form_urlencoded::Serializer::new(String::new())
-                        .append_pair("next", target)
-                        .finish()
-                )
-            } else {
-                "/login".to_owned()
-            };
+            let next = is_safe(request.method()).then_some(target);
+            let login = super::path_with_query("/login", "next", next);
             return Redirect::to(&login).into_response();
         }
         Door::Api if admin.is_none() => {
-            return problem(StatusCode::UNAUTHORIZED, &session_needed());
+            return ApiError::new(StatusCode::UNAUTHORIZED, session_needed()).into_response();
         }
         Door::ReadApi if admin.is_none() => {
             match token_for(&state, request.headers(), Scope::Read).await {
@@ -171,7 +163,7 @@ async fn token_for(
     scope: Scope,
 ) -> Result<TokenName, Response> {
     let refusal = |message: String| {
-        let mut response = problem(StatusCode::UNAUTHORIZED, &message);
+        let mut response = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer"),
@@ -190,7 +182,7 @@ async fn token_for(
             "the API token is unknown, revoked, or lacks the {} scope",
             scope.as_str()
         ))),
-        Err(error) => Err(database_unavailable(error)),
+        Err(error) => Err(ApiError::from(error).into_response()),
     }
 }
 
@@ -198,19 +190,6 @@ fn query_value(query: Option<&str>, key: &str) -> Option<String> {
     form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
-}
-
-/// `{"error": "..."}` with a status, as the rest of the JSON API answers.
-pub fn problem(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
-}
-
-pub fn database_unavailable(error: sqlx::Error) -> Response {
-    tracing::error!(%error, "database unavailable");
-    problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "database unavailable; try again shortly",
-    )
 }
 
 /// For server functions: the signed-in admin, or a 401. The guard has refused requests

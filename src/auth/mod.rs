@@ -39,6 +39,19 @@ impl FormProblem {
     }
 }
 
+/// `path?key=value`, the value URL-encoded; just `path` without a value.
+pub fn path_with_query(path: &str, key: &str, value: Option<&str>) -> String {
+    match value {
+        Some(value) => format!(
+            "{path}?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair(key, value)
+                .finish()
+        ),
+        None => path.to_owned(),
+    }
+}
+
 /// Where to go after signing in: a path on this site, never another site.
 pub fn safe_next(next: Option<&str>) -> String {
     const HOME: &str = "/admin/credits";

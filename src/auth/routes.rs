@@ -7,7 +7,7 @@ use super::session::{self, AdminSession};
 use super::throttle::Verdict;
 use super::{safe_next, FormProblem};
 use crate::app::shell;
-use crate::server::AppState;
+use crate::server::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode, Uri};
@@ -16,7 +16,7 @@ use axum::routing::post;
 use axum::{Extension, Form, Router};
 use leptos::prelude::provide_context;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -106,7 +106,7 @@ async fn login(
     }
     let verified = match accounts::verify_login(&state.db, &email, &form.password).await {
         Ok(verified) => verified,
-        Err(error) => return super::guard::database_unavailable(error),
+        Err(error) => return ApiError::from(error).into_response(),
     };
     if !verified {
         let delay = state.throttle.failed(&email, address, Instant::now());
@@ -121,19 +121,19 @@ async fn login(
         .await;
     }
     state.throttle.succeeded(&email);
-    let policy = &state.settings.access.session;
-    match session::create(&state.db, &email, chrono::Utc::now(), policy).await {
-        Ok(id) => {
-            tracing::info!(target: "audit", action = "login", %email, %address);
-            signed_in(policy.set_cookie(&id), &safe_next(query.next.as_deref()))
-        }
-        Err(error) => super::guard::database_unavailable(error),
-    }
+    sign_in(&state, &email, address, &safe_next(query.next.as_deref())).await
 }
 
-fn signed_in(cookie: String, next: &str) -> Response {
+/// Starts a session for `email` and sends the browser on to `next` with its cookie.
+async fn sign_in(state: &AppState, email: &str, address: IpAddr, next: &str) -> Response {
+    let policy = &state.settings.access.session;
+    let id = match session::create(&state.db, email, chrono::Utc::now(), policy).await {
+        Ok(id) => id,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    tracing::info!(target: "audit", action = "login", %email, %address);
     let mut response = Redirect::to(next).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
+    if let Ok(value) = HeaderValue::from_str(&policy.set_cookie(&id)) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
@@ -148,7 +148,7 @@ async fn logout(
     let policy = &state.settings.access.session;
     if let Some(id) = policy.session_id(&headers) {
         if let Err(error) = session::end(&state.db, id).await {
-            return super::guard::database_unavailable(error);
+            return ApiError::from(error).into_response();
         }
     }
     if let Some(Extension(admin)) = admin {
@@ -215,14 +215,7 @@ async fn setup(
         }
     };
     tracing::info!(target: "audit", action = "admin_created", %email, address = %peer.ip(), via = "setup link");
-    let policy = &state.settings.access.session;
-    match session::create(&state.db, &email, chrono::Utc::now(), policy).await {
-        Ok(id) => {
-            tracing::info!(target: "audit", action = "login", %email, address = %peer.ip());
-            signed_in(policy.set_cookie(&id), "/admin/credits")
-        }
-        Err(error) => super::guard::database_unavailable(error),
-    }
+    sign_in(&state, &email, peer.ip(), &safe_next(None)).await
 }
 
 /// The form's page again, with what went wrong, under the given status.

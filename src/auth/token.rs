@@ -128,28 +128,29 @@ pub async fn authenticate(
     scope: Scope,
 ) -> Result<Option<String>, sqlx::Error> {
     let hash = fingerprint(token);
-    let name: Option<String> = sqlx::query(
-        "SELECT name FROM api_tokens WHERE token_hash = $1 AND scope = $2 AND revoked_at IS NULL",
+    let Some(row) = sqlx::query(
+        "SELECT name, last_used_at FROM api_tokens
+         WHERE token_hash = $1 AND scope = $2 AND revoked_at IS NULL",
     )
     .bind(&hash)
     .bind(scope.as_str())
     .fetch_optional(&db.pool)
     .await?
-    .map(|row| row.try_get(0))
-    .transpose()?;
-    if name.is_some() {
-        let now = Utc::now().timestamp_micros();
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $1
-             WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
-        )
-        .bind(now)
-        .bind(&hash)
-        .bind(now - LAST_USED_PRECISION_MICROS)
-        .execute(&db.pool)
-        .await?;
+    else {
+        return Ok(None);
+    };
+    let (name, last_used_at): (String, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+    // Decided here rather than in the UPDATE's WHERE: a statement that writes nothing
+    // still waits for SQLite's write lock, which an import may hold.
+    let now = Utc::now().timestamp_micros();
+    if last_used_at.is_none_or(|last| last < now - LAST_USED_PRECISION_MICROS) {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(&hash)
+            .execute(&db.pool)
+            .await?;
     }
-    Ok(name)
+    Ok(Some(name))
 }
 
 #[cfg(test)]

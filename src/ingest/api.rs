@@ -2,14 +2,13 @@
 //! token (checked by the guard before the body is read). One event or an array of them,
 //! validated by the same code as `usage-monitor import`, stored in one transaction.
 
-use super::event::parse_event;
-use super::{store_events, ImportError};
-use crate::auth::guard::{problem, TokenName};
-use crate::server::AppState;
+use super::event::{parse_event, Event};
+use super::store_parsed;
+use crate::auth::guard::TokenName;
+use crate::server::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -38,71 +37,54 @@ pub async fn post_events(
     Extension(TokenName(token)): Extension<TokenName>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Json<IngestReport>, ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return problem(
+        return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the events as Content-Type: application/json",
-        );
+        ));
     }
-    let items = match split_batch(&body) {
-        Ok(items) => items,
-        Err(message) => return problem(StatusCode::BAD_REQUEST, &message),
-    };
-    let mut events = Vec::with_capacity(items.len());
-    let mut positions = Vec::with_capacity(items.len());
-    let mut rejected = Vec::new();
-    for (index, item) in items.iter().enumerate() {
-        match parse_event(item.get()) {
-            Ok(event) => {
-                events.push(event);
-                positions.push(index);
-            }
-            Err(invalid) => rejected.push(RejectedEvent {
-                index,
-                reason: invalid.0,
-            }),
-        }
-    }
-    let report = match store_events(&state.db, &events).await {
-        Ok(report) => report,
-        Err(ImportError::Database { error, .. } | ImportError::Transaction(error)) => {
-            tracing::error!(%error, "an ingest batch was not stored");
-            return problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database unavailable; nothing of this batch was stored, send it again",
-            );
-        }
-        Err(ImportError::Read(error)) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                &format!("cannot read the body: {error}"),
-            )
-        }
-    };
-    rejected.extend(report.rejected.into_iter().map(|r| RejectedEvent {
-        index: positions[r.line as usize - 1],
-        reason: r.reason,
-    }));
-    rejected.sort_by_key(|r| r.index);
+    let items =
+        split_batch(&body).map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))?;
+    let events: Vec<Result<Event, String>> = items
+        .iter()
+        .map(|item| parse_event(item.get()).map_err(|invalid| invalid.0))
+        .collect();
+    let parsed: Vec<Result<&Event, String>> = events
+        .iter()
+        .map(|e| e.as_ref().map_err(Clone::clone))
+        .collect();
+    let report = store_parsed(&state.db, &parsed).await.map_err(|error| {
+        tracing::error!(%error, "an ingest batch was not stored");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unavailable; nothing of this batch was stored, send it again",
+        )
+    })?;
     tracing::info!(
         token = %token,
         accepted = report.stored,
         duplicates = report.unchanged,
-        rejected = rejected.len(),
+        rejected = report.rejected.len(),
         "events ingested"
     );
-    Json(IngestReport {
+    Ok(Json(IngestReport {
         accepted: report.stored,
         duplicates: report.unchanged,
-        rejected,
-    })
-    .into_response()
+        rejected: report
+            .rejected
+            .into_iter()
+            .map(|r| RejectedEvent {
+                index: r.line as usize - 1,
+                reason: r.reason,
+            })
+            .collect(),
+    }))
 }
 
 /// The body's events as raw JSON texts: an array of them, or one.

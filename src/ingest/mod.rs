@@ -215,11 +215,14 @@ fn parse_line(bytes: &[u8]) -> Option<Parsed> {
     (!text.is_empty()).then(|| parse_event(text).map_err(|invalid| invalid.0))
 }
 
-/// Stores already-checked events in one transaction, each event's outcome reported by its
-/// 1-based position. Safe for many concurrent callers: writers take turns (`begin_write`).
-pub async fn store_events(db: &Db, events: &[Event]) -> Result<Report, ImportError> {
-    let events: Vec<Result<&Event, String>> = events.iter().map(Ok).collect();
-    let outcomes = store_with_retries(db, &events).await?;
+/// Stores events in one transaction, each one's outcome reported by its 1-based position;
+/// an entry that could not be parsed is reported with its reason. Safe for many concurrent
+/// callers: writers take turns (`begin_write`).
+pub async fn store_parsed(
+    db: &Db,
+    parsed: &[Result<&Event, String>],
+) -> Result<Report, sqlx::Error> {
+    let outcomes = store_with_retries(db, parsed).await?;
     let mut report = Report {
         committed: true,
         ..Report::default()
@@ -228,6 +231,12 @@ pub async fn store_events(db: &Db, events: &[Event]) -> Result<Report, ImportErr
         report.record(index as u64 + 1, outcome);
     }
     Ok(report)
+}
+
+/// Stores already-checked events in one transaction (see [`store_parsed`]).
+pub async fn store_events(db: &Db, events: &[Event]) -> Result<Report, ImportError> {
+    let parsed: Vec<Result<&Event, String>> = events.iter().map(Ok).collect();
+    Ok(store_parsed(db, &parsed).await?)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -135,7 +135,7 @@ fn StaleNotice(freshness: RwSignal<Freshness>, refresh_seconds: u64) -> impl Int
                 Freshness::SignedOut => Some(view! {
                     <div class="notice notice-warning" data-testid="signed-out-notice">
                         "Your session has ended, so these figures no longer refresh. "
-                        <a href="/login?next=%2Fadmin%2Fcredits">"Sign in again"</a>
+                        <a href=crate::auth::path_with_query("/login", "next", Some("/admin/credits"))>"Sign in again"</a>
                     </div>
                 }.into_any()),
                 Freshness::Stale { age_seconds, error } => Some(view! {

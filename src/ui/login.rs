@@ -2,7 +2,7 @@
 //! server, so they work before (or without) the WebAssembly; when one comes back with a
 //! problem, the server renders the problem into the same page.
 
-use crate::auth::FormProblem;
+use crate::auth::{path_with_query, FormProblem};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -30,23 +30,11 @@ fn Problem(problem: Option<FormProblem>) -> impl IntoView {
     })
 }
 
-fn with_query(path: &str, key: &str, value: Option<String>) -> String {
-    match value {
-        Some(value) => format!(
-            "{path}?{}",
-            form_urlencoded::Serializer::new(String::new())
-                .append_pair(key, &value)
-                .finish()
-        ),
-        None => path.to_owned(),
-    }
-}
-
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     // The target travels in the form's address, so a form that comes back keeps it.
-    let action = move || with_query("/login", "next", query.read().get("next"));
+    let action = move || path_with_query("/login", "next", query.read().get("next").as_deref());
     view! {
         <Title text="Sign in · usage-monitor"/>
         <section class="auth-card">
@@ -93,7 +81,7 @@ pub fn SetupPage() -> impl IntoView {
         <section class="auth-card">
             <h1>"Create the first admin"</h1>
             {if open || problem.is_some() {
-                let action = with_query("/setup", "token", token.clone());
+                let action = path_with_query("/setup", "token", token.as_deref());
                 view! {
                     <p class="meta">
                         "This one-time link was printed by the server. The account you create here can sign in from now on."
