@@ -15,10 +15,45 @@ enum Backend {
     Postgres,
 }
 
-/// A pool of connections to the dashboard's database, migrated and ready.
+/// Pools of connections to the dashboard's database, migrated and ready.
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// For reads (and on PostgreSQL for writes too).
     pub pool: AnyPool,
+    /// For writes: on SQLite a pool of one connection, so that the process's writers queue
+    /// in order (the pool is fair) instead of racing for SQLite's lock, where the busy
+    /// handler's polling lets a writer starve past the busy timeout and the lock idle
+    /// between turns. On PostgreSQL the same pool as `pool`.
+    writer: AnyPool,
+}
+
+/// How long the database may keep a request waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DbTimeouts {
+    /// Waiting for a connection, including connecting: while PostgreSQL is down, requests
+    /// fail after this long.
+    pub acquire: Duration,
+    /// The longest a statement may run on PostgreSQL (`statement_timeout`), and the longest
+    /// a write waits for its turn on SQLite. `None` for command-line jobs (imports, rebuilds)
+    /// that may rightly take long and have nothing to queue behind.
+    pub statement: Option<Duration>,
+}
+
+impl DbTimeouts {
+    /// The defaults of the settings `database-acquire-timeout-seconds` and
+    /// `statement-timeout-seconds`.
+    pub const DEFAULT: DbTimeouts = DbTimeouts {
+        acquire: Duration::from_secs(2),
+        statement: Some(Duration::from_secs(10)),
+    };
+
+    /// The same without a statement limit, for command-line jobs.
+    pub fn unlimited_statements(self) -> DbTimeouts {
+        DbTimeouts {
+            statement: None,
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +73,7 @@ pub enum DbError {
 
 impl Db {
     /// Connects (creating a SQLite file and its folder on first start) and migrates.
-    pub async fn connect(url: &str) -> Result<Db, DbError> {
+    pub async fn connect(url: &str, timeouts: DbTimeouts) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -55,29 +90,71 @@ impl Db {
             .map_err(DbError::Connect)?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+        let statement_timeout = timeouts.statement.map(|limit| limit.as_millis());
+        let pool_options = AnyPoolOptions::new()
+            .acquire_timeout(timeouts.acquire)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets the dashboard read while an import writes; the busy timeout
-                        // makes a second writer wait its turn instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                        // 64 MiB of page cache instead of 2: imports touch indexes all over.
-                        conn.execute("PRAGMA cache_size = -65536").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    match backend {
+                        Backend::Sqlite => {
+                            // WAL lets the dashboard read while an import writes; the busy
+                            // timeout makes a writer of another process (an import) wait its
+                            // turn instead of failing.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            // 64 MiB of page cache instead of 2: imports touch indexes all over.
+                            conn.execute("PRAGMA cache_size = -65536").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                        }
+                        Backend::Postgres => {
+                            let limit = statement_timeout.unwrap_or(0);
+                            conn.execute(format!("SET statement_timeout = {limit}").as_str())
+                                .await?;
+                        }
                     }
                     Ok(())
                 })
-            })
-            .connect_with(options)
+            });
+        let pool = pool_options
+            .clone()
+            .max_connections(8)
+            .connect_with(options.clone())
             .await
             .map_err(DbError::Connect)?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool })
+        let writer = match backend {
+            Backend::Sqlite => pool_options
+                .max_connections(1)
+                // Waiting here is waiting for the writes queued ahead, not for a database
+                // that is down. Without a statement limit nothing else in the process writes.
+                .acquire_timeout(timeouts.statement.unwrap_or(timeouts.acquire))
+                .connect_with(options)
+                .await
+                .map_err(DbError::Connect)?,
+            Backend::Postgres => pool.clone(),
+        };
+        let mut conn = writer.acquire().await.map_err(DbError::Connect)?;
+        if backend == Backend::Postgres {
+            // A migration may rewrite large tables; the statement limit is for requests.
+            conn.execute("SET statement_timeout = 0")
+                .await
+                .map_err(DbError::Connect)?;
+        }
+        sqlx::migrate!("./migrations").run(&mut *conn).await?;
+        // Closed rather than returned to the pool: on PostgreSQL it has no statement limit.
+        conn.close().await.map_err(DbError::Connect)?;
+        Ok(Db { pool, writer })
+    }
+
+    /// Closes every connection, waiting for those in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    /// Where writes go (see [`Db`]).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// SQLite rather than PostgreSQL, for the few statements that differ (transactions).
@@ -147,9 +224,12 @@ pub mod testing {
     /// A fresh SQLite database in a folder that is deleted when the folder value is dropped.
     pub async fn fresh_sqlite() -> (Db, tempfile::TempDir) {
         let folder = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/test.db", folder.path().display()))
-            .await
-            .expect("fresh SQLite database");
+        let db = Db::connect(
+            &format!("sqlite://{}/test.db", folder.path().display()),
+            DbTimeouts::DEFAULT,
+        )
+        .await
+        .expect("fresh SQLite database");
         (db, folder)
     }
 
@@ -169,12 +249,12 @@ pub mod testing {
             .await
             .unwrap();
         let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
-        let db = Db::connect(&format!("{base}/{name}"))
+        let db = Db::connect(&format!("{base}/{name}"), DbTimeouts::DEFAULT)
             .await
             .expect("fresh PostgreSQL database");
-        let pool = db.pool.clone();
+        let closing = db.clone();
         let drop_database = async move {
-            pool.close().await;
+            closing.close().await;
             admin
                 .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
                 .await

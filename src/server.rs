@@ -114,7 +114,7 @@ impl IntoResponse for ApiError {
 /// Serves until Ctrl-C or SIGTERM, finishing the requests in flight.
 pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let leptos_options = crate::config::leptos_options()?;
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
     let addr = leptos_options.site_addr;
     let state = AppState::new(leptos_options, db, settings);
     let listener = tokio::net::TcpListener::bind(addr)
