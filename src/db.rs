@@ -192,7 +192,8 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
 pub mod testing {
     //! Fresh databases for tests: a SQLite file in a temporary folder, and a PostgreSQL
     //! database of its own on the server named by `TEST_POSTGRES_URL`
-    //! (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards.
+    //! (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards; and a
+    //! PostgreSQL server of a test's own, which it may stop and start.
 
     use super::*;
     use futures::FutureExt;
@@ -261,5 +262,143 @@ pub mod testing {
                 .unwrap();
         };
         (db, drop_database)
+    }
+
+    /// A PostgreSQL server of the test's own, made with `initdb` in a temporary folder and
+    /// run with `pg_ctl` on a free loopback port (trust authentication), so that the test
+    /// can stop it and start it again. Dropping it stops the server and deletes the folder,
+    /// also when the test fails. PostgreSQL refuses to run as root: as root, its commands
+    /// run as the `postgres` user, who then owns the folder. The binaries are found with
+    /// `pg_config --bindir`, or in `PG_BIN`.
+    pub struct OwnPostgres {
+        folder: tempfile::TempDir,
+        bin: std::path::PathBuf,
+        pub port: u16,
+    }
+
+    impl OwnPostgres {
+        pub fn start() -> OwnPostgres {
+            let bin = std::env::var_os("PG_BIN")
+                .map(Into::into)
+                .unwrap_or_else(|| {
+                    let output = std::process::Command::new("pg_config")
+                        .arg("--bindir")
+                        .output()
+                        .expect("pg_config (or PG_BIN naming PostgreSQL's binaries)");
+                    String::from_utf8_lossy(&output.stdout).trim().into()
+                });
+            let folder = tempfile::tempdir().unwrap();
+            if is_root() {
+                let chown = std::process::Command::new("chown")
+                    .arg("postgres:")
+                    .arg(folder.path())
+                    .status();
+                assert!(chown.is_ok_and(|s| s.success()), "chown of {folder:?}");
+            }
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|probe| probe.local_addr())
+                .unwrap()
+                .port();
+            let server = OwnPostgres { folder, bin, port };
+            server.pg(
+                "initdb",
+                &[
+                    "-D",
+                    &server.data(),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ],
+            );
+            server.resume();
+            server
+        }
+
+        /// `postgres://postgres@127.0.0.1:PORT/postgres`
+        pub fn url(&self) -> String {
+            format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        }
+
+        /// Starts the server (again), on the same port and data; returns once it accepts
+        /// connections.
+        pub fn resume(&self) {
+            let folder = self.folder.path().to_string_lossy();
+            let options = format!(
+                "-p {} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                self.port
+            );
+            let log = format!("{folder}/log");
+            self.pg(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &self.data(),
+                    "-l",
+                    &log,
+                    "-o",
+                    &options,
+                    "-w",
+                    "start",
+                ],
+            );
+        }
+
+        /// Stops the server as an administrator would (`pg_ctl stop -m fast`): sessions are
+        /// ended, open transactions rolled back.
+        pub fn stop(&self) {
+            self.pg("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+        }
+
+        fn data(&self) -> String {
+            format!("{}/data", self.folder.path().display())
+        }
+
+        /// Runs one of PostgreSQL's programs; panics with its output if it fails.
+        fn pg(&self, program: &str, args: &[&str]) {
+            let output = self
+                .command(program, args)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+            assert!(
+                output.status.success(),
+                "{program} {args:?} failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+
+        fn command(&self, program: &str, args: &[&str]) -> std::process::Command {
+            let program = self.bin.join(program);
+            let mut command = if is_root() {
+                let mut as_postgres = std::process::Command::new("runuser");
+                as_postgres.args(["-u", "postgres", "--"]).arg(program);
+                as_postgres
+            } else {
+                std::process::Command::new(program)
+            };
+            command.args(args);
+            command
+        }
+    }
+
+    impl Drop for OwnPostgres {
+        fn drop(&mut self) {
+            // Whatever state the test left it in; the folder goes with `self.folder`.
+            let _ = self
+                .command(
+                    "pg_ctl",
+                    &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+                )
+                .output();
+        }
+    }
+
+    fn is_root() -> bool {
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
     }
 }

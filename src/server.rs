@@ -260,6 +260,9 @@ pub mod testing {
 }
 
 #[cfg(test)]
+mod reliability_tests;
+
+#[cfg(test)]
 mod tests {
     #[test]
     fn passwords_stay_out_of_logs() {
