@@ -1,5 +1,6 @@
 //! When things go wrong, over real HTTP against a real server: PostgreSQL stopped under a
-//! running server, and SQLite under many concurrent readers and writers.
+//! running server, a query failing behind the guard, and SQLite under many concurrent
+//! readers and writers.
 
 use crate::auth::accounts::create_admin;
 use crate::auth::guard::{HEALTH_PATH, INGEST_PATH, READY_PATH, STATS_PATH};
@@ -378,4 +379,36 @@ async fn sqlite_under_many_concurrent_readers_and_writers_is_never_locked() {
         writes.last().unwrap(),
     );
     assert!(reads.len() >= 2 * READERS, "every reader read");
+}
+
+#[tokio::test]
+async fn a_failing_query_after_the_guard_is_a_503_without_the_databases_words() {
+    let (db, _folder) = fresh_sqlite().await;
+    create_admin(&db, EMAIL, "correct horse battery staple", false)
+        .await
+        .unwrap();
+    let server = TestServer::start(db.clone(), Settings::defaults()).await;
+    let admin = Admin::new(&server).await;
+    assert_eq!(admin.refresh().await.status, StatusCode::OK);
+    // Sessions and tokens still work; the figures' query does not.
+    sqlx::query("DROP TABLE provider_totals")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    for (what, answer) in [
+        ("server function", admin.refresh().await),
+        ("JSON API", admin.stats().await),
+    ] {
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{what}");
+        assert!(
+            answer.body.contains("database unavailable"),
+            "{what}: {}",
+            answer.body
+        );
+        assert!(
+            !answer.body.contains("provider_totals"),
+            "{what}: {}",
+            answer.body
+        );
+    }
 }
