@@ -1,7 +1,7 @@
 //! SIGTERM to the real server process (the built binary, on a SQLite file of its own):
-//! requests in flight are finished, new connections refused, every batch is stored whole
-//! or not at all, and a client that never finishes cannot keep the process up past its
-//! grace period.
+//! requests in flight are finished, new connections refused, idle keep-alive connections
+//! closed, every batch is stored whole or not at all, and a client that never finishes
+//! cannot keep the process up past its grace period.
 #![cfg(feature = "ssr")]
 
 use std::io::{ErrorKind, Read, Write};
@@ -169,7 +169,18 @@ fn sigterm_finishes_the_batches_in_flight_stores_them_whole_and_refuses_new_conn
     let mut server = serve(&db_url, 60, &log);
     let port = server.port;
 
-    // One request whose body is half sent, and one large batch sent whole and being stored.
+    // An idle keep-alive connection, one request whose body is half sent, and one large
+    // batch sent whole and being stored.
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answered = Vec::new();
+    while !answered.ends_with(b"\r\n\r\nok") {
+        let mut chunk = [0; 1024];
+        let read = idle.read(&mut chunk).unwrap();
+        assert!(read > 0, "the keep-alive connection closed early");
+        answered.extend_from_slice(&chunk[..read]);
+    }
     let half_sent = batch("a", 2_000);
     let mut a = TcpStream::connect(("127.0.0.1", port)).unwrap();
     a.write_all(&request_head(&token, half_sent.len())).unwrap();
@@ -197,6 +208,7 @@ fn sigterm_finishes_the_batches_in_flight_stores_them_whole_and_refuses_new_conn
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""accepted":30000"#), "{body}");
 
+    // Well within its grace period of 60 s: the idle connection did not hold it up.
     let (status, _) = exit_within(&mut server, Duration::from_secs(30));
     let exited = signalled.elapsed();
     let log = std::fs::read_to_string(&log).unwrap();
@@ -205,6 +217,11 @@ fn sigterm_finishes_the_batches_in_flight_stores_them_whole_and_refuses_new_conn
     eprintln!(
         "SIGTERM: the large batch answered {b_answered:?} after it, the process exited 0 \
          {exited:?} after it"
+    );
+    assert_eq!(
+        idle.read(&mut [0; 16]).unwrap(),
+        0,
+        "the idle connection was closed"
     );
     assert_eq!(stored_generations(&db_url), 32_000);
 }
