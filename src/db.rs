@@ -116,12 +116,15 @@ impl Db {
                     Ok(())
                 })
             });
-        let pool = pool_options
+        let pool = match pool_options
             .clone()
             .max_connections(8)
             .connect_with(options.clone())
             .await
-            .map_err(DbError::Connect)?;
+        {
+            Ok(pool) => pool,
+            Err(error) => return Err(why_not(&options, timeouts, error).await),
+        };
         let writer = match backend {
             Backend::Sqlite => pool_options
                 .max_connections(1)
@@ -163,6 +166,17 @@ impl Db {
     }
 }
 
+/// The first connection failed. Where sqlx says only that its pool timed out (it retries
+/// a refused connection until then), one more attempt says why, for the admin.
+async fn why_not(options: &AnyConnectOptions, timeouts: DbTimeouts, error: sqlx::Error) -> DbError {
+    if matches!(error, sqlx::Error::PoolTimedOut) {
+        if let Ok(Err(cause)) = tokio::time::timeout(timeouts.acquire, options.connect()).await {
+            return DbError::Connect(cause);
+        }
+    }
+    DbError::Connect(error)
+}
+
 /// Makes sure the file's folder exists and that SQLite creates the file if it is missing.
 fn sqlite_url(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
@@ -186,6 +200,32 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
     } else {
         format!("{url}&mode=rwc")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_that_is_down_is_reported_with_its_reason_soon() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|probe| probe.local_addr())
+            .unwrap()
+            .port();
+        let timeouts = DbTimeouts {
+            acquire: Duration::from_secs(1),
+            ..DbTimeouts::DEFAULT
+        };
+        let started = std::time::Instant::now();
+        let url = format!("postgres://postgres@127.0.0.1:{port}/nothing_listens");
+        let error = Db::connect(&url, timeouts).await.unwrap_err().to_string();
+        assert!(error.contains("Connection refused"), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }
 
 #[cfg(test)]
