@@ -53,9 +53,13 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
     for &rows in &args.rows {
         let sqlite_file = args.sqlite_dir.join(format!("bench-{rows}.db"));
         remove_sqlite(&sqlite_file);
-        let db = Db::connect(&format!("sqlite://{}", sqlite_file.display())).await?;
+        let db = Db::connect(
+            &format!("sqlite://{}", sqlite_file.display()),
+            settings.database_timeouts.unlimited_statements(),
+        )
+        .await?;
         let measured = measure("SQLite", &db, rows, &args, settings, &leptos_options).await;
-        db.pool.close().await;
+        db.close().await;
         remove_sqlite(&sqlite_file);
         results.push(measured?);
 
@@ -67,11 +71,16 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
                 .execute(format!("CREATE DATABASE {BENCH_DATABASE}").as_str())
                 .await?;
             let base = args.postgres.rsplit_once('/').map_or("", |(base, _)| base);
-            let measured = match Db::connect(&format!("{base}/{BENCH_DATABASE}")).await {
+            let measured = match Db::connect(
+                &format!("{base}/{BENCH_DATABASE}"),
+                settings.database_timeouts.unlimited_statements(),
+            )
+            .await
+            {
                 Ok(db) => {
                     let measured =
                         measure("PostgreSQL", &db, rows, &args, settings, &leptos_options).await;
-                    db.pool.close().await;
+                    db.close().await;
                     measured
                 }
                 Err(error) => Err(error.into()),

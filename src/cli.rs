@@ -114,7 +114,11 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Import { file, strict } => {
-            let db = Db::connect(&settings.database_url).await?;
+            let db = Db::connect(
+                &settings.database_url,
+                settings.database_timeouts.unlimited_statements(),
+            )
+            .await?;
             let report = if file.as_os_str() == "-" {
                 import_lines(&db, BufReader::new(tokio::io::stdin()), strict).await?
             } else {
@@ -131,7 +135,11 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             })
         }
         Command::Demo { if_empty } => {
-            let db = Db::connect(&settings.database_url).await?;
+            let db = Db::connect(
+                &settings.database_url,
+                settings.database_timeouts.unlimited_statements(),
+            )
+            .await?;
             if if_empty && crate::demo::has_generations(&db).await? {
                 eprintln!("usage-monitor: the database already has data; no demo data added");
                 return Ok(ExitCode::SUCCESS);
@@ -141,7 +149,7 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats { json, now } => {
-            let db = Db::connect(&settings.database_url).await?;
+            let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
             let stats = query::load(&db, &settings.report, now.unwrap_or_else(Utc::now)).await?;
             if json {
                 println!("{}", serde_json::to_string(&stats)?);
@@ -156,7 +164,7 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             replace,
         } => create_admin(&settings, &email, generate_password, replace).await,
         Command::CreateToken { name, scope } => {
-            let db = Db::connect(&settings.database_url).await?;
+            let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
             let scope = token::Scope::parse(&scope).ok_or("scope must be ingest or read")?;
             let created = token::create(&db, &name, scope).await?;
             tracing::info!(target: "audit", action = "token_created", name = %name.trim(), scope = scope.as_str(), address = "command line");
@@ -169,7 +177,7 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ListTokens => {
-            let db = Db::connect(&settings.database_url).await?;
+            let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
             let day = |t: Option<DateTime<Utc>>| {
                 t.map_or("-".to_owned(), |t| {
                     t.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -189,14 +197,18 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::RevokeToken { name } => {
-            let db = Db::connect(&settings.database_url).await?;
+            let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
             token::revoke(&db, &name).await?;
             tracing::info!(target: "audit", action = "token_revoked", %name, address = "command line");
             eprintln!("usage-monitor: token {name:?} revoked");
             Ok(ExitCode::SUCCESS)
         }
         Command::RebuildTotals => {
-            let db = Db::connect(&settings.database_url).await?;
+            let db = Db::connect(
+                &settings.database_url,
+                settings.database_timeouts.unlimited_statements(),
+            )
+            .await?;
             let rebuilt = crate::totals::rebuild(&db).await?;
             eprintln!(
                 "usage-monitor: totals rebuilt from the raw rows; {}",
@@ -229,7 +241,7 @@ async fn create_admin(
             .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
     let email = accounts::create_admin(&db, email, &password, replace).await?;
     tracing::info!(target: "audit", action = if replace { "admin_password_set" } else { "admin_created" }, %email, address = "command line");
     if generate_password {

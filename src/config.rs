@@ -3,6 +3,7 @@
 //! in this one place.
 
 use crate::auth::session::SessionPolicy;
+use crate::db::DbTimeouts;
 use crate::stats::query::ReportSettings;
 use crate::stats::HealthThresholds;
 use chrono_tz::Tz;
@@ -13,10 +14,14 @@ use std::time::Duration;
 
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/usage-monitor.db";
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: String,
+    pub database_timeouts: DbTimeouts,
+    /// After SIGTERM, how long requests in flight may take before the server exits anyway.
+    pub shutdown_grace: Duration,
     pub report: ReportSettings,
     pub refresh_seconds: u64,
     pub access: AccessSettings,
@@ -67,6 +72,12 @@ struct AppSection {
     session_max_hours: Option<u64>,
     /// `USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS`
     login_lockout_seconds: Option<u64>,
+    /// `USAGE_MONITOR_DATABASE_ACQUIRE_TIMEOUT_SECONDS`
+    database_acquire_timeout_seconds: Option<u64>,
+    /// `USAGE_MONITOR_STATEMENT_TIMEOUT_SECONDS`
+    statement_timeout_seconds: Option<u64>,
+    /// `USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS`
+    shutdown_grace_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,11 +236,35 @@ impl Settings {
                 900,
             )?,
         )?;
+        let seconds = |name: &str, from_file: Option<u64>, default: Duration| {
+            number(&env, name, from_file, default.as_secs())
+                .and_then(|value| positive(name, value))
+                .map(Duration::from_secs)
+        };
+        let database_timeouts = DbTimeouts {
+            acquire: seconds(
+                "USAGE_MONITOR_DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+                file.database_acquire_timeout_seconds,
+                DbTimeouts::DEFAULT.acquire,
+            )?,
+            statement: Some(seconds(
+                "USAGE_MONITOR_STATEMENT_TIMEOUT_SECONDS",
+                file.statement_timeout_seconds,
+                DbTimeouts::DEFAULT.statement.unwrap_or_default(),
+            )?),
+        };
+        let shutdown_grace = seconds(
+            "USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS",
+            file.shutdown_grace_seconds,
+            DEFAULT_SHUTDOWN_GRACE,
+        )?;
         let secure_cookie = public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
         Ok(Settings {
             database_url,
+            database_timeouts,
+            shutdown_grace,
             report: ReportSettings { time_zone, health },
             refresh_seconds,
             access: AccessSettings {
@@ -299,6 +334,8 @@ mod tests {
         assert_eq!(s.access.session.absolute, Duration::from_secs(12 * 3600));
         assert!(!s.access.session.secure_cookie);
         assert_eq!(s.access.login_lockout, Duration::from_secs(900));
+        assert_eq!(s.database_timeouts, DbTimeouts::DEFAULT);
+        assert_eq!(s.shutdown_grace, Duration::from_secs(30));
         assert_eq!(
             s.report.health,
             HealthThresholds {
@@ -324,6 +361,23 @@ mod tests {
         .unwrap();
         assert_eq!(s.report.time_zone, chrono_tz::America::New_York);
         assert_eq!(s.refresh_seconds, 2);
+        let s = settings(
+            "[app]\nstatement-timeout-seconds = 20\n",
+            &[
+                ("USAGE_MONITOR_DATABASE_ACQUIRE_TIMEOUT_SECONDS", "1"),
+                ("USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS", "5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            s.database_timeouts,
+            DbTimeouts {
+                acquire: Duration::from_secs(1),
+                statement: Some(Duration::from_secs(20)),
+            }
+        );
+        assert_eq!(s.shutdown_grace, Duration::from_secs(5));
+        assert!(settings("", &[("USAGE_MONITOR_STATEMENT_TIMEOUT_SECONDS", "0")]).is_err());
     }
 
     #[test]

@@ -15,10 +15,45 @@ enum Backend {
     Postgres,
 }
 
-/// A pool of connections to the dashboard's database, migrated and ready.
+/// Pools of connections to the dashboard's database, migrated and ready.
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// For reads (and on PostgreSQL for writes too).
     pub pool: AnyPool,
+    /// For writes: on SQLite a pool of one connection, so that the process's writers queue
+    /// in order (the pool is fair) instead of racing for SQLite's lock, where the busy
+    /// handler's polling lets a writer starve past the busy timeout and the lock idle
+    /// between turns. On PostgreSQL the same pool as `pool`.
+    writer: AnyPool,
+}
+
+/// How long the database may keep a request waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DbTimeouts {
+    /// Waiting for a connection, including connecting: while PostgreSQL is down, requests
+    /// fail after this long.
+    pub acquire: Duration,
+    /// The longest a statement may run on PostgreSQL (`statement_timeout`), and the longest
+    /// a write waits for its turn on SQLite. `None` for command-line jobs (imports, rebuilds)
+    /// that may rightly take long and have nothing to queue behind.
+    pub statement: Option<Duration>,
+}
+
+impl DbTimeouts {
+    /// The defaults of the settings `database-acquire-timeout-seconds` and
+    /// `statement-timeout-seconds`.
+    pub const DEFAULT: DbTimeouts = DbTimeouts {
+        acquire: Duration::from_secs(2),
+        statement: Some(Duration::from_secs(10)),
+    };
+
+    /// The same without a statement limit, for command-line jobs.
+    pub fn unlimited_statements(self) -> DbTimeouts {
+        DbTimeouts {
+            statement: None,
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +73,7 @@ pub enum DbError {
 
 impl Db {
     /// Connects (creating a SQLite file and its folder on first start) and migrates.
-    pub async fn connect(url: &str) -> Result<Db, DbError> {
+    pub async fn connect(url: &str, timeouts: DbTimeouts) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -55,35 +90,91 @@ impl Db {
             .map_err(DbError::Connect)?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+        let statement_timeout = timeouts.statement.map(|limit| limit.as_millis());
+        let pool_options = AnyPoolOptions::new()
+            .acquire_timeout(timeouts.acquire)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets the dashboard read while an import writes; the busy timeout
-                        // makes a second writer wait its turn instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                        // 64 MiB of page cache instead of 2: imports touch indexes all over.
-                        conn.execute("PRAGMA cache_size = -65536").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    match backend {
+                        Backend::Sqlite => {
+                            // WAL lets the dashboard read while an import writes; the busy
+                            // timeout makes a writer of another process (an import) wait its
+                            // turn instead of failing.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            // 64 MiB of page cache instead of 2: imports touch indexes all over.
+                            conn.execute("PRAGMA cache_size = -65536").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                        }
+                        Backend::Postgres => {
+                            let limit = statement_timeout.unwrap_or(0);
+                            conn.execute(format!("SET statement_timeout = {limit}").as_str())
+                                .await?;
+                        }
                     }
                     Ok(())
                 })
-            })
-            .connect_with(options)
+            });
+        let pool = match pool_options
+            .clone()
+            .max_connections(8)
+            .connect_with(options.clone())
             .await
-            .map_err(DbError::Connect)?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool })
+        {
+            Ok(pool) => pool,
+            Err(error) => return Err(why_not(&options, timeouts, error).await),
+        };
+        let writer = match backend {
+            Backend::Sqlite => pool_options
+                .max_connections(1)
+                // Waiting here is waiting for the writes queued ahead, not for a database
+                // that is down. Without a statement limit nothing else in the process writes.
+                .acquire_timeout(timeouts.statement.unwrap_or(timeouts.acquire))
+                .connect_with(options)
+                .await
+                .map_err(DbError::Connect)?,
+            Backend::Postgres => pool.clone(),
+        };
+        let mut conn = writer.acquire().await.map_err(DbError::Connect)?;
+        if backend == Backend::Postgres {
+            // A migration may rewrite large tables; the statement limit is for requests.
+            conn.execute("SET statement_timeout = 0")
+                .await
+                .map_err(DbError::Connect)?;
+        }
+        sqlx::migrate!("./migrations").run(&mut *conn).await?;
+        // Closed rather than returned to the pool: on PostgreSQL it has no statement limit.
+        conn.close().await.map_err(DbError::Connect)?;
+        Ok(Db { pool, writer })
+    }
+
+    /// Closes every connection, waiting for those in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    /// Where writes go (see [`Db`]).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// SQLite rather than PostgreSQL, for the few statements that differ (transactions).
     pub fn is_sqlite(&self) -> bool {
         self.pool.connect_options().database_url.scheme() == "sqlite"
     }
+}
+
+/// The first connection failed. Where sqlx says only that its pool timed out (it retries
+/// a refused connection until then), one more attempt says why, for the admin.
+async fn why_not(options: &AnyConnectOptions, timeouts: DbTimeouts, error: sqlx::Error) -> DbError {
+    if matches!(error, sqlx::Error::PoolTimedOut) {
+        if let Ok(Err(cause)) = tokio::time::timeout(timeouts.acquire, options.connect()).await {
+            return DbError::Connect(cause);
+        }
+    }
+    DbError::Connect(error)
 }
 
 /// Makes sure the file's folder exists and that SQLite creates the file if it is missing.
@@ -112,10 +203,37 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
 }
 
 #[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_that_is_down_is_reported_with_its_reason_soon() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|probe| probe.local_addr())
+            .unwrap()
+            .port();
+        let timeouts = DbTimeouts {
+            acquire: Duration::from_secs(1),
+            ..DbTimeouts::DEFAULT
+        };
+        let started = std::time::Instant::now();
+        let url = format!("postgres://postgres@127.0.0.1:{port}/nothing_listens");
+        let error = Db::connect(&url, timeouts).await.unwrap_err().to_string();
+        assert!(error.contains("Connection refused"), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[cfg(test)]
 pub mod testing {
     //! Fresh databases for tests: a SQLite file in a temporary folder, and a PostgreSQL
     //! database of its own on the server named by `TEST_POSTGRES_URL`
-    //! (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards.
+    //! (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards; and a
+    //! PostgreSQL server of a test's own, which it may stop and start.
 
     use super::*;
     use futures::FutureExt;
@@ -147,9 +265,12 @@ pub mod testing {
     /// A fresh SQLite database in a folder that is deleted when the folder value is dropped.
     pub async fn fresh_sqlite() -> (Db, tempfile::TempDir) {
         let folder = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/test.db", folder.path().display()))
-            .await
-            .expect("fresh SQLite database");
+        let db = Db::connect(
+            &format!("sqlite://{}/test.db", folder.path().display()),
+            DbTimeouts::DEFAULT,
+        )
+        .await
+        .expect("fresh SQLite database");
         (db, folder)
     }
 
@@ -169,17 +290,155 @@ pub mod testing {
             .await
             .unwrap();
         let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
-        let db = Db::connect(&format!("{base}/{name}"))
+        let db = Db::connect(&format!("{base}/{name}"), DbTimeouts::DEFAULT)
             .await
             .expect("fresh PostgreSQL database");
-        let pool = db.pool.clone();
+        let closing = db.clone();
         let drop_database = async move {
-            pool.close().await;
+            closing.close().await;
             admin
                 .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
                 .await
                 .unwrap();
         };
         (db, drop_database)
+    }
+
+    /// A PostgreSQL server of the test's own, made with `initdb` in a temporary folder and
+    /// run with `pg_ctl` on a free loopback port (trust authentication), so that the test
+    /// can stop it and start it again. Dropping it stops the server and deletes the folder,
+    /// also when the test fails. PostgreSQL refuses to run as root: as root, its commands
+    /// run as the `postgres` user, who then owns the folder. The binaries are found with
+    /// `pg_config --bindir`, or in `PG_BIN`.
+    pub struct OwnPostgres {
+        folder: tempfile::TempDir,
+        bin: std::path::PathBuf,
+        pub port: u16,
+    }
+
+    impl OwnPostgres {
+        pub fn start() -> OwnPostgres {
+            let bin = std::env::var_os("PG_BIN")
+                .map(Into::into)
+                .unwrap_or_else(|| {
+                    let output = std::process::Command::new("pg_config")
+                        .arg("--bindir")
+                        .output()
+                        .expect("pg_config (or PG_BIN naming PostgreSQL's binaries)");
+                    String::from_utf8_lossy(&output.stdout).trim().into()
+                });
+            let folder = tempfile::tempdir().unwrap();
+            if is_root() {
+                let chown = std::process::Command::new("chown")
+                    .arg("postgres:")
+                    .arg(folder.path())
+                    .status();
+                assert!(chown.is_ok_and(|s| s.success()), "chown of {folder:?}");
+            }
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|probe| probe.local_addr())
+                .unwrap()
+                .port();
+            let server = OwnPostgres { folder, bin, port };
+            server.pg(
+                "initdb",
+                &[
+                    "-D",
+                    &server.data(),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ],
+            );
+            server.resume();
+            server
+        }
+
+        /// `postgres://postgres@127.0.0.1:PORT/postgres`
+        pub fn url(&self) -> String {
+            format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        }
+
+        /// Starts the server (again), on the same port and data; returns once it accepts
+        /// connections.
+        pub fn resume(&self) {
+            let folder = self.folder.path().to_string_lossy();
+            let options = format!(
+                "-p {} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                self.port
+            );
+            let log = format!("{folder}/log");
+            self.pg(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &self.data(),
+                    "-l",
+                    &log,
+                    "-o",
+                    &options,
+                    "-w",
+                    "start",
+                ],
+            );
+        }
+
+        /// Stops the server as an administrator would (`pg_ctl stop -m fast`): sessions are
+        /// ended, open transactions rolled back.
+        pub fn stop(&self) {
+            self.pg("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+        }
+
+        fn data(&self) -> String {
+            format!("{}/data", self.folder.path().display())
+        }
+
+        /// Runs one of PostgreSQL's programs; panics with its output if it fails.
+        fn pg(&self, program: &str, args: &[&str]) {
+            let output = self
+                .command(program, args)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+            assert!(
+                output.status.success(),
+                "{program} {args:?} failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+
+        fn command(&self, program: &str, args: &[&str]) -> std::process::Command {
+            let program = self.bin.join(program);
+            let mut command = if is_root() {
+                let mut as_postgres = std::process::Command::new("runuser");
+                as_postgres.args(["-u", "postgres", "--"]).arg(program);
+                as_postgres
+            } else {
+                std::process::Command::new(program)
+            };
+            command.args(args);
+            command
+        }
+    }
+
+    impl Drop for OwnPostgres {
+        fn drop(&mut self) {
+            // Whatever state the test left it in; the folder goes with `self.folder`.
+            let _ = self
+                .command(
+                    "pg_ctl",
+                    &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+                )
+                .output();
+        }
+    }
+
+    fn is_root() -> bool {
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
     }
 }

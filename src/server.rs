@@ -2,7 +2,7 @@
 //! all behind the access guard and the security headers.
 
 use crate::app::{shell, App};
-use crate::auth::guard::{guard, INGEST_PATH, STATS_PATH};
+use crate::auth::guard::{guard, HEALTH_PATH, INGEST_PATH, READY_PATH, STATS_PATH};
 use crate::auth::routes::SetupLink;
 use crate::auth::throttle::{LoginThrottle, ThrottlePolicy};
 use crate::config::Settings;
@@ -17,6 +17,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What every handler and server function can reach (server functions through context).
 #[derive(Clone, Debug)]
@@ -57,6 +58,8 @@ pub fn router(state: AppState) -> Router {
             "/admin",
             get(|| async { Redirect::temporary("/admin/credits") }),
         )
+        .route(HEALTH_PATH, get(|| async { "ok" }))
+        .route(READY_PATH, get(ready))
         .route(STATS_PATH, get(credit_stats))
         .route(
             INGEST_PATH,
@@ -84,6 +87,38 @@ async fn credit_stats(State(state): State<AppState>) -> Result<Json<DashboardSta
     Ok(Json(stats))
 }
 
+/// How long `/readyz` waits for the database's answer: probes come often and want one soon.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /readyz`: 200 when the database answers, else 503; nothing more, to anyone.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let probe = sqlx::query("SELECT 1").execute(&state.db.pool);
+    match tokio::time::timeout(READY_TIMEOUT, probe).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "not ready: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within {READY_TIMEOUT:?}");
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
+    }
+}
+
+/// What a client is told when the database fails: it may try again, nothing more.
+const DATABASE_UNAVAILABLE: &str = "database unavailable; try again shortly";
+
+/// For server functions: the database failed. Logged, and answered `503` with the same
+/// words as the JSON API, so that the page knows to keep its figures and retry.
+pub fn database_unavailable(error: sqlx::Error) -> leptos::prelude::ServerFnError {
+    tracing::error!(%error, "database unavailable");
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    leptos::prelude::ServerFnError::ServerError(DATABASE_UNAVAILABLE.into())
+}
+
 /// A failure of the JSON API (and of the guard in front of it): a status and
 /// `{"error": "..."}`.
 pub struct ApiError(pub StatusCode, pub String);
@@ -98,10 +133,7 @@ impl From<sqlx::Error> for ApiError {
     /// The error is logged; the client learns only that it may try again.
     fn from(error: sqlx::Error) -> ApiError {
         tracing::error!(%error, "database unavailable");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database unavailable; try again shortly",
-        )
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
     }
 }
 
@@ -111,12 +143,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Serves until Ctrl-C or SIGTERM, finishing the requests in flight.
+/// Serves until Ctrl-C or SIGTERM; then stops accepting connections and finishes the
+/// requests in flight, for at most the shutdown grace period.
 pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let leptos_options = crate::config::leptos_options()?;
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
     let addr = leptos_options.site_addr;
-    let state = AppState::new(leptos_options, db, settings);
+    let grace = settings.shutdown_grace;
+    let state = AppState::new(leptos_options, db.clone(), settings);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -140,12 +174,31 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
             base.trim_end_matches('/')
         );
     }
-    axum::serve(
+    let (signalled, mut stopping) = tokio::sync::watch::channel(false);
+    let serving = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections; finishing the requests in flight");
+        let _ = signalled.send(true);
+    });
+    // A client that never finishes its request must not keep the server up forever.
+    let grace_over = async {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = grace_over => {
+            // Their transactions end with the process, rolled back whole.
+            tracing::warn!("requests still open {grace:?} after the signal are cut off");
+            return Ok(());
+        }
+    }
+    db.close().await;
+    tracing::info!("shut down");
     Ok(())
 }
 
@@ -205,6 +258,9 @@ pub mod testing {
         }
     }
 }
+
+#[cfg(test)]
+mod reliability_tests;
 
 #[cfg(test)]
 mod tests {

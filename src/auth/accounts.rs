@@ -118,7 +118,7 @@ pub async fn create_admin(
     check_password(password)?;
     let hash = hash_password(password.to_owned()).await;
     let now = chrono::Utc::now().timestamp_micros();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.writer().begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (email) DO NOTHING",

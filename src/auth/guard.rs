@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 /// What a path needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Door {
-    /// The login and first-admin forms, the built WebAssembly, styles and icon.
+    /// The login and first-admin forms, the built WebAssembly, styles and icon, and the
+    /// health checks (which reveal only "up" and "database reachable").
     Public,
     /// `POST /api/v1/events`: an `ingest` token.
     Ingest,
@@ -31,10 +32,14 @@ pub enum Door {
 
 pub const INGEST_PATH: &str = "/api/v1/events";
 pub const STATS_PATH: &str = "/api/admin/credit-stats";
+/// Liveness: the process answers.
+pub const HEALTH_PATH: &str = "/healthz";
+/// Readiness: the database answers.
+pub const READY_PATH: &str = "/readyz";
 
 pub fn door(path: &str) -> Door {
     match path {
-        "/login" | "/setup" | "/favicon.svg" => Door::Public,
+        "/login" | "/setup" | "/favicon.svg" | HEALTH_PATH | READY_PATH => Door::Public,
         INGEST_PATH => Door::Ingest,
         STATS_PATH => Door::ReadApi,
         _ if path.starts_with("/pkg/") => Door::Public,
@@ -217,6 +222,9 @@ mod tests {
     fn every_path_but_a_few_public_ones_needs_a_session_or_a_token() {
         assert_eq!(door("/login"), Door::Public);
         assert_eq!(door("/pkg/usage-monitor.wasm"), Door::Public);
+        assert_eq!(door("/healthz"), Door::Public);
+        assert_eq!(door("/readyz"), Door::Public);
+        assert_eq!(door("/readyz/"), Door::Page);
         assert_eq!(door("/api/v1/events"), Door::Ingest);
         assert_eq!(door("/api/admin/credit-stats"), Door::ReadApi);
         assert_eq!(door("/api/get_dashboard_stats123"), Door::Api);

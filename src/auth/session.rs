@@ -87,7 +87,7 @@ pub async fn create(
     sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
         .bind(now.saturating_sub(micros(policy.idle)))
         .bind(now.saturating_sub(micros(policy.absolute)))
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?;
     sqlx::query(
         "INSERT INTO sessions (id_hash, admin_email, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
@@ -95,7 +95,7 @@ pub async fn create(
     .bind(fingerprint(&id))
     .bind(email)
     .bind(now)
-    .execute(&db.pool)
+    .execute(db.writer())
     .await?;
     Ok(id)
 }
@@ -125,11 +125,16 @@ pub async fn find(
         return Ok(None);
     }
     if now - last_seen_at > micros(TOUCH_EVERY) {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+        // Bookkeeping for idle expiry: if it cannot be written now (writes queued too long),
+        // the session is still valid and the next request tries again.
+        if let Err(error) = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(now)
             .bind(&id_hash)
-            .execute(&db.pool)
-            .await?;
+            .execute(db.writer())
+            .await
+        {
+            tracing::warn!(%error, "a session's last use was not recorded");
+        }
     }
     Ok(Some(AdminSession { email }))
 }
@@ -138,7 +143,7 @@ pub async fn find(
 pub async fn end(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(fingerprint(id))
-        .execute(&db.pool)
+        .execute(db.writer())
         .await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The access rules over real HTTP, against a real server on SQLite and on PostgreSQL.
 
 use super::accounts::create_admin;
-use super::guard::{INGEST_PATH, STATS_PATH};
+use super::guard::{HEALTH_PATH, INGEST_PATH, READY_PATH, STATS_PATH};
 use super::token::{self, Scope};
 use crate::config::Settings;
 use crate::db::testing::{fresh_sqlite, on_each_backend};
@@ -72,6 +72,8 @@ fn every_door() -> Vec<(Method, String)> {
     doors.extend([
         (Method::GET, STATS_PATH.to_owned()),
         (Method::POST, INGEST_PATH.to_owned()),
+        (Method::GET, HEALTH_PATH.to_owned()),
+        (Method::GET, READY_PATH.to_owned()),
         (Method::GET, "/".to_owned()),
         (Method::GET, "/admin".to_owned()),
         // Paths nobody has written yet are closed too.
@@ -106,6 +108,14 @@ async fn every_route_and_server_function_needs_a_session() {
             let status = response.status();
             match path.as_str() {
                 "/login" | "/setup" => assert_eq!(status, StatusCode::OK, "{method} {path}"),
+                // Public, and they say only "up" and "database reachable".
+                HEALTH_PATH | READY_PATH => {
+                    assert_eq!(status, StatusCode::OK, "{method} {path}");
+                    assert!(!response.headers().contains_key(header::SET_COOKIE));
+                    let body = response.text().await.unwrap();
+                    let expected = if path == HEALTH_PATH { "ok" } else { "ready" };
+                    assert_eq!(body, expected, "{path}");
+                }
                 _ if path.starts_with("/api/") => {
                     assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
                     let body: serde_json::Value = response.json().await.unwrap();

@@ -70,7 +70,7 @@ pub async fn create(db: &Db, name: &str, scope: Scope) -> Result<String, TokenEr
     .bind(scope.as_str())
     .bind(fingerprint(&token))
     .bind(Utc::now().timestamp_micros())
-    .execute(&db.pool)
+    .execute(db.writer())
     .await?
     .rows_affected();
     if inserted == 0 {
@@ -85,7 +85,7 @@ pub async fn revoke(db: &Db, name: &str) -> Result<(), TokenError> {
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
             .bind(Utc::now().timestamp_micros())
             .bind(name)
-            .execute(&db.pool)
+            .execute(db.writer())
             .await?
             .rows_affected();
     if revoked == 0 {
@@ -144,11 +144,16 @@ pub async fn authenticate(
     // still waits for SQLite's write lock, which an import may hold.
     let now = Utc::now().timestamp_micros();
     if last_used_at.is_none_or(|last| last < now - LAST_USED_PRECISION_MICROS) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(&hash)
-            .execute(&db.pool)
-            .await?;
+        // Bookkeeping only: a request is not refused because it could not be recorded.
+        if let Err(error) =
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+                .bind(now)
+                .bind(&hash)
+                .execute(db.writer())
+                .await
+        {
+            tracing::warn!(%error, token = %name, "a token's last use was not recorded");
+        }
     }
     Ok(Some(name))
 }

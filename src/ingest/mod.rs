@@ -57,15 +57,16 @@ impl Report {
 }
 
 /// Begins a transaction that writes events or totals. Writers take turns, so that a batch's
-/// reads stay true until it commits and totals move by exactly each change: SQLite takes
-/// its write lock up front (`BEGIN IMMEDIATE`, so a second writer waits out the busy
-/// timeout instead of failing at its first write), PostgreSQL a transaction-scoped
-/// advisory lock. Readers never wait for either.
+/// reads stay true until it commits and totals move by exactly each change: on SQLite the
+/// process's writers queue for its one writing connection ([`Db::writer`]), which takes the
+/// write lock up front (`BEGIN IMMEDIATE`, so that a writer of another process waits out
+/// the busy timeout instead of failing at its first write); PostgreSQL takes a
+/// transaction-scoped advisory lock. Readers never wait for either.
 pub async fn begin_write(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Error> {
     if db.is_sqlite() {
-        return db.pool.begin_with("BEGIN IMMEDIATE").await;
+        return db.writer().begin_with("BEGIN IMMEDIATE").await;
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.writer().begin().await?;
     // The subquery keeps the function's `void` out of the result, which `Any` cannot decode.
     sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
         .bind(WRITE_LOCK)

@@ -272,7 +272,7 @@ pub async fn get_dashboard_stats() -> Result<DashboardStats, ServerFnError> {
     let state = expect_context::<crate::server::AppState>();
     query::load(&state.db, &state.settings.report, chrono::Utc::now())
         .await
-        .map_err(|error| ServerFnError::ServerError(error.to_string()))
+        .map_err(crate::server::database_unavailable)
 }
 
 /// How the page behaves: how often it refreshes.
