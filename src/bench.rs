@@ -50,7 +50,17 @@ struct Measured {
 pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
     let leptos_options = crate::config::leptos_options()?;
     let mut results = Vec::new();
+    std::fs::create_dir_all(&args.sqlite_dir)?;
     for &rows in &args.rows {
+        // Generated before the clock starts, so that the import rate is the import's alone;
+        // both backends load the same file.
+        let events_file = args.sqlite_dir.join(format!("events-{rows}.jsonl"));
+        let file = tokio::fs::File::create(&events_file).await?;
+        let events = write_events(rows, Utc::now(), tokio::io::BufWriter::new(file)).await?;
+        let input = Input {
+            file: &events_file,
+            events,
+        };
         let sqlite_file = args.sqlite_dir.join(format!("bench-{rows}.db"));
         remove_sqlite(&sqlite_file);
         let db = Db::connect(
@@ -58,7 +68,16 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
             settings.database_timeouts.unlimited_statements(),
         )
         .await?;
-        let measured = measure("SQLite", &db, rows, &args, settings, &leptos_options).await;
+        let measured = measure(
+            "SQLite",
+            &db,
+            rows,
+            &input,
+            &args,
+            settings,
+            &leptos_options,
+        )
+        .await;
         db.close().await;
         remove_sqlite(&sqlite_file);
         results.push(measured?);
@@ -78,8 +97,16 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
             .await
             {
                 Ok(db) => {
-                    let measured =
-                        measure("PostgreSQL", &db, rows, &args, settings, &leptos_options).await;
+                    let measured = measure(
+                        "PostgreSQL",
+                        &db,
+                        rows,
+                        &input,
+                        &args,
+                        settings,
+                        &leptos_options,
+                    )
+                    .await;
                     db.close().await;
                     measured
                 }
@@ -88,6 +115,7 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
             admin.execute(drop.as_str()).await?;
             results.push(measured?);
         }
+        std::fs::remove_file(&events_file)?;
     }
     println!("{}", table(&results));
     Ok(())
@@ -101,21 +129,26 @@ fn remove_sqlite(file: &std::path::Path) {
     }
 }
 
+/// The generated events: a JSON Lines file and how many events it holds.
+struct Input<'a> {
+    file: &'a std::path::Path,
+    events: u64,
+}
+
 async fn measure(
     backend: &'static str,
     db: &Db,
     rows: u64,
+    input: &Input<'_>,
     args: &BenchArgs,
     settings: &Settings,
     leptos_options: &leptos::config::LeptosOptions,
 ) -> Result<Measured, Box<dyn std::error::Error>> {
-    let end = Utc::now();
-    let (reader, writer) = tokio::io::duplex(1 << 20);
-    let generator = tokio::spawn(write_events(rows, end, writer));
+    let events = input.events;
     let started = Instant::now();
-    let report = import_lines(db, BufReader::new(reader), false).await?;
+    let file = tokio::fs::File::open(input.file).await?;
+    let report = import_lines(db, BufReader::with_capacity(1 << 20, file), false).await?;
     let import_time = started.elapsed();
-    let events = generator.await??;
     if !report.rejected.is_empty() || report.stored != events {
         return Err(format!(
             "{backend}: {events} events sent, {} stored, first rejection {:?}",
@@ -228,7 +261,7 @@ const PROVIDERS: [(&str, u32, i64, i64); 5] = [
 async fn write_events(
     rows: u64,
     end: DateTime<Utc>,
-    mut out: tokio::io::DuplexStream,
+    mut out: impl tokio::io::AsyncWrite + Unpin,
 ) -> std::io::Result<u64> {
     let mut rng = fastrand::Rng::with_seed(4);
     let users = (rows / 200).max(100);

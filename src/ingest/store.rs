@@ -95,7 +95,7 @@ struct Rows {
 
 impl Rows {
     fn tier(&self, user_id: &str) -> Tier {
-        // Every generation's user is read or created along with it (a foreign key).
+        // Every generation's user is read or created along with it.
         self.users.get(user_id).map_or(Tier::Free, |user| user.tier)
     }
 }
@@ -361,8 +361,8 @@ fn bad_value(column: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {column} {value:?} in the database").into())
 }
 
-/// Writes the changed rows: users first, then generations, then new refunds (the order of
-/// the foreign keys); then reads the newest generation time of users who may have lost
+/// Writes the changed rows: users first, then generations, then new refunds (each row's
+/// parent before it); then reads the newest generation time of users who may have lost
 /// theirs back into `after`.
 async fn write(
     conn: &mut AnyConnection,

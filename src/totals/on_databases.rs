@@ -243,6 +243,19 @@ async fn concurrent_writers_lose_nothing_and_count_nothing_twice() {
             .try_get(0)
             .unwrap();
         assert_eq!(refunds, 50);
+        // The store keeps each row's parent (there are no foreign keys: migration 0004).
+        let orphans: i64 = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM generations g
+                     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = g.user_id))
+                  + (SELECT COUNT(*) FROM refunds r
+                     WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE g.id = r.generation_id))",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+        assert_eq!(orphans, 0);
         drop(conn);
 
         check(&db, &[chrono_tz::UTC, chrono_tz::Asia::Kolkata], &["2026-11-15T12:00:00Z"]).await;
