@@ -449,3 +449,54 @@ async fn the_import_reports_every_hostile_line_by_number() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn provider_texts_are_shown_as_text_on_the_dashboard() {
+    // end2end/tests/hostile.spec.ts checks the same in the browser, after hydration.
+    const ERROR: &str = r#"<img src=x onerror="alert(1)"><script>alert(2)</script>"#;
+    const PROVIDER: &str = "<b>Nano</b></script><script>alert(3)</script>";
+    on_each_backend(|db| async move {
+        let at = (chrono::Utc::now() - chrono::TimeDelta::minutes(5)).to_rfc3339();
+        let failure = serde_json::json!({
+            "kind": "generation", "id": "g_xss", "user_id": "u_xss", "provider": PROVIDER,
+            "status": "failed", "credits": 1, "cost_usd": "0", "created_at": at, "error": ERROR,
+        });
+        let Ok(event) = parse_event(&failure.to_string()) else {
+            panic!("the failure is a valid event")
+        };
+        crate::ingest::store_events(&db, &[event]).await.unwrap();
+        crate::auth::accounts::create_admin(&db, "ann@example.com", "correct horse battery", false)
+            .await
+            .unwrap();
+        let server = TestServer::start(db, Settings::defaults()).await;
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let login = client
+            .post(format!("{}/login", server.url))
+            .form(&[("email", "ann@example.com"), ("password", "correct horse battery")])
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let html = client
+            .get(format!("{}/admin/credits", server.url))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        // In the table: text, escaped.
+        assert!(html.contains(r#"<td class="error-text">&lt;img src=x onerror="alert(1)"&gt;&lt;script&gt;alert(2)&lt;/script&gt;</td>"#), "{html}");
+        assert!(html.contains("<th scope=\"row\">&lt;b&gt;Nano&lt;/b&gt;&lt;/script&gt;"), "{html}");
+        // Nowhere as markup: not in the page, nor in the data Leptos writes into its scripts
+        // for hydration (where a "</script>" would end the script early).
+        for markup in ["<img", "<b>", "<script>alert", "</script><script>"] {
+            assert!(!html.contains(markup), "{markup} in {html}");
+        }
+    })
+    .await;
+}
