@@ -457,6 +457,49 @@ mod tests {
     }
 
     #[test]
+    fn a_line_may_be_as_long_as_the_limit_without_its_line_break() {
+        let event = |pad: usize| {
+            format!(
+                r#"{{"kind":"user","id":"u","tier":"free","credits":1,"pad":"{}"}}"#,
+                "x".repeat(pad)
+            )
+        };
+        let longest = event(MAX_LINE_BYTES - event(0).len());
+        assert_eq!(longest.len(), MAX_LINE_BYTES);
+        assert!(matches!(parse_line(longest.as_bytes()), Some(Ok(_))));
+        assert!(matches!(
+            parse_line(format!("{longest}\n").as_bytes()),
+            Some(Ok(_))
+        ));
+        assert_eq!(
+            parse_line(format!(" {longest}").as_bytes()),
+            Some(Err(format!("line longer than {MAX_LINE_BYTES} bytes")))
+        );
+        assert_eq!(parse_line(b" \t\r\n"), None);
+    }
+
+    #[test]
+    fn times_outside_the_accepted_range_say_which_range() {
+        let at = |time: &str| {
+            parse_event(&format!(
+                r#"{{"kind":"refund","generation_id":"g","credits":1,"at":"{time}"}}"#
+            ))
+        };
+        assert!(at("2000-01-01T00:00:00Z").is_ok());
+        assert!(at("2099-12-31T23:59:59.999999Z").is_ok());
+        assert_eq!(
+            at("0001-01-01T00:00:00Z").unwrap_err().0,
+            "at: 0001-01-01T00:00:00Z is outside the accepted times, \
+             2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z (exclusive)"
+        );
+        assert!(
+            at("2100-01-01T00:59:00+01:00").is_ok(),
+            "23:59 UTC on 31 Dec 2099"
+        );
+        assert!(at("2100-01-01T00:00:00Z").is_err());
+    }
+
+    #[test]
     fn long_error_texts_are_cut_not_rejected() {
         let long = "x".repeat(MAX_ERROR_CHARS + 10);
         assert_eq!(readable_error(long).chars().count(), MAX_ERROR_CHARS + 1);
