@@ -18,7 +18,7 @@ pub mod config;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod demo;
-#[cfg(feature = "ssr")]
+#[cfg(feature = "event-parsing")]
 pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod server;

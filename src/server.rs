@@ -73,6 +73,8 @@ pub fn router(state: AppState) -> Router {
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::map_response(unreadable_server_fn_requests))
+        .layer(middleware::from_fn(impossible_paths))
         .layer(crate::server_cache::compression())
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         // Outside the guard, so that its refusals and redirects get the headers too.
@@ -117,6 +119,40 @@ pub fn database_unavailable(error: sqlx::Error) -> leptos::prelude::ServerFnErro
         response.set_status(StatusCode::SERVICE_UNAVAILABLE);
     }
     leptos::prelude::ServerFnError::ServerError(DATABASE_UNAVAILABLE.into())
+}
+
+/// No file or route has a path segment longer than a file name can be (255 bytes); the
+/// file services would answer such a request with 500 ("file name too long").
+async fn impossible_paths(request: axum::extract::Request, next: middleware::Next) -> Response {
+    if request
+        .uri()
+        .path()
+        .split('/')
+        .any(|segment| segment.len() > 255)
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
+}
+
+/// Leptos answers a server function request whose arguments it cannot read with 500, as if
+/// the server had failed; the mistake is the client's, so it becomes a 400.
+async fn unreadable_server_fn_requests(response: Response) -> Response {
+    use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // An error's text is short; one too long to read stays a 500.
+    let Ok(text) = axum::body::to_bytes(body, 64 << 10).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    if text.starts_with(b"Args|") || text.starts_with(b"Deserialization|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(text))
 }
 
 /// A failure of the JSON API (and of the guard in front of it): a status and

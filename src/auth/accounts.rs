@@ -162,12 +162,18 @@ pub async fn create_first_admin(
 /// Whether the email and password belong to an admin. Takes the same time whether the
 /// email is unknown or the password wrong.
 pub async fn verify_login(db: &Db, email: &str, password: &str) -> Result<bool, sqlx::Error> {
-    let stored: Option<String> = sqlx::query("SELECT password_hash FROM admins WHERE email = $1")
-        .bind(normalize_email(email))
-        .fetch_optional(&db.pool)
-        .await?
-        .map(|row| row.try_get(0))
-        .transpose()?;
+    let email = normalize_email(email);
+    // No admin has an email that is not one (and PostgreSQL would refuse to look up text
+    // with a NUL in it): such an email is unknown, checked against the decoy alike.
+    let stored: Option<String> = match check_email(&email) {
+        Ok(()) => sqlx::query("SELECT password_hash FROM admins WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&db.pool)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?,
+        Err(_) => None,
+    };
     let known = stored.is_some();
     let hash = stored.unwrap_or_else(|| decoy_hash().to_owned());
     let password = password.to_owned();

@@ -665,3 +665,268 @@ async fn the_setup_link_creates_the_first_admin_once() {
     })
     .await;
 }
+
+/// What a hostile request may get: a page, a redirect, or a 4xx; never a 5xx.
+fn assert_no_server_error(status: StatusCode, what: &str) {
+    assert!(
+        status.is_success() || status.is_redirection() || status.is_client_error(),
+        "{what}: {status}"
+    );
+}
+
+/// Every text of the hostile corpus (`src/ingest/hostile/events.jsonl`), and huge ones.
+fn hostile_values() -> Vec<Vec<u8>> {
+    let mut values: Vec<Vec<u8>> = crate::ingest::hostile::corpus()
+        .into_iter()
+        .map(|case| case.bytes)
+        .collect();
+    values.extend([
+        Vec::new(),
+        b"ann\0@example.com".to_vec(),
+        b"\0\x01\x1b[31m\x7f".to_vec(),
+        b"javascript:alert(1)".to_vec(),
+        b"/\\evil.example".to_vec(),
+        b"/admin/credits\r\nSet-Cookie: x=1".to_vec(),
+        "/admin/cr\u{e9}dits\u{202e}".as_bytes().to_vec(),
+        vec![b'x'; 1 << 20],
+    ]);
+    values
+}
+
+fn encoded(value: &[u8]) -> String {
+    form_urlencoded::byte_serialize(value).collect()
+}
+
+/// For a query: an address is at most 64 KiB (the `http` crate's limit), so longer values
+/// are cut; whole ones go in bodies, and `raw_requests_with_hostile_bytes_get_a_4xx` sends
+/// a longer address.
+fn encoded_for_query(value: &[u8]) -> String {
+    encoded(&value[..value.len().min(10_000)])
+}
+
+#[tokio::test]
+async fn hostile_sign_in_and_setup_forms_get_a_4xx_or_the_form_again() {
+    on_each_backend(|db| async move {
+        let server = server_with_admin(db.clone(), Settings::defaults()).await;
+        server.state.setup.open();
+        for (n, value) in hostile_values().iter().enumerate() {
+            // An address of its own for each value, so that the forms answer rather than the
+            // throttle (which would refuse all after 20 failures from one address).
+            let client = client_from(&format!("127.0.{}.{}", n / 250 + 1, n % 250 + 2));
+            let query = encoded_for_query(value);
+            let value = encoded(value);
+            let bodies = [
+                format!("email={value}&password=wrong+password+here"),
+                format!("email=ann%40example.com&password={value}"),
+                format!("email={value}&password={value}&password_confirm={value}"),
+                value.clone(),
+            ];
+            for body in bodies {
+                for path in [
+                    format!("/login?next={query}"),
+                    format!("/setup?token={query}"),
+                ] {
+                    let response = client
+                        .post(format!("{}{path}", server.url))
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = response.status();
+                    assert_no_server_error(status, &format!("POST {:.80} {:.80}", path, body));
+                    assert_ne!(
+                        status,
+                        StatusCode::SEE_OTHER,
+                        "{path:.80} {body:.80}: let in"
+                    );
+                }
+            }
+        }
+        // The raw bytes of each value as the whole body, and bodies no form can be.
+        let client = client_from("127.0.3.1");
+        for value in hostile_values() {
+            for path in ["/login", "/setup"] {
+                let status = client
+                    .post(format!("{}{path}", server.url))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(value.clone())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_no_server_error(status, path);
+            }
+        }
+        for (content_type, body, expected) in [
+            (
+                "application/x-www-form-urlencoded",
+                vec![b'x'; 3 << 20],
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            (
+                "application/json",
+                br#"{"email":"ann@example.com"}"#.to_vec(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (
+                "multipart/form-data",
+                b"--x--".to_vec(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (
+                "application/x-www-form-urlencoded",
+                b"email=ann%40example.com".to_vec(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        ] {
+            for path in ["/login", "/setup"] {
+                let response = client
+                    .post(format!("{}{path}", server.url))
+                    .header(header::CONTENT_TYPE, content_type)
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), expected, "{path} {content_type}");
+            }
+        }
+        // Nothing got in, and the setup link still works once.
+        assert_eq!(super::accounts::admin_count(&db).await.unwrap(), 1);
+        let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(sessions, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hostile_query_parameters_never_get_a_server_error() {
+    on_each_backend(|db| async move {
+        let read = token::create(&db, "hostile-read", Scope::Read)
+            .await
+            .unwrap();
+        let ingest = token::create(&db, "hostile-ingest", Scope::Ingest)
+            .await
+            .unwrap();
+        let server = server_with_admin(db, Settings::defaults()).await;
+        server.state.setup.open();
+        let client = client();
+        let cookie = sign_in(&client, &server).await;
+        let server_fns: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path.to_owned())
+            .collect();
+        for value in hostile_values() {
+            let value = encoded_for_query(&value);
+            let mut requests = vec![
+                (Method::GET, format!("/login?next={value}"), None),
+                (Method::GET, format!("/login?next={value}"), Some(&cookie)),
+                (Method::GET, format!("/setup?token={value}"), None),
+                (Method::GET, format!("/?next={value}"), None),
+                (Method::GET, format!("/admin/credits?{value}={value}"), None),
+                (
+                    Method::GET,
+                    format!("/admin/credits?{value}={value}"),
+                    Some(&cookie),
+                ),
+                (
+                    Method::GET,
+                    format!("{STATS_PATH}?{value}={value}"),
+                    Some(&cookie),
+                ),
+                (Method::GET, format!("/pkg/{value}"), None),
+                (Method::GET, format!("/admin/{value}"), Some(&cookie)),
+            ];
+            for path in &server_fns {
+                requests.push((
+                    Method::POST,
+                    format!("{path}?{value}={value}"),
+                    Some(&cookie),
+                ));
+                requests.push((
+                    Method::GET,
+                    format!("{path}?{value}={value}"),
+                    Some(&cookie),
+                ));
+            }
+            for (method, path, session) in requests {
+                let mut request = client.request(method.clone(), format!("{}{path}", server.url));
+                if let Some(cookie) = session {
+                    request = request.header(header::COOKIE, cookie);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                assert_no_server_error(status, &format!("{method} {path:.100}"));
+                if let Some(location) = response.headers().get(header::LOCATION) {
+                    let location = String::from_utf8_lossy(location.as_bytes());
+                    assert!(
+                        location.starts_with('/') && !location.starts_with("//"),
+                        "{path:.100} leads off the site: {location}"
+                    );
+                }
+            }
+            // Server functions with the value as their body, and tokens made of it.
+            for path in &server_fns {
+                let status = client
+                    .post(format!("{}{path}", server.url))
+                    .header(header::COOKIE, &cookie)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(value.clone())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_no_server_error(status, path);
+            }
+            for (path, token) in [(STATS_PATH, &read), (INGEST_PATH, &ingest)] {
+                let status = client
+                    .get(format!("{}{path}", server.url))
+                    .header(
+                        header::AUTHORIZATION,
+                        format!("Bearer {token}{value:.1000}"),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_no_server_error(status, path);
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn raw_requests_with_hostile_bytes_get_a_4xx() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (db, _folder) = fresh_sqlite().await;
+    let server = server_with_admin(db, Settings::defaults()).await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let long_address = format!(
+        "GET /login?next={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "x".repeat(1 << 20)
+    );
+    let requests: [&[u8]; 7] = [
+        long_address.as_bytes(),
+        b"GET /login?next=<script>alert(1)</script> HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /login?next=\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /login?next=a\x00b HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n\r\n\xff\xfe\x00\x01\x02",
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"GET /admin/credits HTTP/1.1\r\nHost: x\r\nCookie: usage_monitor_session=\xff\xfe\r\n\r\n",
+    ];
+    for request in requests {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = vec![0; 12];
+        stream.read_exact(&mut answer).await.unwrap();
+        let status = String::from_utf8_lossy(&answer[9..12]).into_owned();
+        let what = String::from_utf8_lossy(request);
+        assert!(
+            matches!(status.as_bytes()[0], b'2' | b'3' | b'4'),
+            "{what:?}: {status}"
+        );
+    }
+}

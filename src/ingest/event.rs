@@ -2,7 +2,7 @@
 //! rejected with a reason that names what was wrong.
 
 use crate::stats::{Money, Tier};
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 
@@ -13,6 +13,14 @@ pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_ERROR_CHARS: usize = 2_000;
 pub const MAX_CREDITS: i64 = 1_000_000_000;
 pub const MAX_COST_DOLLARS: i64 = 1_000_000;
+/// A longer line of an import is rejected without being parsed.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// Times are accepted from 2000-01-01T00:00:00Z (inclusive) to 2100-01-01T00:00:00Z
+/// (exclusive), in microseconds since the epoch. A time outside is a sender's placeholder
+/// (Go's zero time is year 1, `9999-12-31` often stands for "never") that would hide the
+/// event from every window rather than show it.
+pub const EARLIEST_TIME: i64 = 946_684_800_000_000;
+pub const END_OF_TIMES: i64 = 4_102_444_800_000_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -79,6 +87,20 @@ pub struct RefundEvent {
 #[error("{0}")]
 pub struct Invalid(pub String);
 
+/// One line of JSON Lines as read (with its line break or without): its event, or why it
+/// cannot be one; `None` for a blank line.
+pub fn parse_line(bytes: &[u8]) -> Option<Result<Event, String>> {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if bytes.len() > MAX_LINE_BYTES {
+        return Some(Err(format!("line longer than {MAX_LINE_BYTES} bytes")));
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Some(Err("not valid UTF-8".into()));
+    };
+    let text = text.trim();
+    (!text.is_empty()).then(|| parse_event(text).map_err(|invalid| invalid.0))
+}
+
 fn invalid(message: impl Into<String>) -> Invalid {
     Invalid(message.into())
 }
@@ -123,7 +145,7 @@ pub fn parse_event(text: &str) -> Result<Event, Invalid> {
             cost: fields.cost("cost_usd")?,
             created_at: fields.timestamp("created_at")?,
             completed_at: fields.optional_timestamp("completed_at")?,
-            error: fields.optional::<String>("error")?.map(cut_error),
+            error: fields.optional::<String>("error")?.map(readable_error),
         })),
         "refund" => Ok(Event::Refund(RefundEvent {
             generation_id: fields.non_empty("generation_id", MAX_ID_LEN)?,
@@ -136,10 +158,27 @@ pub fn parse_event(text: &str) -> Result<Event, Invalid> {
     }
 }
 
-fn cut_error(error: String) -> String {
-    match error.char_indices().nth(MAX_ERROR_CHARS) {
+/// A provider's error text as stored: cut when long, and without NUL characters (which
+/// PostgreSQL cannot store in text) rather than losing the event for its message.
+fn readable_error(error: String) -> String {
+    let error = match error.char_indices().nth(MAX_ERROR_CHARS) {
         Some((end, _)) => format!("{}…", &error[..end]),
         None => error,
+    };
+    if error.contains('\0') {
+        error.replace('\0', "\u{FFFD}")
+    } else {
+        error
+    }
+}
+
+/// Ids and names are compared and stored as sent; PostgreSQL cannot store NUL in text.
+fn check_no_nul(name: &str, text: &str) -> Result<(), Invalid> {
+    match text.contains('\0') {
+        true => Err(invalid(format!(
+            "{name}: must not contain the NUL character (\\u0000)"
+        ))),
+        false => Ok(()),
     }
 }
 
@@ -175,13 +214,17 @@ impl Fields<'_> {
         if text.len() > max_len {
             return Err(invalid(format!("{name}: longer than {max_len} bytes")));
         }
+        check_no_nul(name, &text)?;
         Ok(text)
     }
 
     fn text(&self, name: &str, max_len: usize) -> Result<Option<String>, Invalid> {
         let text: Option<String> = self.optional(name)?;
-        if text.as_ref().is_some_and(|t| t.len() > max_len) {
-            return Err(invalid(format!("{name}: longer than {max_len} bytes")));
+        if let Some(text) = &text {
+            if text.len() > max_len {
+                return Err(invalid(format!("{name}: longer than {max_len} bytes")));
+            }
+            check_no_nul(name, text)?;
         }
         Ok(text)
     }
@@ -238,13 +281,28 @@ impl Fields<'_> {
                 shorten(&text)
             ))
         })?;
-        Ok(Some(time.timestamp_micros()))
+        let micros = time.timestamp_micros();
+        if !(EARLIEST_TIME..END_OF_TIMES).contains(&micros) {
+            return Err(invalid(format!(
+                "{name}: {} is outside the accepted times, {} to {} (exclusive)",
+                shorten(&text),
+                rfc3339(EARLIEST_TIME),
+                rfc3339(END_OF_TIMES)
+            )));
+        }
+        Ok(Some(micros))
     }
 
     fn timestamp(&self, name: &str) -> Result<i64, Invalid> {
         self.optional_timestamp(name)?
             .ok_or_else(|| invalid(format!("missing field {name:?}")))
     }
+}
+
+fn rfc3339(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The JSON type a field must have, as error messages name it.
@@ -399,9 +457,52 @@ mod tests {
     }
 
     #[test]
+    fn a_line_may_be_as_long_as_the_limit_without_its_line_break() {
+        let event = |pad: usize| {
+            format!(
+                r#"{{"kind":"user","id":"u","tier":"free","credits":1,"pad":"{}"}}"#,
+                "x".repeat(pad)
+            )
+        };
+        let longest = event(MAX_LINE_BYTES - event(0).len());
+        assert_eq!(longest.len(), MAX_LINE_BYTES);
+        assert!(matches!(parse_line(longest.as_bytes()), Some(Ok(_))));
+        assert!(matches!(
+            parse_line(format!("{longest}\n").as_bytes()),
+            Some(Ok(_))
+        ));
+        assert_eq!(
+            parse_line(format!(" {longest}").as_bytes()),
+            Some(Err(format!("line longer than {MAX_LINE_BYTES} bytes")))
+        );
+        assert_eq!(parse_line(b" \t\r\n"), None);
+    }
+
+    #[test]
+    fn times_outside_the_accepted_range_say_which_range() {
+        let at = |time: &str| {
+            parse_event(&format!(
+                r#"{{"kind":"refund","generation_id":"g","credits":1,"at":"{time}"}}"#
+            ))
+        };
+        assert!(at("2000-01-01T00:00:00Z").is_ok());
+        assert!(at("2099-12-31T23:59:59.999999Z").is_ok());
+        assert_eq!(
+            at("0001-01-01T00:00:00Z").unwrap_err().0,
+            "at: 0001-01-01T00:00:00Z is outside the accepted times, \
+             2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z (exclusive)"
+        );
+        assert!(
+            at("2100-01-01T00:59:00+01:00").is_ok(),
+            "23:59 UTC on 31 Dec 2099"
+        );
+        assert!(at("2100-01-01T00:00:00Z").is_err());
+    }
+
+    #[test]
     fn long_error_texts_are_cut_not_rejected() {
         let long = "x".repeat(MAX_ERROR_CHARS + 10);
-        assert_eq!(cut_error(long).chars().count(), MAX_ERROR_CHARS + 1);
-        assert_eq!(cut_error("short".into()), "short");
+        assert_eq!(readable_error(long).chars().count(), MAX_ERROR_CHARS + 1);
+        assert_eq!(readable_error("short".into()), "short");
     }
 }

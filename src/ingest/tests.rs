@@ -1,7 +1,9 @@
 //! Import on real SQLite and PostgreSQL databases: repeats, out-of-order events, bad lines.
 
+use super::event::MAX_LINE_BYTES;
 use super::*;
 use crate::db::testing::on_each_backend;
+use crate::db::Db;
 use sqlx::Row;
 
 async fn import(db: &Db, text: &str, strict: bool) -> Report {

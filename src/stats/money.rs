@@ -39,7 +39,7 @@ impl Money {
     }
 
     /// Parses a non-negative decimal amount of dollars (`"0.035"`, `"12"`, `"1e-3"`), exactly.
-    #[cfg(feature = "ssr")]
+    #[cfg(feature = "event-parsing")]
     pub fn parse_dollars(text: &str, max_dollars: i64) -> Result<Money, MoneyParseError> {
         use rust_decimal::prelude::ToPrimitive;
         use rust_decimal::Decimal;
@@ -166,7 +166,7 @@ mod tests {
         assert_ne!(0.1f64 + 0.1 + 0.1, 0.3);
     }
 
-    #[cfg(feature = "ssr")]
+    #[cfg(feature = "event-parsing")]
     #[test]
     fn parses_dollars_exactly() {
         let parse = |t| Money::parse_dollars(t, 1_000_000);
