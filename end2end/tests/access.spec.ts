@@ -84,7 +84,7 @@ test.describe('signing in and out', () => {
     expect((await bundle).status()).toBe(200);
     await page.waitForLoadState('networkidle');
     const output = server.output();
-    expect(output).toMatch(/action="login_failed" email=admin@example.com address=127.0.0.1/);
+    expect(output).toMatch(/action="login_failed" email="admin@example.com" address=127.0.0.1/);
     expect(output).toMatch(/action="login" email=admin@example.com address=127.0.0.1/);
     expect(unexpected(errors)).toEqual([]);
   });

@@ -89,7 +89,7 @@ async fn login(
     if let Verdict::Refuse { retry_after } = state.throttle.check(&email, address, Instant::now()) {
         // Rounded up: a client that waits this long is let through.
         let seconds = retry_after.as_millis().div_ceil(1000).max(1) as u64;
-        tracing::warn!(target: "audit", action = "login_throttled", %email, %address, retry_after_seconds = seconds);
+        tracing::warn!(target: "audit", action = "login_throttled", ?email, %address, retry_after_seconds = seconds);
         let mut response = render_form(
             &state,
             uri,
@@ -110,7 +110,8 @@ async fn login(
     };
     if !verified {
         let delay = state.throttle.failed(&email, address, Instant::now());
-        tracing::warn!(target: "audit", action = "login_failed", %email, %address);
+        // Escaped (`?`): the client typed it; a line break must not forge a log line.
+        tracing::warn!(target: "audit", action = "login_failed", ?email, %address);
         tokio::time::sleep(delay).await;
         return render_form(
             &state,
