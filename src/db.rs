@@ -2,7 +2,10 @@
 //!
 //! Both speak the same SQL here (integers for money and time, `$n` placeholders,
 //! `ON CONFLICT` upserts), so one set of queries serves both through sqlx's `Any` driver;
-//! one schema in `migrations/` fits both (SQLite reads `BIGINT` as an integer).
+//! one schema in `migrations/` fits both (SQLite reads `BIGINT` as an integer). Only bulk
+//! writes and id lists take each backend's own fastest form (`bulk`).
+
+pub mod bulk;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};

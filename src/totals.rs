@@ -6,7 +6,7 @@
 
 use crate::ingest::event::Status;
 use crate::stats::Tier;
-use sqlx::any::AnyArguments;
+use crate::db::bulk::insert_rows;
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
@@ -127,45 +127,47 @@ impl Deltas {
             .collect();
         insert_rows(
             conn,
-            "INSERT INTO provider_totals (span, bucket, provider, generations, succeeded, failed, cost_micros)",
+            "provider_totals",
+            ["span", "bucket", "provider", "generations", "succeeded", "failed", "cost_micros"],
             "ON CONFLICT (span, bucket, provider) DO UPDATE SET
                  generations = provider_totals.generations + excluded.generations,
                  succeeded = provider_totals.succeeded + excluded.succeeded,
                  failed = provider_totals.failed + excluded.failed,
                  cost_micros = provider_totals.cost_micros + excluded.cost_micros",
-            7,
             &providers,
-            |q, ((span, bucket, provider), c)| {
-                q.bind(*span)
-                    .bind(*bucket)
-                    .bind(provider.as_str())
-                    .bind(c.generations)
-                    .bind(c.succeeded)
-                    .bind(c.failed)
-                    .bind(c.cost_micros)
+            |((span, bucket, provider), c)| {
+                [
+                    (*span).into(),
+                    (*bucket).into(),
+                    provider.as_str().into(),
+                    c.generations.into(),
+                    c.succeeded.into(),
+                    c.failed.into(),
+                    c.cost_micros.into(),
+                ]
             },
         )
         .await?;
         let tiers: Vec<_> = self.tiers.into_iter().filter(|(_, c)| *c != 0).collect();
         insert_rows(
             conn,
-            "INSERT INTO tier_totals (span, bucket, tier, consumed)",
+            "tier_totals",
+            ["span", "bucket", "tier", "consumed"],
             "ON CONFLICT (span, bucket, tier) DO UPDATE SET consumed = tier_totals.consumed + excluded.consumed",
-            4,
             &tiers,
-            |q, ((span, bucket, tier), consumed)| {
-                q.bind(*span).bind(*bucket).bind(*tier).bind(*consumed)
+            |((span, bucket, tier), consumed)| {
+                [(*span).into(), (*bucket).into(), (*tier).into(), (*consumed).into()]
             },
         )
         .await?;
         let refunds: Vec<_> = self.refunds.into_iter().filter(|(_, c)| *c != 0).collect();
         insert_rows(
             conn,
-            "INSERT INTO refund_totals (span, bucket, refunds)",
+            "refund_totals",
+            ["span", "bucket", "refunds"],
             "ON CONFLICT (span, bucket) DO UPDATE SET refunds = refund_totals.refunds + excluded.refunds",
-            3,
             &refunds,
-            |q, ((span, bucket), refunds)| q.bind(*span).bind(*bucket).bind(*refunds),
+            |((span, bucket), refunds)| [(*span).into(), (*bucket).into(), (*refunds).into()],
         )
         .await?;
         let balances: Vec<_> = self
@@ -175,78 +177,34 @@ impl Deltas {
             .collect();
         insert_rows(
             conn,
-            "INSERT INTO balance_totals (tier, users, credits, users_with_credits)",
+            "balance_totals",
+            ["tier", "users", "credits", "users_with_credits"],
             "ON CONFLICT (tier) DO UPDATE SET
                  users = balance_totals.users + excluded.users,
                  credits = balance_totals.credits + excluded.credits,
                  users_with_credits = balance_totals.users_with_credits + excluded.users_with_credits",
-            4,
             &balances,
-            |q, (tier, c)| {
-                q.bind(*tier)
-                    .bind(c.users)
-                    .bind(c.credits)
-                    .bind(c.users_with_credits)
+            |(tier, c)| {
+                [
+                    (*tier).into(),
+                    c.users.into(),
+                    c.credits.into(),
+                    c.users_with_credits.into(),
+                ]
             },
         )
         .await?;
         let activity: Vec<_> = self.activity.into_iter().filter(|(_, c)| *c != 0).collect();
         insert_rows(
             conn,
-            "INSERT INTO activity_totals (span, bucket, users)",
+            "activity_totals",
+            ["span", "bucket", "users"],
             "ON CONFLICT (span, bucket) DO UPDATE SET users = activity_totals.users + excluded.users",
-            3,
             &activity,
-            |q, ((span, bucket), users)| q.bind(*span).bind(*bucket).bind(*users),
+            |((span, bucket), users)| [(*span).into(), (*bucket).into(), (*users).into()],
         )
         .await
     }
-}
-
-pub type Query<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>;
-
-/// Bound parameters per statement, under SQLite's limit of 32,766 (PostgreSQL's is 65,535).
-pub const MAX_PARAMETERS: usize = 10_000;
-
-/// `count` placeholders for parameters `first`, `first + 1`, ...: numbered (`$n`) for
-/// PostgreSQL, positional (`?`) for SQLite, where sqlx binds numbered ones by looking each
-/// name up in a list, which makes binding quadratic in their number (10,000 took 120 ms).
-pub fn placeholders(conn: &AnyConnection, first: usize, count: usize) -> String {
-    let positional = conn.backend_name() == "SQLite";
-    (first..first + count)
-        .map(|n| {
-            if positional {
-                "?".to_owned()
-            } else {
-                format!("${n}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `head VALUES (...), (...) tail` for every row, as few statements as the parameter limit
-/// allows: one round trip for hundreds of rows instead of one each.
-pub async fn insert_rows<T>(
-    conn: &mut AnyConnection,
-    head: &str,
-    tail: &str,
-    columns: usize,
-    rows: &[T],
-    bind: impl for<'q> Fn(Query<'q>, &'q T) -> Query<'q>,
-) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(MAX_PARAMETERS / columns) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|row| format!("({})", placeholders(conn, row * columns + 1, columns)))
-            .collect();
-        let sql = format!("{head} VALUES {} {tail}", values.join(", "));
-        let mut query = sqlx::query(&sql);
-        for row in chunk {
-            query = bind(query, row);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// Every stored total, without the keys whose totals are all zero (which mean the same as

@@ -68,11 +68,6 @@ pub async fn begin_write(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Err
         .bind(WRITE_LOCK)
         .execute(&mut *tx)
         .await?;
-    // A batch's statements have thousands of parameters: planning them once per connection
-    // (a generic plan) instead of at every execution takes a sixth off a large import.
-    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
-        .execute(&mut *tx)
-        .await?;
     Ok(tx)
 }
 

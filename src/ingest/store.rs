@@ -9,7 +9,8 @@
 
 use super::event::{Event, GenerationEvent, RefundEvent, Status, UserEvent};
 use crate::stats::Tier;
-use crate::totals::{insert_rows, placeholders, Contribution, Deltas};
+use crate::db::bulk::{id_lists, insert_rows};
+use crate::totals::{Contribution, Deltas};
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeSet, HashMap};
 
@@ -282,9 +283,6 @@ fn apply_refund(rows: &mut Rows, changes: &mut Changes, refund: &RefundEvent) ->
     }
 }
 
-/// Ids per statement when reading rows by id.
-const IDS_PER_READ: usize = crate::totals::MAX_PARAMETERS;
-
 /// Reads the generations (with their refunds) whose `column` is one of `ids`.
 async fn read_generations(
     conn: &mut AnyConnection,
@@ -293,19 +291,15 @@ async fn read_generations(
     rows: &mut Rows,
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<&str> = ids.iter().copied().collect();
-    for chunk in ids.chunks(IDS_PER_READ) {
+    for list in id_lists(conn, &ids) {
         let sql = format!(
             "SELECT g.id, g.user_id, g.provider, g.model, g.status, g.credits, g.cost_micros,
                     g.created_at, g.completed_at, g.error, r.credits, r.at
              FROM generations g LEFT JOIN refunds r ON r.generation_id = g.id
-             WHERE {column} IN ({})",
-            placeholders(conn, 1, chunk.len())
+             WHERE {column} IN {}",
+            list.sql
         );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
+        for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
             let status: String = row.try_get(4)?;
             let refund_credits: Option<i64> = row.try_get(10)?;
             let refund_at: Option<i64> = row.try_get(11)?;
@@ -332,17 +326,13 @@ async fn read_users(
     ids: &BTreeSet<String>,
     rows: &mut Rows,
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<&String> = ids.iter().collect();
-    for chunk in ids.chunks(IDS_PER_READ) {
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    for list in id_lists(conn, &ids) {
         let sql = format!(
-            "SELECT id, tier, credits, email, last_generation_at FROM users WHERE id IN ({})",
-            placeholders(conn, 1, chunk.len())
+            "SELECT id, tier, credits, email, last_generation_at FROM users WHERE id IN {}",
+            list.sql
         );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(id.as_str());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
+        for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
             let tier: String = row.try_get(1)?;
             let user = UserRow {
                 tier: Tier::parse(&tier).ok_or_else(|| bad_value("tier", &tier))?,
@@ -377,17 +367,19 @@ async fn write(
         .collect();
     insert_rows(
         conn,
-        "INSERT INTO users (id, tier, credits, email, last_generation_at)",
+        "users",
+        ["id", "tier", "credits", "email", "last_generation_at"],
         "ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, credits = excluded.credits,
              email = excluded.email, last_generation_at = excluded.last_generation_at",
-        5,
         &users,
-        |q, (id, u)| {
-            q.bind(id.as_str())
-                .bind(u.tier.as_str())
-                .bind(u.credits)
-                .bind(u.email.as_deref())
-                .bind(u.last_generation_at)
+        |(id, u)| {
+            [
+                id.as_str().into(),
+                u.tier.as_str().into(),
+                u.credits.into(),
+                u.email.as_deref().into(),
+                u.last_generation_at.into(),
+            ]
         },
     )
     .await?;
@@ -417,22 +409,34 @@ async fn write(
     for (rows, tail) in [(&inserted, ""), (&updated, upsert)] {
         insert_rows(
             conn,
-            "INSERT INTO generations
-                 (id, user_id, provider, model, status, credits, cost_micros, created_at, completed_at, error)",
+            "generations",
+            [
+                "id",
+                "user_id",
+                "provider",
+                "model",
+                "status",
+                "credits",
+                "cost_micros",
+                "created_at",
+                "completed_at",
+                "error",
+            ],
             tail,
-            10,
             rows,
-            |q, (id, g)| {
-                q.bind(id.as_str())
-                    .bind(g.user_id.as_str())
-                    .bind(g.provider.as_str())
-                    .bind(g.model.as_deref())
-                    .bind(g.status.as_str())
-                    .bind(g.credits)
-                    .bind(g.cost_micros)
-                    .bind(g.created_at)
-                    .bind(g.completed_at)
-                    .bind(g.error.as_deref())
+            |(id, g)| {
+                [
+                    id.as_str().into(),
+                    g.user_id.as_str().into(),
+                    g.provider.as_str().into(),
+                    g.model.as_deref().into(),
+                    g.status.as_str().into(),
+                    g.credits.into(),
+                    g.cost_micros.into(),
+                    g.created_at.into(),
+                    g.completed_at.into(),
+                    g.error.as_deref().into(),
+                ]
             },
         )
         .await?;
@@ -440,36 +444,28 @@ async fn write(
 
     insert_rows(
         conn,
-        "INSERT INTO refunds (generation_id, credits, at)",
+        "refunds",
+        ["generation_id", "credits", "at"],
         "",
-        3,
         &refunds,
-        |q, (id, (credits, at))| q.bind(id.as_str()).bind(*credits).bind(*at),
+        |(id, (credits, at))| [id.as_str().into(), (*credits).into(), (*at).into()],
     )
     .await?;
 
-    let lost: Vec<&String> = changes.lost_newest.iter().collect();
-    for chunk in lost.chunks(IDS_PER_READ) {
+    let lost: Vec<&str> = changes.lost_newest.iter().map(String::as_str).collect();
+    for list in id_lists(conn, &lost) {
         let sql = format!(
             "UPDATE users SET last_generation_at =
                  (SELECT MAX(g.created_at) FROM generations g WHERE g.user_id = users.id)
-             WHERE id IN ({})",
-            placeholders(conn, 1, chunk.len())
+             WHERE id IN {}",
+            list.sql
         );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(id.as_str());
-        }
-        query.execute(&mut *conn).await?;
+        list.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
         let sql = format!(
-            "SELECT id, last_generation_at FROM users WHERE id IN ({})",
-            placeholders(conn, 1, chunk.len())
+            "SELECT id, last_generation_at FROM users WHERE id IN {}",
+            list.sql
         );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(id.as_str());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
+        for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
             let id: String = row.try_get(0)?;
             if let Some(user) = after.users.get_mut(&id) {
                 user.last_generation_at = row.try_get(1)?;
