@@ -3,13 +3,12 @@
 use crate::ui::dashboard::CreditsPage;
 use crate::ui::login::{LoginPage, SetupPage};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::hooks::use_location;
 use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     #[cfg(feature = "ssr")]
     allow_nonced_scripts();
     view! {
@@ -20,9 +19,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options=options.clone()/>
                 <MetaTags/>
-                <link rel="stylesheet" href=stylesheet/>
+                <HashedStylesheet options/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
             </head>
             <body>

@@ -15,6 +15,10 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/usage-monitor.db";
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Figures shared by the requests of one second: under load, one computation serves them all.
+const DEFAULT_STATS_MAX_AGE: Duration = Duration::from_secs(1);
+/// Beyond a few seconds, shared figures would be stale without anyone noticing.
+const MAX_STATS_MAX_AGE: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -24,6 +28,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     pub report: ReportSettings,
     pub refresh_seconds: u64,
+    /// How long the server may hand out the same figures to every request (0: never).
+    pub stats_max_age: Duration,
     pub access: AccessSettings,
 }
 
@@ -78,6 +84,8 @@ struct AppSection {
     statement_timeout_seconds: Option<u64>,
     /// `USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS`
     shutdown_grace_seconds: Option<u64>,
+    /// `USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS`
+    stats_max_age_milliseconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -258,6 +266,18 @@ impl Settings {
             file.shutdown_grace_seconds,
             DEFAULT_SHUTDOWN_GRACE,
         )?;
+        let stats_max_age_ms = number(
+            &env,
+            "USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS",
+            file.stats_max_age_milliseconds,
+            DEFAULT_STATS_MAX_AGE.as_millis() as u64,
+        )?;
+        if stats_max_age_ms > MAX_STATS_MAX_AGE.as_millis() as u64 {
+            return Err(ConfigError::Invalid(format!(
+                "USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS ({stats_max_age_ms}) must be at most {}: figures older than that would look current",
+                MAX_STATS_MAX_AGE.as_millis()
+            )));
+        }
         let secure_cookie = public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
@@ -267,6 +287,7 @@ impl Settings {
             shutdown_grace,
             report: ReportSettings { time_zone, health },
             refresh_seconds,
+            stats_max_age: Duration::from_millis(stats_max_age_ms),
             access: AccessSettings {
                 public_url,
                 session: SessionPolicy {
@@ -297,6 +318,10 @@ fn number<T: std::str::FromStr>(
 
 /// Leptos's own settings (site address, where the built site is), from the same file;
 /// `LEPTOS_*` variables override them, as cargo-leptos sets them when it runs the server.
+///
+/// Hashed file names follow the build rather than a setting: cargo-leptos (`hash-files`)
+/// writes the hash file beside the binary it builds, and Leptos needs it to name the files
+/// (and panics if it is told to hash without it), so they are on exactly when it is there.
 pub fn leptos_options() -> Result<LeptosOptions, ConfigError> {
     let path = config_path();
     let path = Path::new(&path);
@@ -305,9 +330,14 @@ pub fn leptos_options() -> Result<LeptosOptions, ConfigError> {
     } else {
         leptos::config::get_configuration(None)
     };
-    result
+    let mut options = result
         .map(|conf| conf.leptos_options)
-        .map_err(|e| ConfigError::Leptos(e.to_string()))
+        .map_err(|e| ConfigError::Leptos(e.to_string()))?;
+    options.hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(&*options.hash_file)))
+        .is_some_and(|hash_file| hash_file.is_file());
+    Ok(options)
 }
 
 #[cfg(test)]
@@ -336,6 +366,7 @@ mod tests {
         assert_eq!(s.access.login_lockout, Duration::from_secs(900));
         assert_eq!(s.database_timeouts, DbTimeouts::DEFAULT);
         assert_eq!(s.shutdown_grace, Duration::from_secs(30));
+        assert_eq!(s.stats_max_age, Duration::from_secs(1));
         assert_eq!(
             s.report.health,
             HealthThresholds {
@@ -378,6 +409,23 @@ mod tests {
         );
         assert_eq!(s.shutdown_grace, Duration::from_secs(5));
         assert!(settings("", &[("USAGE_MONITOR_STATEMENT_TIMEOUT_SECONDS", "0")]).is_err());
+    }
+
+    #[test]
+    fn shared_figures_may_be_off_but_never_older_than_five_seconds() {
+        let age = |file: &str, env: &[(&str, &str)]| settings(file, env).map(|s| s.stats_max_age);
+        assert_eq!(
+            age("[app]\nstats-max-age-milliseconds = 250\n", &[]).unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            age("", &[("USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS", "0")]).unwrap(),
+            Duration::ZERO
+        );
+        let error = age("", &[("USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS", "5001")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS (5001) must be at most 5000"), "{error}");
     }
 
     #[test]

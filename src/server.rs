@@ -7,7 +7,8 @@ use crate::auth::routes::SetupLink;
 use crate::auth::throttle::{LoginThrottle, ThrottlePolicy};
 use crate::config::Settings;
 use crate::db::Db;
-use crate::stats::{query, DashboardStats};
+use crate::stats::shared::SharedStats;
+use crate::stats::DashboardStats;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -27,6 +28,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub throttle: Arc<LoginThrottle>,
     pub setup: Arc<SetupLink>,
+    pub stats: Arc<SharedStats>,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::new(ThrottlePolicy::with_lockout(
                 settings.access.login_lockout,
             ))),
+            stats: Arc::new(SharedStats::new(settings.stats_max_age)),
             settings: Arc::new(settings),
             setup: Arc::default(),
         }
@@ -78,15 +81,18 @@ pub fn router(state: AppState) -> Router {
         .layer(crate::server_cache::compression())
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         // Outside the guard, so that its refusals and redirects get the headers too.
-        .layer(middleware::map_response(crate::server_cache::cache_control))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::server_cache::cache_control,
+        ))
         .layer(middleware::from_fn(crate::auth::headers::security_headers))
         .with_state(state)
 }
 
 /// `GET /api/admin/credit-stats`: the same [`DashboardStats`] as the page, as JSON.
 async fn credit_stats(State(state): State<AppState>) -> Result<Json<DashboardStats>, ApiError> {
-    let stats = query::load(&state.db, &state.settings.report, chrono::Utc::now()).await?;
-    Ok(Json(stats))
+    let stats = state.stats.get(&state.db, &state.settings.report).await;
+    Ok(Json(stats.map_err(|error| ApiError::unavailable(&error))?))
 }
 
 /// How long `/readyz` waits for the database's answer: probes come often and want one soon.
@@ -113,7 +119,7 @@ const DATABASE_UNAVAILABLE: &str = "database unavailable; try again shortly";
 
 /// For server functions: the database failed. Logged, and answered `503` with the same
 /// words as the JSON API, so that the page knows to keep its figures and retry.
-pub fn database_unavailable(error: sqlx::Error) -> leptos::prelude::ServerFnError {
+pub fn database_unavailable(error: &dyn std::fmt::Display) -> leptos::prelude::ServerFnError {
     tracing::error!(%error, "database unavailable");
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(StatusCode::SERVICE_UNAVAILABLE);
@@ -165,11 +171,17 @@ impl ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    /// The error is logged; the client learns only that it may try again.
-    fn from(error: sqlx::Error) -> ApiError {
+impl ApiError {
+    /// The database failed: the error is logged; the client learns only that it may try again.
+    pub fn unavailable(error: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(%error, "database unavailable");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        ApiError::unavailable(&error)
     }
 }
 

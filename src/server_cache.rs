@@ -3,11 +3,16 @@
 //! The built site (`/pkg`) comes precompressed (brotli and gzip, from `cargo leptos build
 //! --release --precompress`; the router serves the `.br`/`.gz` beside each file, answering
 //! conditional requests), the rest is compressed as it goes out. Nothing is cached
-//! silently: static files are revalidated on each use (`no-cache` with their
-//! `Last-Modified`, a 304 when unchanged) because their names carry no hash; figures are
-//! never stored (`no-store`).
+//! silently: a built file whose name carries its content's hash (cargo-leptos `hash-files`)
+//! never changes, so browsers keep it for a year; other static files are revalidated on each
+//! use (`no-cache` with their `Last-Modified`, a 304 when unchanged); figures are never
+//! stored (`no-store`).
 
+use crate::server::AppState;
+use axum::extract::{Request, State};
 use axum::http::header::{HeaderValue, CACHE_CONTROL, LAST_MODIFIED};
+use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -20,45 +25,64 @@ pub fn compression() -> CompressionLayer {
         .quality(CompressionLevel::Precise(4))
 }
 
+/// A year: what browsers may keep a file whose name changes with its content.
+const HASHED_FILE: &str = "public, max-age=31536000, immutable";
+
 /// Adds a `Cache-Control` to responses that have none.
-pub async fn cache_control(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    if !headers.contains_key(CACHE_CONTROL) {
-        let policy = if headers.contains_key(LAST_MODIFIED) {
-            "no-cache"
-        } else {
-            "no-store"
-        };
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static(policy));
-    }
+pub async fn cache_control(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let options = &state.leptos_options;
+    let hashed = options.hash_files
+        && request
+            .uri()
+            .path()
+            .strip_prefix('/')
+            .and_then(|path| path.strip_prefix(&*options.site_pkg_dir))
+            .is_some_and(|rest| rest.starts_with('/'));
+    let mut response = next.run(request).await;
+    let policy = policy(&response, hashed);
     response
+        .headers_mut()
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(policy));
+    response
+}
+
+/// The policy for a response; `hashed`: it answers for a built file with hashed names.
+fn policy(response: &Response, hashed: bool) -> &'static str {
+    let found = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    if hashed && found {
+        HASHED_FILE
+    } else if response.headers().contains_key(LAST_MODIFIED) {
+        "no-cache"
+    } else {
+        "no-store"
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn policy(response: &Response) -> &str {
-        response.headers()[CACHE_CONTROL].to_str().unwrap()
-    }
-
-    #[tokio::test]
-    async fn files_are_revalidated_figures_never_stored_and_own_policies_kept() {
-        let figures = cache_control(Response::new("{}".into())).await;
-        assert_eq!(policy(&figures), "no-store");
-
+    fn file(status: StatusCode) -> Response {
         let mut file = Response::new("wasm".into());
+        *file.status_mut() = status;
         file.headers_mut().insert(
             LAST_MODIFIED,
             HeaderValue::from_static("Fri, 27 Nov 2026 22:00:00 GMT"),
         );
-        assert_eq!(policy(&cache_control(file).await), "no-cache");
+        file
+    }
 
-        let mut own = Response::new("".into());
-        own.headers_mut().insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=5"),
-        );
-        assert_eq!(policy(&cache_control(own).await), "private, max-age=5");
+    #[test]
+    fn hashed_files_are_kept_a_year_others_revalidated_figures_never_stored() {
+        assert_eq!(policy(&file(StatusCode::OK), true), HASHED_FILE);
+        assert_eq!(policy(&file(StatusCode::NOT_MODIFIED), true), HASHED_FILE);
+        // A name that is not (or no longer) there must not be remembered as missing.
+        assert_eq!(policy(&Response::new("".into()), false), "no-store");
+        let mut missing = Response::new("".into());
+        *missing.status_mut() = StatusCode::NOT_FOUND;
+        assert_eq!(policy(&missing, true), "no-store");
+        assert_eq!(policy(&file(StatusCode::OK), false), "no-cache");
+        assert_eq!(policy(&Response::new("{}".into()), false), "no-store");
     }
 }

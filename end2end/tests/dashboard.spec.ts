@@ -221,3 +221,30 @@ test('there is no refill endpoint', async ({ request }) => {
   const post = await request.post(server.url + '/api/admin/refill-credits', { data: { amount: 100 }, maxRedirects: 0 });
   expect(post.status()).toBe(404);
 });
+
+test('built files carry their content hash and are kept a year; the page is never stored', async ({ page }) => {
+  await signIn(page.request, server.url);
+  const built: { path: string; cacheControl: string | undefined; status: number }[] = [];
+  page.on('response', (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path.startsWith('/pkg/')) built.push({ path, cacheControl: r.headers()['cache-control'], status: r.status() });
+  });
+  const response = await page.goto(server.url + DASHBOARD_PATH);
+  expect(response?.headers()['cache-control']).toBe('no-store');
+  await page.waitForLoadState('networkidle');
+  // The stylesheet, the JS glue and the WebAssembly, each named with a 22-character hash.
+  expect(built.map((f) => f.path.replace(/\.[\w-]{22}\./, '.HASH.')).sort()).toEqual([
+    '/pkg/usage-monitor.HASH.css',
+    '/pkg/usage-monitor.HASH.js',
+    '/pkg/usage-monitor.HASH.wasm',
+  ]);
+  for (const file of built) {
+    expect(file.status, file.path).toBe(200);
+    expect(file.cacheControl, file.path).toBe('public, max-age=31536000, immutable');
+  }
+  const old = await page.request.get(server.url + '/pkg/usage-monitor.wasm');
+  expect(old.status()).toBe(404);
+  expect(old.headers()['cache-control']).toBe('no-store');
+  const icon = await page.request.get(server.url + '/favicon.svg');
+  expect(icon.headers()['cache-control']).toBe('no-cache');
+});

@@ -8,6 +8,8 @@ mod money;
 #[cfg(feature = "ssr")]
 pub mod query;
 #[cfg(feature = "ssr")]
+pub mod shared;
+#[cfg(feature = "ssr")]
 pub mod windows;
 
 pub use money::{group_thousands, Money, MoneyParseError};
@@ -265,14 +267,16 @@ pub fn sort_providers(providers: &mut [ProviderUsage]) {
     });
 }
 
-/// The figures, fresh from the database.
+/// The figures, at most `stats-max-age-milliseconds` old (`shared`).
 #[server]
 pub async fn get_dashboard_stats() -> Result<DashboardStats, ServerFnError> {
     crate::auth::guard::require_admin().await?;
     let state = expect_context::<crate::server::AppState>();
-    query::load(&state.db, &state.settings.report, chrono::Utc::now())
+    state
+        .stats
+        .get(&state.db, &state.settings.report)
         .await
-        .map_err(crate::server::database_unavailable)
+        .map_err(|error| crate::server::database_unavailable(&error))
 }
 
 /// How the page behaves: how often it refreshes.
