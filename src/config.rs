@@ -425,7 +425,10 @@ mod tests {
         let error = age("", &[("USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS", "5001")])
             .unwrap_err()
             .to_string();
-        assert!(error.contains("USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS (5001) must be at most 5000"), "{error}");
+        assert!(
+            error.contains("USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS (5001) must be at most 5000"),
+            "{error}"
+        );
     }
 
     #[test]

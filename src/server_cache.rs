@@ -29,7 +29,11 @@ pub fn compression() -> CompressionLayer {
 const HASHED_FILE: &str = "public, max-age=31536000, immutable";
 
 /// Adds a `Cache-Control` to responses that have none.
-pub async fn cache_control(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn cache_control(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let options = &state.leptos_options;
     let hashed = options.hash_files
         && request

@@ -4,9 +4,9 @@
 //! Writers collect the change of a whole batch in [`Deltas`] and apply it in the batch's own
 //! transaction, in sorted key order; `rebuild` recomputes everything from the raw rows.
 
+use crate::db::bulk::insert_rows;
 use crate::ingest::event::Status;
 use crate::stats::Tier;
-use crate::db::bulk::insert_rows;
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
@@ -128,7 +128,15 @@ impl Deltas {
         insert_rows(
             conn,
             "provider_totals",
-            ["span", "bucket", "provider", "generations", "succeeded", "failed", "cost_micros"],
+            [
+                "span",
+                "bucket",
+                "provider",
+                "generations",
+                "succeeded",
+                "failed",
+                "cost_micros",
+            ],
             "ON CONFLICT (span, bucket, provider) DO UPDATE SET
                  generations = provider_totals.generations + excluded.generations,
                  succeeded = provider_totals.succeeded + excluded.succeeded,

@@ -94,7 +94,10 @@ pub async fn insert_rows<T, const N: usize>(
     } else {
         let row = format!("({})", vec!["?"; N].join(", "));
         for chunk in rows.chunks(MAX_PARAMETERS / N) {
-            let sql = format!("{head} VALUES {} {tail}", vec![&*row; chunk.len()].join(", "));
+            let sql = format!(
+                "{head} VALUES {} {tail}",
+                vec![&*row; chunk.len()].join(", ")
+            );
             let mut query = sqlx::query(&sql);
             for row in chunk {
                 for cell in cells(row) {
@@ -197,7 +200,13 @@ mod tests {
                 .await
                 .unwrap();
             // More rows than one SQLite statement takes, and values that need care in JSON.
-            let awkward = ["it's \"quoted\"", "back\\slash", "tab\tnew\nline", "ünï €🙂", "[1,2]"];
+            let awkward = [
+                "it's \"quoted\"",
+                "back\\slash",
+                "tab\tnew\nline",
+                "ünï €🙂",
+                "[1,2]",
+            ];
             let rows: Vec<(String, Option<i64>, Option<&str>)> = (0..12_345)
                 .map(|i| {
                     let n = match i % 4 {
@@ -210,9 +219,14 @@ mod tests {
                     (format!("id-{i}"), n, note)
                 })
                 .collect();
-            insert_rows(&mut *conn, "bulk_test", ["id", "n", "note"], "", &rows, |(id, n, note)| {
-                [id.as_str().into(), (*n).into(), (*note).into()]
-            })
+            insert_rows(
+                &mut *conn,
+                "bulk_test",
+                ["id", "n", "note"],
+                "",
+                &rows,
+                |(id, n, note)| [id.as_str().into(), (*n).into(), (*note).into()],
+            )
             .await
             .unwrap();
             // An upsert's tail applies to every row.
@@ -231,7 +245,12 @@ mod tests {
             let mut read = Vec::new();
             for list in id_lists(&*conn, &ids) {
                 let sql = format!("SELECT id, n, note FROM bulk_test WHERE id IN {}", list.sql);
-                for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await.unwrap() {
+                for row in list
+                    .bind(sqlx::query(&sql))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap()
+                {
                     let id: String = row.get(0);
                     let n: Option<i64> = row.get(1);
                     let note: Option<String> = row.get(2);

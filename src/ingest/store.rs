@@ -8,8 +8,8 @@
 //! holds the write lock (`super::begin_write`), so nothing changes those rows meanwhile.
 
 use super::event::{Event, GenerationEvent, RefundEvent, Status, UserEvent};
-use crate::stats::Tier;
 use crate::db::bulk::{id_lists, insert_rows};
+use crate::stats::Tier;
 use crate::totals::{Contribution, Deltas};
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeSet, HashMap};

@@ -2,16 +2,18 @@
 //! the ten newest failures travel back, never the rows themselves.
 //!
 //! The dashboard reads the running totals (`crate::totals`): a window's whole 15-minute
-//! buckets from the totals tables, its partial buckets at the edges (the last minutes
-//! before `now`, the start of a rolling window) from the raw rows, so a figure costs a few
-//! thousand bucket rows however many generations there are. The same figures straight
+//! buckets from the totals tables, its partial quarters at the edges (the start of a
+//! rolling window, the minutes before `now`) from the raw rows of the shorter side: the
+//! part inside the window, or the quarter's total minus the part outside (at `now`, the
+//! rows after it: none). A figure so costs a few thousand bucket rows and at most seven
+//! and a half minutes of raw rows per edge, however many generations there are. The same figures straight
 //! from the raw rows ([`Source::RawRows`]) are the reference that tests and the benchmark
 //! compare against.
 
 use super::windows::{Window, Windows};
 use super::*;
 use crate::db::Db;
-use crate::totals::{bucket_ceil, bucket_floor, SPANS};
+use crate::totals::{bucket_ceil, bucket_floor, QUARTER, SPANS};
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use sqlx::any::AnyRow;
@@ -176,7 +178,7 @@ pub async fn load_from(
     let day = generation_totals(conn, source, windows.last_24h).await?;
 
     let mut by_provider: BTreeMap<String, GenerationTotals> = BTreeMap::new();
-    for row in window_rows(
+    for (sign, row) in window_rows(
         conn,
         source,
         windows.last_30_days,
@@ -188,10 +190,12 @@ pub async fn load_from(
         by_provider
             .entry(row.try_get(0)?)
             .or_default()
-            .add(&read_totals(&row, 1)?);
+            .add(&read_totals(&row, 1)?, sign);
     }
     let mut providers: Vec<ProviderUsage> = by_provider
         .into_iter()
+        // A quarter's total less its rows outside the window can leave nothing.
+        .filter(|(_, t)| t.generations != 0)
         .map(|(name, t)| ProviderUsage {
             name,
             total_calls: t.generations,
@@ -220,7 +224,7 @@ pub async fn load_from(
         user_stats.users_with_credits += with_credits;
         user_stats.total_credits_in_circulation += credits;
     }
-    for row in window_rows(
+    for (sign, row) in window_rows(
         conn,
         source,
         windows.this_month,
@@ -230,7 +234,8 @@ pub async fn load_from(
     .await?
     {
         if let Some(tier) = Tier::parse(&row.try_get::<String, _>(0)?) {
-            user_stats.credits_by_tier.get_mut(tier).total_consumed += row.try_get::<i64, _>(1)?;
+            user_stats.credits_by_tier.get_mut(tier).total_consumed +=
+                sign * row.try_get::<i64, _>(1)?;
         }
     }
 
@@ -335,15 +340,48 @@ fn split((start, end): Range, spans: &[i64]) -> Split {
     whole
 }
 
-/// The rows of a window query: `raw_sql` over the whole window, or `bucket_sql` over its
-/// whole buckets and `raw_sql` over its edges (the same columns, to be added up).
+/// Where a partial quarter at a window's edge is read: from its raw rows, or as the
+/// quarter's total minus the raw rows of the quarter outside the window.
+#[derive(Debug, PartialEq, Eq)]
+enum Edge {
+    Raw(Range),
+    QuarterLess { quarter: Range, outside: Vec<Range> },
+}
+
+/// The cheaper way to read `(start, end)`, by the time whose raw rows must be read; time
+/// after `now` holds no rows (only a sender's clock ahead of ours would put some there).
+/// The edge at `now` is so always its quarter's total, however busy the last minutes were.
+fn edge((start, end): Range, now: i64) -> Edge {
+    let first = bucket_floor(start, QUARTER);
+    let last = first + QUARTER;
+    if end > last {
+        return Edge::Raw((start, end));
+    }
+    let read = |(a, b): Range| b.min(now) - a.min(now);
+    let outside: Vec<Range> = [(first, start), (end, last)]
+        .into_iter()
+        .filter(|(a, b)| a < b)
+        .collect();
+    if outside.iter().copied().map(read).sum::<i64>() < read((start, end)) {
+        Edge::QuarterLess {
+            quarter: (first, last),
+            outside,
+        }
+    } else {
+        Edge::Raw((start, end))
+    }
+}
+
+/// The rows of a window query, each with the sign it is to be added up with: `raw_sql`
+/// over the whole window, or `bucket_sql` over its whole buckets and its edges as [`edge`]
+/// reads them (the same columns either way).
 async fn window_rows(
     conn: &mut sqlx::AnyConnection,
     source: Source,
     window: Window,
     raw_sql: &str,
     bucket_sql: &str,
-) -> Result<Vec<AnyRow>, sqlx::Error> {
+) -> Result<Vec<(i64, AnyRow)>, sqlx::Error> {
     let Split { buckets, edges } = match source {
         Source::RawRows => Split {
             buckets: Vec::new(),
@@ -351,21 +389,34 @@ async fn window_rows(
         },
         Source::Totals => split(range(window), &SPANS),
     };
-    let mut rows = Vec::new();
-    for (span, buckets) in buckets {
-        rows.extend(
-            bind_range(sqlx::query(bucket_sql), buckets)
-                .bind(span)
-                .fetch_all(&mut *conn)
-                .await?,
-        );
+    let now = window.end.timestamp_micros();
+    let mut buckets: Vec<(i64, Range, i64)> = buckets
+        .into_iter()
+        .map(|(span, range)| (span, range, 1))
+        .collect();
+    let mut raw: Vec<(Range, i64)> = Vec::new();
+    for part in edges {
+        match (source, edge(part, now)) {
+            (Source::Totals, Edge::QuarterLess { quarter, outside }) => {
+                buckets.push((QUARTER, quarter, 1));
+                raw.extend(outside.into_iter().map(|range| (range, -1)));
+            }
+            _ => raw.push((part, 1)),
+        }
     }
-    for edge in edges {
-        rows.extend(
-            bind_range(sqlx::query(raw_sql), edge)
-                .fetch_all(&mut *conn)
-                .await?,
-        );
+    let mut rows = Vec::new();
+    for (span, range, sign) in buckets {
+        let found = bind_range(sqlx::query(bucket_sql), range)
+            .bind(span)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.extend(found.into_iter().map(|row| (sign, row)));
+    }
+    for (range, sign) in raw {
+        let found = bind_range(sqlx::query(raw_sql), range)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.extend(found.into_iter().map(|row| (sign, row)));
     }
     Ok(rows)
 }
@@ -381,11 +432,12 @@ fn read_totals(row: &AnyRow, first: usize) -> Result<GenerationTotals, sqlx::Err
 }
 
 impl GenerationTotals {
-    fn add(&mut self, other: &GenerationTotals) {
-        self.generations += other.generations;
-        self.succeeded += other.succeeded;
-        self.failed += other.failed;
-        self.cost = self.cost + other.cost;
+    /// Adds (`sign` 1) or takes away (`sign` -1) `other`.
+    fn add(&mut self, other: &GenerationTotals, sign: i64) {
+        self.generations += sign * other.generations;
+        self.succeeded += sign * other.succeeded;
+        self.failed += sign * other.failed;
+        self.cost = Money::from_micros(self.cost.micros() + sign * other.cost.micros());
     }
 }
 
@@ -395,7 +447,7 @@ async fn generation_totals(
     window: Window,
 ) -> Result<GenerationTotals, sqlx::Error> {
     let mut totals = GenerationTotals::default();
-    for row in window_rows(
+    for (sign, row) in window_rows(
         conn,
         source,
         window,
@@ -404,7 +456,7 @@ async fn generation_totals(
     )
     .await?
     {
-        totals.add(&read_totals(&row, 0)?);
+        totals.add(&read_totals(&row, 0)?, sign);
     }
     Ok(totals)
 }
@@ -415,8 +467,8 @@ async fn refunds(
     window: Window,
 ) -> Result<i64, sqlx::Error> {
     let mut count = 0;
-    for row in window_rows(conn, source, window, REFUNDS, BUCKET_REFUNDS).await? {
-        count += row.try_get::<i64, _>(0)?;
+    for (sign, row) in window_rows(conn, source, window, REFUNDS, BUCKET_REFUNDS).await? {
+        count += sign * row.try_get::<i64, _>(0)?;
     }
     Ok(count)
 }
@@ -437,8 +489,8 @@ async fn active_users(
         .fetch_one(&mut *conn)
         .await?
         .try_get(0)?;
-    for row in rows {
-        count += row.try_get::<i64, _>(0)?;
+    for (sign, row) in rows {
+        count += sign * row.try_get::<i64, _>(0)?;
     }
     Ok(count)
 }
@@ -508,6 +560,43 @@ mod split_tests {
                 ],
                 edges: vec![(start, DAY - 2 * Q), (6 * DAY + 3 * Q, end)],
             }
+        );
+    }
+
+    #[test]
+    fn an_edge_is_read_from_its_shorter_side_and_the_edge_at_now_from_its_quarter() {
+        let now = 10 * Q + 4 * 60_000_000;
+        assert_eq!(
+            edge((10 * Q, now), now),
+            Edge::QuarterLess {
+                quarter: (10 * Q, 11 * Q),
+                outside: vec![(now, 11 * Q)]
+            },
+            "the minutes before now: the quarter less anything after now"
+        );
+        let minute = 60_000_000;
+        assert_eq!(
+            edge((2 * Q + 4 * minute, 3 * Q), now),
+            Edge::QuarterLess {
+                quarter: (2 * Q, 3 * Q),
+                outside: vec![(2 * Q, 2 * Q + 4 * minute)]
+            },
+            "a rolling window starting 4 minutes into a quarter"
+        );
+        assert_eq!(
+            edge((2 * Q + 11 * minute, 3 * Q), now),
+            Edge::Raw((2 * Q + 11 * minute, 3 * Q)),
+            "starting 11 minutes in: the 4 minutes inside are shorter"
+        );
+        assert_eq!(
+            edge((7, Q + 3), now),
+            Edge::Raw((7, Q + 3)),
+            "over two quarters"
+        );
+        assert_eq!(
+            edge((now - 3, now), now),
+            Edge::Raw((now - 3, now)),
+            "a window of a moment: its own rows"
         );
     }
 }

@@ -150,9 +150,15 @@ mod tests {
             let settings = utc();
             let shared = SharedStats::new(Duration::ZERO);
             generation(&db, "g1").await;
-            assert_eq!(generations_today(&shared.get(&db, &settings).await.unwrap()), 1);
+            assert_eq!(
+                generations_today(&shared.get(&db, &settings).await.unwrap()),
+                1
+            );
             generation(&db, "g2").await;
-            assert_eq!(generations_today(&shared.get(&db, &settings).await.unwrap()), 2);
+            assert_eq!(
+                generations_today(&shared.get(&db, &settings).await.unwrap()),
+                2
+            );
         })
         .await;
     }
@@ -166,7 +172,10 @@ mod tests {
         let all = futures::future::join_all((0..8).map(|_| shared.get(&db, &settings))).await;
         let first = all[0].as_ref().unwrap_err();
         for outcome in &all {
-            assert!(Arc::ptr_eq(outcome.as_ref().unwrap_err(), first), "one attempt for all");
+            assert!(
+                Arc::ptr_eq(outcome.as_ref().unwrap_err(), first),
+                "one attempt for all"
+            );
         }
         tokio::time::sleep(Duration::from_millis(350)).await;
         let retried = shared.get(&db, &settings).await.unwrap_err();

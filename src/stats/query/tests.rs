@@ -494,3 +494,46 @@ async fn health_thresholds_are_configurable() {
     })
     .await;
 }
+
+/// The partial quarters at a window's edges, read as the quarter's total minus the rows
+/// outside the window: rows after `now` in its quarter (a sender's clock ahead) and rows
+/// just before a rolling window's start stay out, those just inside count, on every figure.
+#[tokio::test]
+async fn edges_read_from_their_quarter_count_only_what_is_inside() {
+    on_each_backend(|db| async move {
+        import(
+            &db,
+            &[
+                user("u1", "pro", 10),
+                user("u2", "free", 0),
+                // now is 12:04; its quarter is 12:00-12:15.
+                generation("in1  u1 Flux    succeeded 2 0.10 2026-11-15T12:01:00Z"),
+                failed("in2  u1 Flux    3 2026-11-15T12:03:59Z", Some("boom")),
+                generation("late u2 Flux    succeeded 5 0.50 2026-11-15T12:04:00Z"),
+                generation("fut  u2 Seedream succeeded 7 0.70 2026-11-15T12:10:00Z"),
+                refund("in2", 3, "2026-11-15T12:03:59Z"),
+                // The last 24 h start at 12:04 yesterday, in the quarter 12:00-12:15.
+                generation("old1 u1 Flux    succeeded 1 0.01 2026-11-14T12:03:00Z"),
+                generation("old2 u1 Flux    succeeded 1 0.02 2026-11-14T12:04:00Z"),
+                generation("old3 u1 Flux    succeeded 1 0.04 2026-11-14T12:14:00Z"),
+            ],
+        )
+        .await;
+        let stats = stats_at(&db, chrono_tz::UTC, "2026-11-15T12:04:00Z").await;
+        assert_eq!(stats.today_stats.generations, 2);
+        assert_eq!(stats.today_stats.active_users, 1);
+        assert_eq!(stats.today_stats.cost, dollars("0.10"));
+        assert_eq!(
+            stats.system_health.tasks_last_24h, 4,
+            "old2, old3, in1, in2"
+        );
+        assert_eq!(stats.refunds_last_7_days, 1);
+        assert_eq!(
+            stats.user_stats.credits_by_tier.pro.total_consumed,
+            2 + 1 + 1 + 1
+        );
+        assert_eq!(stats.user_stats.credits_by_tier.free.total_consumed, 0);
+        assert_eq!(stats.providers.len(), 1, "{:?}", stats.providers);
+    })
+    .await;
+}
