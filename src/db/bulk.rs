@@ -220,7 +220,7 @@ mod tests {
                 })
                 .collect();
             insert_rows(
-                &mut *conn,
+                &mut conn,
                 "bulk_test",
                 ["id", "n", "note"],
                 "",
@@ -231,7 +231,7 @@ mod tests {
             .unwrap();
             // An upsert's tail applies to every row.
             insert_rows(
-                &mut *conn,
+                &mut conn,
                 "bulk_test",
                 ["id", "n", "note"],
                 "ON CONFLICT (id) DO UPDATE SET note = excluded.note",
@@ -243,7 +243,7 @@ mod tests {
 
             let ids: Vec<&str> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
             let mut read = Vec::new();
-            for list in id_lists(&*conn, &ids) {
+            for list in id_lists(&conn, &ids) {
                 let sql = format!("SELECT id, n, note FROM bulk_test WHERE id IN {}", list.sql);
                 for row in list
                     .bind(sqlx::query(&sql))
@@ -266,7 +266,7 @@ mod tests {
             expected[1].2 = Some("changed".into());
             expected.sort();
             assert_eq!(read, expected);
-            assert!(id_lists(&*conn, &[]).is_empty());
+            assert!(id_lists(&conn, &[]).is_empty());
         })
         .await;
     }
