@@ -405,7 +405,7 @@ async fn window_rows(
         }
     }
     let mut rows = Vec::new();
-    for (span, range, sign) in buckets {
+    for (span, range, sign) in merge_adjacent(buckets) {
         let found = bind_range(sqlx::query(bucket_sql), range)
             .bind(span)
             .fetch_all(&mut *conn)
@@ -419,6 +419,22 @@ async fn window_rows(
         rows.extend(found.into_iter().map(|row| (sign, row)));
     }
     Ok(rows)
+}
+
+/// Bucket ranges of the same span and sign that meet, as one: an edge's quarter joins the
+/// whole quarters next to it, so reading it from the totals costs no extra statement.
+fn merge_adjacent(mut buckets: Vec<(i64, Range, i64)>) -> Vec<(i64, Range, i64)> {
+    buckets.sort_by_key(|&(span, (start, _), sign)| (span, sign, start));
+    let mut merged: Vec<(i64, Range, i64)> = Vec::with_capacity(buckets.len());
+    for (span, (start, end), sign) in buckets {
+        match merged.last_mut() {
+            Some((s, (_, last_end), g)) if *s == span && *g == sign && *last_end == start => {
+                *last_end = end;
+            }
+            _ => merged.push((span, (start, end), sign)),
+        }
+    }
+    merged
 }
 
 /// Counts and cost from four columns starting at `first`.
@@ -597,6 +613,24 @@ mod split_tests {
             edge((now - 3, now), now),
             Edge::Raw((now - 3, now)),
             "a window of a moment: its own rows"
+        );
+    }
+
+    #[test]
+    fn an_edges_quarter_joins_the_whole_quarters_beside_it() {
+        let buckets = vec![
+            (DAY, (DAY, 3 * DAY), 1),
+            (Q, (3 * DAY, 3 * DAY + 5 * Q), 1),
+            (Q, (DAY - Q, DAY), 1),
+            (Q, (3 * DAY + 5 * Q, 3 * DAY + 6 * Q), 1),
+        ];
+        assert_eq!(
+            merge_adjacent(buckets),
+            vec![
+                (Q, (DAY - Q, DAY), 1),
+                (Q, (3 * DAY, 3 * DAY + 6 * Q), 1),
+                (DAY, (DAY, 3 * DAY), 1),
+            ]
         );
     }
 }
