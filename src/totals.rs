@@ -1,4 +1,5 @@
-//! Running totals per 15-minute bucket (`migrations/0003_totals.sql`), so that the dashboard
+//! Running totals per 15-minute bucket (`migrations/0003_totals.sql`, with generations by
+//! provider and tier in one table since `0005_generation_totals.sql`), so that the dashboard
 //! reads a few thousand bucket rows instead of millions of generations.
 //!
 //! Writers collect the change of a whole batch in [`Deltas`] and apply it in the batch's own
@@ -45,12 +46,15 @@ pub struct Contribution<'a> {
     pub refund: Option<(i64, i64)>,
 }
 
+/// What the generations of one bucket, provider and tier add up to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ProviderCounts {
+pub struct GenerationCounts {
     pub generations: i64,
     pub succeeded: i64,
     pub failed: i64,
     pub cost_micros: i64,
+    /// Credits charged minus refunded.
+    pub consumed: i64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,8 +68,8 @@ pub struct BalanceCounts {
 /// touch rows in one order.
 #[derive(Debug, Default)]
 pub struct Deltas {
-    providers: BTreeMap<(i64, i64, String), ProviderCounts>,
-    tiers: BTreeMap<(i64, i64, &'static str), i64>,
+    /// By span, bucket, provider and tier.
+    generations: BTreeMap<(i64, i64, String, &'static str), GenerationCounts>,
     refunds: BTreeMap<(i64, i64), i64>,
     balances: BTreeMap<&'static str, BalanceCounts>,
     activity: BTreeMap<(i64, i64), i64>,
@@ -78,17 +82,14 @@ impl Deltas {
         for span in SPANS {
             let bucket = bucket_floor(g.created_at, span);
             let counts = self
-                .providers
-                .entry((span, bucket, g.provider.to_owned()))
+                .generations
+                .entry((span, bucket, g.provider.to_owned(), g.tier.as_str()))
                 .or_default();
             counts.generations += sign;
             counts.succeeded += sign * i64::from(g.status == Status::Succeeded);
             counts.failed += sign * i64::from(g.status == Status::Failed);
             counts.cost_micros += sign * g.cost_micros;
-            *self
-                .tiers
-                .entry((span, bucket, g.tier.as_str()))
-                .or_default() += sign * (g.credits - refunded);
+            counts.consumed += sign * (g.credits - refunded);
             if let Some((_, at)) = g.refund {
                 *self
                     .refunds
@@ -120,51 +121,44 @@ impl Deltas {
 
     /// Adds the changes to the stored totals, skipping keys whose change is nothing.
     pub async fn apply(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        let providers: Vec<_> = self
-            .providers
+        let generations: Vec<_> = self
+            .generations
             .into_iter()
-            .filter(|(_, c)| *c != ProviderCounts::default())
+            .filter(|(_, c)| *c != GenerationCounts::default())
             .collect();
         insert_rows(
             conn,
-            "provider_totals",
+            "generation_totals",
             [
                 "span",
                 "bucket",
                 "provider",
+                "tier",
                 "generations",
                 "succeeded",
                 "failed",
                 "cost_micros",
+                "consumed",
             ],
-            "ON CONFLICT (span, bucket, provider) DO UPDATE SET
-                 generations = provider_totals.generations + excluded.generations,
-                 succeeded = provider_totals.succeeded + excluded.succeeded,
-                 failed = provider_totals.failed + excluded.failed,
-                 cost_micros = provider_totals.cost_micros + excluded.cost_micros",
-            &providers,
-            |((span, bucket, provider), c)| {
+            "ON CONFLICT (span, bucket, provider, tier) DO UPDATE SET
+                 generations = generation_totals.generations + excluded.generations,
+                 succeeded = generation_totals.succeeded + excluded.succeeded,
+                 failed = generation_totals.failed + excluded.failed,
+                 cost_micros = generation_totals.cost_micros + excluded.cost_micros,
+                 consumed = generation_totals.consumed + excluded.consumed",
+            &generations,
+            |((span, bucket, provider, tier), c)| {
                 [
                     (*span).into(),
                     (*bucket).into(),
                     provider.as_str().into(),
+                    (*tier).into(),
                     c.generations.into(),
                     c.succeeded.into(),
                     c.failed.into(),
                     c.cost_micros.into(),
+                    c.consumed.into(),
                 ]
-            },
-        )
-        .await?;
-        let tiers: Vec<_> = self.tiers.into_iter().filter(|(_, c)| *c != 0).collect();
-        insert_rows(
-            conn,
-            "tier_totals",
-            ["span", "bucket", "tier", "consumed"],
-            "ON CONFLICT (span, bucket, tier) DO UPDATE SET consumed = tier_totals.consumed + excluded.consumed",
-            &tiers,
-            |((span, bucket, tier), consumed)| {
-                [(*span).into(), (*bucket).into(), (*tier).into(), (*consumed).into()]
             },
         )
         .await?;
@@ -219,8 +213,7 @@ impl Deltas {
 /// no row), in key order.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    pub providers: Vec<(i64, i64, String, ProviderCounts)>,
-    pub tiers: Vec<(i64, i64, String, i64)>,
+    pub generations: Vec<(i64, i64, String, String, GenerationCounts)>,
     pub refunds: Vec<(i64, i64, i64)>,
     pub balances: Vec<(String, BalanceCounts)>,
     /// Each user's newest generation time, for the users that have one.
@@ -232,34 +225,27 @@ impl Snapshot {
     pub async fn read(conn: &mut AnyConnection) -> Result<Snapshot, sqlx::Error> {
         let mut snapshot = Snapshot::default();
         for row in sqlx::query(
-            "SELECT span, bucket, provider, generations, succeeded, failed, cost_micros FROM provider_totals
-             WHERE generations <> 0 OR cost_micros <> 0 ORDER BY span, bucket, provider",
+            "SELECT span, bucket, provider, tier, generations, succeeded, failed, cost_micros, consumed
+             FROM generation_totals
+             WHERE generations <> 0 OR cost_micros <> 0 OR consumed <> 0
+             ORDER BY span, bucket, provider, tier",
         )
         .fetch_all(&mut *conn)
         .await?
         {
-            let counts = ProviderCounts {
-                generations: row.try_get(3)?,
-                succeeded: row.try_get(4)?,
-                failed: row.try_get(5)?,
-                cost_micros: row.try_get(6)?,
+            let counts = GenerationCounts {
+                generations: row.try_get(4)?,
+                succeeded: row.try_get(5)?,
+                failed: row.try_get(6)?,
+                cost_micros: row.try_get(7)?,
+                consumed: row.try_get(8)?,
             };
-            snapshot
-                .providers
-                .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, counts));
-        }
-        for row in sqlx::query(
-            "SELECT span, bucket, tier, consumed FROM tier_totals WHERE consumed <> 0
-             ORDER BY span, bucket, tier",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            snapshot.tiers.push((
+            snapshot.generations.push((
                 row.try_get(0)?,
                 row.try_get(1)?,
                 row.try_get(2)?,
                 row.try_get(3)?,
+                counts,
             ));
         }
         for row in sqlx::query(
@@ -311,9 +297,9 @@ impl Snapshot {
 }
 
 /// The statements that compute the totals from the raw rows: those of the migration that
-/// created them, so that the two can never disagree.
+/// last laid out the totals tables (and filled them), so that the two can never disagree.
 fn fill_statements() -> impl Iterator<Item = &'static str> {
-    const MIGRATION: &str = include_str!("../migrations/0003_totals.sql");
+    const MIGRATION: &str = include_str!("../migrations/0005_generation_totals.sql");
     let (_, fill) = MIGRATION
         .split_once("-- fill:")
         .expect("the totals migration marks its fill statements");
@@ -337,8 +323,7 @@ pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
     let mut tx = crate::ingest::begin_write(db).await?;
     let before = Snapshot::read(&mut tx).await?;
     for table in [
-        "provider_totals",
-        "tier_totals",
+        "generation_totals",
         "refund_totals",
         "balance_totals",
         "activity_totals",
@@ -379,12 +364,12 @@ mod tests {
     }
 
     #[test]
-    fn the_migration_gives_the_rebuild_its_six_statements() {
+    fn the_migration_gives_the_rebuild_its_five_statements() {
         let statements: Vec<_> = fill_statements().collect();
-        assert_eq!(statements.len(), 6);
-        assert!(statements[0].starts_with("INSERT INTO provider_totals"));
-        assert!(statements[4].starts_with("UPDATE users SET last_generation_at"));
-        assert!(statements[5].starts_with("INSERT INTO activity_totals"));
+        assert_eq!(statements.len(), 5);
+        assert!(statements[0].starts_with("INSERT INTO generation_totals"));
+        assert!(statements[3].starts_with("UPDATE users SET last_generation_at"));
+        assert!(statements[4].starts_with("INSERT INTO activity_totals"));
     }
 
     #[test]
@@ -407,21 +392,21 @@ mod tests {
         let mut deltas = Deltas::default();
         deltas.generation(&pending, -1);
         deltas.generation(&failed, 1);
-        let counts = deltas.providers[&(QUARTER, 0, "Flux".to_owned())];
+        let counts = deltas.generations[&(QUARTER, 0, "Flux".to_owned(), "free")];
         assert_eq!(
             counts,
-            ProviderCounts {
+            GenerationCounts {
                 generations: 0,
                 succeeded: 0,
                 failed: 1,
-                cost_micros: 10
-            }
-        );
-        assert_eq!(deltas.providers[&(DAY, 0, "Flux".to_owned())], counts);
-        assert_eq!(
-            deltas.tiers[&(QUARTER, 0, "free")],
-            -3,
+                cost_micros: 10,
+                consumed: -3,
+            },
             "the refund gives back what was charged"
+        );
+        assert_eq!(
+            deltas.generations[&(DAY, 0, "Flux".to_owned(), "free")],
+            counts
         );
         assert_eq!(deltas.refunds[&(QUARTER, QUARTER)], 1);
         assert_eq!(deltas.refunds[&(DAY, 0)], 1);

@@ -396,7 +396,7 @@ async fn a_failing_query_after_the_guard_is_a_503_without_the_databases_words() 
     let admin = Admin::new(&server).await;
     assert_eq!(admin.refresh().await.status, StatusCode::OK);
     // Sessions and tokens still work; the figures' query does not.
-    sqlx::query("DROP TABLE provider_totals")
+    sqlx::query("DROP TABLE generation_totals")
         .execute(&db.pool)
         .await
         .unwrap();
@@ -411,7 +411,7 @@ async fn a_failing_query_after_the_guard_is_a_503_without_the_databases_words() 
             answer.body
         );
         assert!(
-            !answer.body.contains("provider_totals"),
+            !answer.body.contains("generation_totals"),
             "{what}: {}",
             answer.body
         );

@@ -58,7 +58,7 @@ const BUCKET_GENERATION_TOTALS: &str = "
            CAST(COALESCE(SUM(succeeded), 0) AS BIGINT),
            CAST(COALESCE(SUM(failed), 0) AS BIGINT),
            CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT)
-    FROM provider_totals
+    FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 const ACTIVE_USERS: &str = "
@@ -100,7 +100,7 @@ const BUCKET_PROVIDERS: &str = "
            CAST(SUM(succeeded) AS BIGINT),
            CAST(SUM(failed) AS BIGINT),
            CAST(SUM(cost_micros) AS BIGINT)
-    FROM provider_totals
+    FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY provider
     HAVING SUM(generations) <> 0";
@@ -128,7 +128,7 @@ const CONSUMED_BY_TIER: &str = "
 
 const BUCKET_CONSUMED_BY_TIER: &str = "
     SELECT tier, CAST(SUM(consumed) AS BIGINT)
-    FROM tier_totals
+    FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY tier";
 
