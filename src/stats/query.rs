@@ -169,28 +169,35 @@ pub async fn load_from(
     };
     let conn = &mut *tx;
 
-    let today = generation_totals(conn, source, windows.today).await?;
-    let active_users = active_users(conn, source, windows.today).await?;
-    let month = generation_totals(conn, source, windows.this_month).await?;
-    let month_refunds = refunds(conn, source, windows.this_month).await?;
-    let week = generation_totals(conn, source, windows.last_7_days).await?;
-    let week_refunds = refunds(conn, source, windows.last_7_days).await?;
-    let day = generation_totals(conn, source, windows.last_24h).await?;
-
-    let mut by_provider: BTreeMap<String, GenerationTotals> = BTreeMap::new();
-    for (sign, row) in window_rows(
+    let [today, month, week, day] = generation_totals(
         conn,
         source,
-        windows.last_30_days,
+        [
+            windows.today,
+            windows.this_month,
+            windows.last_7_days,
+            windows.last_24h,
+        ],
+    )
+    .await?;
+    let active_users = active_users(conn, source, windows.today).await?;
+    let [month_refunds, week_refunds] =
+        refunds(conn, source, [windows.this_month, windows.last_7_days]).await?;
+
+    let mut by_provider: BTreeMap<String, GenerationTotals> = BTreeMap::new();
+    for (_, sign, row) in window_rows(
+        conn,
+        source,
+        &[windows.last_30_days],
         PROVIDERS,
         BUCKET_PROVIDERS,
     )
     .await?
     {
         by_provider
-            .entry(row.try_get(0)?)
+            .entry(row.try_get(FIRST_COLUMN)?)
             .or_default()
-            .add(&read_totals(&row, 1)?, sign);
+            .add(&read_totals(&row, FIRST_COLUMN + 1)?, sign);
     }
     let mut providers: Vec<ProviderUsage> = by_provider
         .into_iter()
@@ -224,18 +231,18 @@ pub async fn load_from(
         user_stats.users_with_credits += with_credits;
         user_stats.total_credits_in_circulation += credits;
     }
-    for (sign, row) in window_rows(
+    for (_, sign, row) in window_rows(
         conn,
         source,
-        windows.this_month,
+        &[windows.this_month],
         CONSUMED_BY_TIER,
         BUCKET_CONSUMED_BY_TIER,
     )
     .await?
     {
-        if let Some(tier) = Tier::parse(&row.try_get::<String, _>(0)?) {
+        if let Some(tier) = Tier::parse(&row.try_get::<String, _>(FIRST_COLUMN)?) {
             user_stats.credits_by_tier.get_mut(tier).total_consumed +=
-                sign * row.try_get::<i64, _>(1)?;
+                sign * row.try_get::<i64, _>(FIRST_COLUMN + 1)?;
         }
     }
 
@@ -372,54 +379,107 @@ fn edge((start, end): Range, now: i64) -> Edge {
     }
 }
 
-/// The rows of a window query, each with the sign it is to be added up with: `raw_sql`
-/// over the whole window, or `bucket_sql` over its whole buckets and its edges as [`edge`]
-/// reads them (the same columns either way).
-async fn window_rows(
-    conn: &mut sqlx::AnyConnection,
-    source: Source,
-    window: Window,
-    raw_sql: &str,
-    bucket_sql: &str,
-) -> Result<Vec<(i64, AnyRow)>, sqlx::Error> {
-    let Split { buckets, edges } = match source {
-        Source::RawRows => Split {
-            buckets: Vec::new(),
-            edges: vec![range(window)],
-        },
-        Source::Totals => split(range(window), &SPANS),
-    };
+/// What a window query reads: whole buckets of one span from the totals, or raw rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Buckets { span: i64, range: Range },
+    Raw(Range),
+}
+
+/// The parts of `window` and the sign each is to be added up with: the whole window's raw
+/// rows, or its whole buckets and its edges as [`edge`] reads them.
+fn parts(source: Source, window: Window) -> Vec<(Part, i64)> {
+    if source == Source::RawRows {
+        return vec![(Part::Raw(range(window)), 1)];
+    }
+    let Split { buckets, edges } = split(range(window), &SPANS);
     let now = window.end.timestamp_micros();
     let mut buckets: Vec<(i64, Range, i64)> = buckets
         .into_iter()
         .map(|(span, range)| (span, range, 1))
         .collect();
-    let mut raw: Vec<(Range, i64)> = Vec::new();
+    let mut raw: Vec<(Part, i64)> = Vec::new();
     for part in edges {
-        match (source, edge(part, now)) {
-            (Source::Totals, Edge::QuarterLess { quarter, outside }) => {
+        match edge(part, now) {
+            Edge::QuarterLess { quarter, outside } => {
                 buckets.push((QUARTER, quarter, 1));
-                raw.extend(outside.into_iter().map(|range| (range, -1)));
+                raw.extend(outside.into_iter().map(|range| (Part::Raw(range), -1)));
             }
-            _ => raw.push((part, 1)),
+            Edge::Raw(range) => raw.push((Part::Raw(range), 1)),
         }
     }
-    let mut rows = Vec::new();
-    for (span, range, sign) in merge_adjacent(buckets) {
-        let found = bind_range(sqlx::query(bucket_sql), range)
-            .bind(span)
-            .fetch_all(&mut *conn)
-            .await?;
-        rows.extend(found.into_iter().map(|row| (sign, row)));
-    }
-    for (range, sign) in raw {
-        let found = bind_range(sqlx::query(raw_sql), range)
-            .fetch_all(&mut *conn)
-            .await?;
-        rows.extend(found.into_iter().map(|row| (sign, row)));
-    }
-    Ok(rows)
+    merge_adjacent(buckets)
+        .into_iter()
+        .map(|(span, range, sign)| (Part::Buckets { span, range }, sign))
+        .chain(raw)
+        .collect()
 }
+
+/// `sql` with its parameters `$1`, `$2`, … renumbered from `$(offset + 1)`.
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A window query's rows for each of `windows`, in one statement: each row is tagged with
+/// its window's index and the sign it is to be added up with, and its own columns follow
+/// from column [`FIRST_COLUMN`]. `raw_sql` (parameters: start, end) and `bucket_sql`
+/// (start, end, span) give the same columns, and each part of each window ([`parts`]) is
+/// one of them, joined by `UNION ALL`: a figure costs one round trip to the database
+/// however its windows fall on the buckets.
+async fn window_rows(
+    conn: &mut sqlx::AnyConnection,
+    source: Source,
+    windows: &[Window],
+    raw_sql: &str,
+    bucket_sql: &str,
+) -> Result<Vec<(usize, i64, AnyRow)>, sqlx::Error> {
+    let mut selects = Vec::new();
+    let mut values: Vec<i64> = Vec::new();
+    for (index, &window) in windows.iter().enumerate() {
+        for (part, sign) in parts(source, window) {
+            let (sql, bound) = match part {
+                Part::Buckets { span, range } => (bucket_sql, vec![range.0, range.1, span]),
+                Part::Raw(range) => (raw_sql, vec![range.0, range.1]),
+            };
+            selects.push(format!(
+                "SELECT CAST({index} AS BIGINT), CAST({sign} AS BIGINT), part.* FROM ({}) part",
+                renumber(sql, values.len())
+            ));
+            values.extend(bound);
+        }
+    }
+    if selects.is_empty() {
+        // Windows of no time at all (today at the stroke of midnight).
+        return Ok(Vec::new());
+    }
+    let sql = selects.join(" UNION ALL ");
+    let mut query = sqlx::query(&sql);
+    for value in values {
+        query = query.bind(value);
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.try_get::<i64, _>(0)? as usize, row.try_get(1)?, row)))
+        .collect()
+}
+
+/// Where a window query's own columns start in the rows of [`window_rows`].
+const FIRST_COLUMN: usize = 2;
 
 /// Bucket ranges of the same span and sign that meet, as one: an edge's quarter joins the
 /// whole quarters next to it, so reading it from the totals costs no extra statement.
@@ -457,36 +517,38 @@ impl GenerationTotals {
     }
 }
 
-async fn generation_totals(
+/// Counts and cost of the generations of each window.
+async fn generation_totals<const N: usize>(
     conn: &mut sqlx::AnyConnection,
     source: Source,
-    window: Window,
-) -> Result<GenerationTotals, sqlx::Error> {
-    let mut totals = GenerationTotals::default();
-    for (sign, row) in window_rows(
+    windows: [Window; N],
+) -> Result<[GenerationTotals; N], sqlx::Error> {
+    let mut totals = std::array::from_fn(|_| GenerationTotals::default());
+    for (window, sign, row) in window_rows(
         conn,
         source,
-        window,
+        &windows,
         GENERATION_TOTALS,
         BUCKET_GENERATION_TOTALS,
     )
     .await?
     {
-        totals.add(&read_totals(&row, 0)?, sign);
+        totals[window].add(&read_totals(&row, FIRST_COLUMN)?, sign);
     }
     Ok(totals)
 }
 
-async fn refunds(
+/// Refunds of each window.
+async fn refunds<const N: usize>(
     conn: &mut sqlx::AnyConnection,
     source: Source,
-    window: Window,
-) -> Result<i64, sqlx::Error> {
-    let mut count = 0;
-    for (sign, row) in window_rows(conn, source, window, REFUNDS, BUCKET_REFUNDS).await? {
-        count += sign * row.try_get::<i64, _>(0)?;
+    windows: [Window; N],
+) -> Result<[i64; N], sqlx::Error> {
+    let mut counts = [0; N];
+    for (window, sign, row) in window_rows(conn, source, &windows, REFUNDS, BUCKET_REFUNDS).await? {
+        counts[window] += sign * row.try_get::<i64, _>(FIRST_COLUMN)?;
     }
-    Ok(count)
+    Ok(counts)
 }
 
 async fn active_users(
@@ -496,7 +558,7 @@ async fn active_users(
 ) -> Result<i64, sqlx::Error> {
     let (rows, sql) = match source {
         Source::Totals => (
-            window_rows(conn, source, window, NEWEST_IN, BUCKET_NEWEST_IN).await?,
+            window_rows(conn, source, &[window], NEWEST_IN, BUCKET_NEWEST_IN).await?,
             NEWER_BUT_ACTIVE_IN,
         ),
         Source::RawRows => (Vec::new(), ACTIVE_USERS),
@@ -505,8 +567,8 @@ async fn active_users(
         .fetch_one(&mut *conn)
         .await?
         .try_get(0)?;
-    for (sign, row) in rows {
-        count += sign * row.try_get::<i64, _>(0)?;
+    for (_, sign, row) in rows {
+        count += sign * row.try_get::<i64, _>(FIRST_COLUMN)?;
     }
     Ok(count)
 }
@@ -613,6 +675,61 @@ mod split_tests {
             edge((now - 3, now), now),
             Edge::Raw((now - 3, now)),
             "a window of a moment: its own rows"
+        );
+    }
+
+    #[test]
+    fn parameters_are_renumbered_for_their_place_in_the_union() {
+        assert_eq!(
+            renumber("span = $3 AND bucket >= $1 AND bucket < $2", 5),
+            "span = $8 AND bucket >= $6 AND bucket < $7"
+        );
+        assert_eq!(
+            renumber("a >= $2 AND $2 > $1 AND '$' = x$", 10),
+            "a >= $12 AND $12 > $11 AND '$' = x$"
+        );
+    }
+
+    #[test]
+    fn a_windows_parts_are_its_buckets_then_its_raw_edges() {
+        let at = |micros: i64| DateTime::from_timestamp_micros(micros).unwrap();
+        let minute = 60_000_000;
+        // A rolling window from 4 minutes into a quarter to 2 minutes into another, days later.
+        let window = Window {
+            start: at(DAY - Q + 4 * minute),
+            end: at(3 * DAY + Q + 2 * minute),
+        };
+        assert_eq!(
+            parts(Source::Totals, window),
+            vec![
+                (
+                    Part::Buckets {
+                        span: Q,
+                        range: (DAY - Q, DAY)
+                    },
+                    1
+                ),
+                (
+                    Part::Buckets {
+                        span: Q,
+                        range: (3 * DAY, 3 * DAY + 2 * Q)
+                    },
+                    1
+                ),
+                (
+                    Part::Buckets {
+                        span: DAY,
+                        range: (DAY, 3 * DAY)
+                    },
+                    1
+                ),
+                (Part::Raw((DAY - Q, DAY - Q + 4 * minute)), -1),
+                (Part::Raw((3 * DAY + Q + 2 * minute, 3 * DAY + 2 * Q)), -1),
+            ]
+        );
+        assert_eq!(
+            parts(Source::RawRows, window),
+            vec![(Part::Raw(range(window)), 1)]
         );
     }
 
