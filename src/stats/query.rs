@@ -45,8 +45,12 @@ struct GenerationTotals {
     cost: Money,
 }
 
+// Every query below gives the same seven columns, three texts and four integers (NULL
+// where a query has fewer), so that all of them join in one statement ([`Statement`]).
+
 const GENERATION_TOTALS: &str = "
-    SELECT COUNT(*),
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           COUNT(*),
            COUNT(*) FILTER (WHERE status = 'succeeded'),
            COUNT(*) FILTER (WHERE status = 'failed'),
            CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT)
@@ -54,7 +58,8 @@ const GENERATION_TOTALS: &str = "
     WHERE created_at >= $1 AND created_at < $2";
 
 const BUCKET_GENERATION_TOTALS: &str = "
-    SELECT CAST(COALESCE(SUM(generations), 0) AS BIGINT),
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(generations), 0) AS BIGINT),
            CAST(COALESCE(SUM(succeeded), 0) AS BIGINT),
            CAST(COALESCE(SUM(failed), 0) AS BIGINT),
            CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT)
@@ -62,30 +67,45 @@ const BUCKET_GENERATION_TOTALS: &str = "
     WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 const ACTIVE_USERS: &str = "
-    SELECT COUNT(DISTINCT user_id) FROM generations WHERE created_at >= $1 AND created_at < $2";
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           COUNT(DISTINCT user_id), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM generations WHERE created_at >= $1 AND created_at < $2";
 
 /// Users whose newest generation is in the window...
-const NEWEST_IN: &str =
-    "SELECT COUNT(*) FROM users WHERE last_generation_at >= $1 AND last_generation_at < $2";
+const NEWEST_IN: &str = "
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM users WHERE last_generation_at >= $1 AND last_generation_at < $2";
 
 const BUCKET_NEWEST_IN: &str = "
-    SELECT CAST(COALESCE(SUM(users), 0) AS BIGINT) FROM activity_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(users), 0) AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+           CAST(NULL AS BIGINT)
+    FROM activity_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 /// ...and those with a newer one (few, unless the window ends in the past) that also have
 /// one in the window.
 const NEWER_BUT_ACTIVE_IN: &str = "
-    SELECT COUNT(*) FROM users u
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM users u
     WHERE u.last_generation_at >= $2
       AND EXISTS (SELECT 1 FROM generations g
                   WHERE g.user_id = u.id AND g.created_at >= $1 AND g.created_at < $2)";
 
-const REFUNDS: &str = "SELECT COUNT(*) FROM refunds WHERE at >= $1 AND at < $2";
+const REFUNDS: &str = "
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM refunds WHERE at >= $1 AND at < $2";
 
 const BUCKET_REFUNDS: &str = "
-    SELECT CAST(COALESCE(SUM(refunds), 0) AS BIGINT) FROM refund_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(refunds), 0) AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+           CAST(NULL AS BIGINT)
+    FROM refund_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 const PROVIDERS: &str = "
-    SELECT provider,
+    SELECT provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
            COUNT(*),
            COUNT(*) FILTER (WHERE status = 'succeeded'),
            COUNT(*) FILTER (WHERE status = 'failed'),
@@ -95,7 +115,7 @@ const PROVIDERS: &str = "
     GROUP BY provider";
 
 const BUCKET_PROVIDERS: &str = "
-    SELECT provider,
+    SELECT provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
            CAST(SUM(generations) AS BIGINT),
            CAST(SUM(succeeded) AS BIGINT),
            CAST(SUM(failed) AS BIGINT),
@@ -106,20 +126,24 @@ const BUCKET_PROVIDERS: &str = "
     HAVING SUM(generations) <> 0";
 
 const BALANCES_BY_TIER: &str = "
-    SELECT tier,
+    SELECT tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
            COUNT(*),
            CAST(COALESCE(SUM(credits), 0) AS BIGINT),
-           COUNT(*) FILTER (WHERE credits > 0)
+           COUNT(*) FILTER (WHERE credits > 0),
+           CAST(NULL AS BIGINT)
     FROM users
     GROUP BY tier";
 
-const BUCKET_BALANCES_BY_TIER: &str =
-    "SELECT tier, users, credits, users_with_credits FROM balance_totals";
+const BUCKET_BALANCES_BY_TIER: &str = "
+    SELECT tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           users, credits, users_with_credits, CAST(NULL AS BIGINT)
+    FROM balance_totals";
 
 /// Credits charged minus refunded for the window's generations, by the user's tier now.
 const CONSUMED_BY_TIER: &str = "
-    SELECT u.tier,
-           CAST(COALESCE(SUM(g.credits), 0) - COALESCE(SUM(r.credits), 0) AS BIGINT)
+    SELECT u.tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(g.credits), 0) - COALESCE(SUM(r.credits), 0) AS BIGINT),
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
     FROM generations g
     JOIN users u ON u.id = g.user_id
     LEFT JOIN refunds r ON r.generation_id = g.id
@@ -127,17 +151,44 @@ const CONSUMED_BY_TIER: &str = "
     GROUP BY u.tier";
 
 const BUCKET_CONSUMED_BY_TIER: &str = "
-    SELECT tier, CAST(SUM(consumed) AS BIGINT)
+    SELECT tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(SUM(consumed) AS BIGINT),
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
     FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY tier";
 
 const RECENT_FAILURES: &str = "
-    SELECT id, provider, error, created_at
+    SELECT id, provider, error, created_at,
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
     FROM generations
     WHERE status = 'failed' AND created_at >= $1 AND created_at < $2
     ORDER BY created_at DESC, id DESC
     LIMIT $3";
+
+/// What a row of the figures' statement is part of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Figure {
+    Generations,
+    Refunds,
+    ActiveUsers,
+    Providers,
+    Balances,
+    Consumed,
+    Failures,
+}
+
+impl Figure {
+    const ALL: [Figure; 7] = [
+        Figure::Generations,
+        Figure::Refunds,
+        Figure::ActiveUsers,
+        Figure::Providers,
+        Figure::Balances,
+        Figure::Consumed,
+        Figure::Failures,
+    ];
+}
 
 /// The dashboard's figures as of `now`, from the running totals.
 pub async fn load(
@@ -158,47 +209,151 @@ pub async fn load_from(
     // Times are stored to the microsecond; `now` need not be finer.
     let now = now.trunc_subsecs(6);
     let windows = Windows::at(now, settings.time_zone);
-    // One read-only transaction: every figure from the same snapshot, and one connection,
-    // so that a refresh takes no more than its share of the pool.
-    let mut tx = if db.is_sqlite() {
-        db.pool.begin().await?
-    } else {
-        db.pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?
+    // Generations of today, this month, the last 7 days, the last 24 hours, in this order.
+    let generation_windows = [
+        windows.today,
+        windows.this_month,
+        windows.last_7_days,
+        windows.last_24h,
+    ];
+    // Refunds of this month and of the last 7 days.
+    let refund_windows = [windows.this_month, windows.last_7_days];
+
+    let mut statement = Statement::default();
+    let totals = |raw: &'static str, buckets: &'static str| match source {
+        Source::Totals => buckets,
+        Source::RawRows => raw,
     };
-    let conn = &mut *tx;
-
-    let [today, month, week, day] = generation_totals(
-        conn,
+    statement.windows(
+        Figure::Generations,
         source,
-        [
-            windows.today,
-            windows.this_month,
-            windows.last_7_days,
-            windows.last_24h,
-        ],
-    )
-    .await?;
-    let active_users = active_users(conn, source, windows.today).await?;
-    let [month_refunds, week_refunds] =
-        refunds(conn, source, [windows.this_month, windows.last_7_days]).await?;
-
-    let mut by_provider: BTreeMap<String, GenerationTotals> = BTreeMap::new();
-    for (_, sign, row) in window_rows(
-        conn,
+        &generation_windows,
+        GENERATION_TOTALS,
+        BUCKET_GENERATION_TOTALS,
+    );
+    statement.windows(
+        Figure::Refunds,
+        source,
+        &refund_windows,
+        REFUNDS,
+        BUCKET_REFUNDS,
+    );
+    let today = range(windows.today);
+    match source {
+        Source::Totals => {
+            statement.windows(
+                Figure::ActiveUsers,
+                source,
+                &[windows.today],
+                NEWEST_IN,
+                BUCKET_NEWEST_IN,
+            );
+            statement.part(
+                Figure::ActiveUsers,
+                0,
+                1,
+                NEWER_BUT_ACTIVE_IN,
+                &[today.0, today.1],
+            );
+        }
+        Source::RawRows => {
+            statement.part(Figure::ActiveUsers, 0, 1, ACTIVE_USERS, &[today.0, today.1])
+        }
+    }
+    statement.windows(
+        Figure::Providers,
         source,
         &[windows.last_30_days],
         PROVIDERS,
         BUCKET_PROVIDERS,
-    )
-    .await?
-    {
-        by_provider
-            .entry(row.try_get(FIRST_COLUMN)?)
-            .or_default()
-            .add(&read_totals(&row, FIRST_COLUMN + 1)?, sign);
+    );
+    statement.part(
+        Figure::Balances,
+        0,
+        1,
+        totals(BALANCES_BY_TIER, BUCKET_BALANCES_BY_TIER),
+        &[],
+    );
+    statement.windows(
+        Figure::Consumed,
+        source,
+        &[windows.this_month],
+        CONSUMED_BY_TIER,
+        BUCKET_CONSUMED_BY_TIER,
+    );
+    let week = range(windows.last_7_days);
+    statement.part(
+        Figure::Failures,
+        0,
+        1,
+        RECENT_FAILURES,
+        &[week.0, week.1, RECENT_FAILURES_LIMIT],
+    );
+
+    // One statement sees one snapshot, so every figure agrees with every other.
+    let rows = if db.is_sqlite() || source == Source::RawRows {
+        statement.fetch(&mut *db.pool.acquire().await?).await?
+    } else {
+        // PostgreSQL would plan the statement's many small parts as a parallel append, and
+        // starting its workers takes longer (about 10 ms) than reading the few thousand
+        // rows. Sent with BEGIN in one message: no round trip of its own.
+        let mut tx = db
+            .pool
+            .begin_with("BEGIN READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0")
+            .await?;
+        let rows = statement.fetch(&mut tx).await?;
+        tx.commit().await?;
+        rows
+    };
+
+    let mut generations: [GenerationTotals; 4] = Default::default();
+    let mut refunds = [0; 2];
+    let mut active_users = 0;
+    let mut by_provider: BTreeMap<String, GenerationTotals> = BTreeMap::new();
+    let mut user_stats = UserStats::default();
+    let mut failures: Vec<(i64, String, String, Option<String>)> = Vec::new();
+    for row in rows {
+        let Some(&figure) = Figure::ALL.get(row.try_get::<i64, _>(0)? as usize) else {
+            continue;
+        };
+        let window = row.try_get::<i64, _>(1)? as usize;
+        let sign: i64 = row.try_get(2)?;
+        let int = |i: usize| row.try_get::<i64, _>(INTEGERS + i);
+        match figure {
+            Figure::Generations => generations[window].add(&read_totals(&row)?, sign),
+            Figure::Refunds => refunds[window] += sign * int(0)?,
+            Figure::ActiveUsers => active_users += sign * int(0)?,
+            Figure::Providers => by_provider
+                .entry(row.try_get(TEXTS)?)
+                .or_default()
+                .add(&read_totals(&row)?, sign),
+            Figure::Balances => {
+                let Some(tier) = Tier::parse(&row.try_get::<String, _>(TEXTS)?) else {
+                    continue;
+                };
+                let (count, credits, with_credits) = (int(0)?, int(1)?, int(2)?);
+                let entry = user_stats.credits_by_tier.get_mut(tier);
+                entry.count = count;
+                entry.total_credits = credits;
+                user_stats.users_with_credits += with_credits;
+                user_stats.total_credits_in_circulation += credits;
+            }
+            Figure::Consumed => {
+                if let Some(tier) = Tier::parse(&row.try_get::<String, _>(TEXTS)?) {
+                    user_stats.credits_by_tier.get_mut(tier).total_consumed += sign * int(0)?;
+                }
+            }
+            Figure::Failures => failures.push((
+                row.try_get(TEXTS + 3)?,
+                row.try_get(TEXTS)?,
+                row.try_get(TEXTS + 1)?,
+                row.try_get(TEXTS + 2)?,
+            )),
+        }
     }
+    let [today, month, week, day] = generations;
+    let [month_refunds, week_refunds] = refunds;
+
     let mut providers: Vec<ProviderUsage> = by_provider
         .into_iter()
         // A quarter's total less its rows outside the window can leave nothing.
@@ -214,56 +369,20 @@ pub async fn load_from(
         .collect();
     sort_providers(&mut providers);
 
-    let mut user_stats = UserStats::default();
-    let balances = match source {
-        Source::Totals => BUCKET_BALANCES_BY_TIER,
-        Source::RawRows => BALANCES_BY_TIER,
-    };
-    for row in sqlx::query(balances).fetch_all(&mut *conn).await? {
-        let Some(tier) = Tier::parse(&row.try_get::<String, _>(0)?) else {
-            continue;
-        };
-        let (count, credits, with_credits): (i64, i64, i64) =
-            (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
-        let entry = user_stats.credits_by_tier.get_mut(tier);
-        entry.count = count;
-        entry.total_credits = credits;
-        user_stats.users_with_credits += with_credits;
-        user_stats.total_credits_in_circulation += credits;
-    }
-    for (_, sign, row) in window_rows(
-        conn,
-        source,
-        &[windows.this_month],
-        CONSUMED_BY_TIER,
-        BUCKET_CONSUMED_BY_TIER,
-    )
-    .await?
-    {
-        if let Some(tier) = Tier::parse(&row.try_get::<String, _>(FIRST_COLUMN)?) {
-            user_stats.credits_by_tier.get_mut(tier).total_consumed +=
-                sign * row.try_get::<i64, _>(FIRST_COLUMN + 1)?;
-        }
-    }
-
+    // The parts of a UNION ALL keep no order: newest first, by time, then id.
+    failures.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
     let zone = settings.time_zone;
-    let mut recent_failures = Vec::new();
-    let failures = bind_range(sqlx::query(RECENT_FAILURES), range(windows.last_7_days))
-        .bind(RECENT_FAILURES_LIMIT)
-        .fetch_all(&mut *conn)
-        .await?;
-    for row in failures {
-        let error: Option<String> = row.try_get(2)?;
-        recent_failures.push(RecentFailure {
-            id: row.try_get(0)?,
-            provider: row.try_get(1)?,
+    let recent_failures = failures
+        .into_iter()
+        .map(|(created_at, id, provider, error)| RecentFailure {
+            id,
+            provider,
             error: error
                 .filter(|e| !e.trim().is_empty())
                 .unwrap_or_else(|| "Unknown error".into()),
-            time: in_zone(from_micros(row.try_get(3)?), zone),
-        });
-    }
-    tx.commit().await?;
+            time: in_zone(from_micros(created_at), zone),
+        })
+        .collect();
 
     Ok(DashboardStats {
         generated_at: in_zone(now, zone),
@@ -298,8 +417,6 @@ pub async fn load_from(
     })
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
 /// A window as microseconds: start inclusive, end exclusive.
 type Range = (i64, i64);
 
@@ -308,10 +425,6 @@ fn range(window: Window) -> Range {
         window.start.timestamp_micros(),
         window.end.timestamp_micros(),
     )
-}
-
-fn bind_range(query: Query<'_>, (start, end): Range) -> Query<'_> {
-    query.bind(start).bind(end)
 }
 
 /// A window cut into whole buckets, longest first, (span and range) and the partial
@@ -433,53 +546,66 @@ fn renumber(sql: &str, offset: usize) -> String {
     out
 }
 
-/// A window query's rows for each of `windows`, in one statement: each row is tagged with
-/// its window's index and the sign it is to be added up with, and its own columns follow
-/// from column [`FIRST_COLUMN`]. `raw_sql` (parameters: start, end) and `bucket_sql`
-/// (start, end, span) give the same columns, and each part of each window ([`parts`]) is
-/// one of them, joined by `UNION ALL`: a figure costs one round trip to the database
-/// however its windows fall on the buckets.
-async fn window_rows(
-    conn: &mut sqlx::AnyConnection,
-    source: Source,
-    windows: &[Window],
-    raw_sql: &str,
-    bucket_sql: &str,
-) -> Result<Vec<(usize, i64, AnyRow)>, sqlx::Error> {
-    let mut selects = Vec::new();
-    let mut values: Vec<i64> = Vec::new();
-    for (index, &window) in windows.iter().enumerate() {
-        for (part, sign) in parts(source, window) {
-            let (sql, bound) = match part {
-                Part::Buckets { span, range } => (bucket_sql, vec![range.0, range.1, span]),
-                Part::Raw(range) => (raw_sql, vec![range.0, range.1]),
-            };
-            selects.push(format!(
-                "SELECT CAST({index} AS BIGINT), CAST({sign} AS BIGINT), part.* FROM ({}) part",
-                renumber(sql, values.len())
-            ));
-            values.extend(bound);
-        }
-    }
-    if selects.is_empty() {
-        // Windows of no time at all (today at the stroke of midnight).
-        return Ok(Vec::new());
-    }
-    let sql = selects.join(" UNION ALL ");
-    let mut query = sqlx::query(&sql);
-    for value in values {
-        query = query.bind(value);
-    }
-    query
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|row| Ok((row.try_get::<i64, _>(0)? as usize, row.try_get(1)?, row)))
-        .collect()
+/// Every figure's parts, joined by `UNION ALL` into one statement: each row is tagged with
+/// its [`Figure`], its window's index and the sign it is to be added up with, and the
+/// query's seven columns follow (texts from [`TEXTS`], integers from [`INTEGERS`]). The
+/// dashboard so costs one round trip to the database, however its windows fall on the
+/// buckets.
+#[derive(Debug, Default)]
+struct Statement {
+    selects: Vec<String>,
+    values: Vec<i64>,
 }
 
-/// Where a window query's own columns start in the rows of [`window_rows`].
-const FIRST_COLUMN: usize = 2;
+/// Where a row's texts and integers start.
+const TEXTS: usize = 3;
+const INTEGERS: usize = TEXTS + 3;
+
+impl Statement {
+    /// Adds `sql` with its parameters `$1`, `$2`, … bound to `values`.
+    fn part(&mut self, figure: Figure, window: usize, sign: i64, sql: &str, values: &[i64]) {
+        self.selects.push(format!(
+            "SELECT CAST({} AS BIGINT), CAST({window} AS BIGINT), CAST({sign} AS BIGINT), part.*
+             FROM ({}) part",
+            figure as i64,
+            renumber(sql, self.values.len())
+        ));
+        self.values.extend_from_slice(values);
+    }
+
+    /// Adds `figure` over each of `windows`: `raw_sql` (parameters: start, end) and
+    /// `bucket_sql` (start, end, span) over the window's [`parts`].
+    fn windows(
+        &mut self,
+        figure: Figure,
+        source: Source,
+        windows: &[Window],
+        raw_sql: &str,
+        bucket_sql: &str,
+    ) {
+        for (index, &window) in windows.iter().enumerate() {
+            for (part, sign) in parts(source, window) {
+                match part {
+                    Part::Buckets { span, range } => {
+                        self.part(figure, index, sign, bucket_sql, &[range.0, range.1, span])
+                    }
+                    Part::Raw(range) => {
+                        self.part(figure, index, sign, raw_sql, &[range.0, range.1])
+                    }
+                }
+            }
+        }
+    }
+
+    async fn fetch(self, conn: &mut sqlx::AnyConnection) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let sql = self.selects.join(" UNION ALL ");
+        let mut query = sqlx::query(&sql);
+        for value in self.values {
+            query = query.bind(value);
+        }
+        query.fetch_all(conn).await
+    }
+}
 
 /// Bucket ranges of the same span and sign that meet, as one: an edge's quarter joins the
 /// whole quarters next to it, so reading it from the totals costs no extra statement.
@@ -497,13 +623,13 @@ fn merge_adjacent(mut buckets: Vec<(i64, Range, i64)>) -> Vec<(i64, Range, i64)>
     merged
 }
 
-/// Counts and cost from four columns starting at `first`.
-fn read_totals(row: &AnyRow, first: usize) -> Result<GenerationTotals, sqlx::Error> {
+/// Counts and cost from a row's four integers.
+fn read_totals(row: &AnyRow) -> Result<GenerationTotals, sqlx::Error> {
     Ok(GenerationTotals {
-        generations: row.try_get(first)?,
-        succeeded: row.try_get(first + 1)?,
-        failed: row.try_get(first + 2)?,
-        cost: Money::from_micros(row.try_get(first + 3)?),
+        generations: row.try_get(INTEGERS)?,
+        succeeded: row.try_get(INTEGERS + 1)?,
+        failed: row.try_get(INTEGERS + 2)?,
+        cost: Money::from_micros(row.try_get(INTEGERS + 3)?),
     })
 }
 
@@ -515,62 +641,6 @@ impl GenerationTotals {
         self.failed += sign * other.failed;
         self.cost = Money::from_micros(self.cost.micros() + sign * other.cost.micros());
     }
-}
-
-/// Counts and cost of the generations of each window.
-async fn generation_totals<const N: usize>(
-    conn: &mut sqlx::AnyConnection,
-    source: Source,
-    windows: [Window; N],
-) -> Result<[GenerationTotals; N], sqlx::Error> {
-    let mut totals = std::array::from_fn(|_| GenerationTotals::default());
-    for (window, sign, row) in window_rows(
-        conn,
-        source,
-        &windows,
-        GENERATION_TOTALS,
-        BUCKET_GENERATION_TOTALS,
-    )
-    .await?
-    {
-        totals[window].add(&read_totals(&row, FIRST_COLUMN)?, sign);
-    }
-    Ok(totals)
-}
-
-/// Refunds of each window.
-async fn refunds<const N: usize>(
-    conn: &mut sqlx::AnyConnection,
-    source: Source,
-    windows: [Window; N],
-) -> Result<[i64; N], sqlx::Error> {
-    let mut counts = [0; N];
-    for (window, sign, row) in window_rows(conn, source, &windows, REFUNDS, BUCKET_REFUNDS).await? {
-        counts[window] += sign * row.try_get::<i64, _>(FIRST_COLUMN)?;
-    }
-    Ok(counts)
-}
-
-async fn active_users(
-    conn: &mut sqlx::AnyConnection,
-    source: Source,
-    window: Window,
-) -> Result<i64, sqlx::Error> {
-    let (rows, sql) = match source {
-        Source::Totals => (
-            window_rows(conn, source, &[window], NEWEST_IN, BUCKET_NEWEST_IN).await?,
-            NEWER_BUT_ACTIVE_IN,
-        ),
-        Source::RawRows => (Vec::new(), ACTIVE_USERS),
-    };
-    let mut count = bind_range(sqlx::query(sql), range(window))
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
-    for (_, sign, row) in rows {
-        count += sign * row.try_get::<i64, _>(FIRST_COLUMN)?;
-    }
-    Ok(count)
 }
 
 fn from_micros(micros: i64) -> DateTime<Utc> {
