@@ -1,19 +1,19 @@
 //! Computes [`DashboardStats`] with SQL aggregates on the database host: only totals and
 //! the ten newest failures travel back, never the rows themselves.
 //!
-//! The dashboard reads the running totals (`crate::totals`): a window's whole 15-minute
-//! buckets from the totals tables, its partial quarters at the edges (the start of a
-//! rolling window, the minutes before `now`) from the raw rows of the shorter side: the
-//! part inside the window, or the quarter's total minus the part outside (at `now`, the
-//! rows after it: none). A figure so costs a few thousand bucket rows and at most seven
-//! and a half minutes of raw rows per edge, however many generations there are. The same figures straight
-//! from the raw rows ([`Source::RawRows`]) are the reference that tests and the benchmark
-//! compare against.
+//! The dashboard reads the running totals (`crate::totals`): a window's whole UTC days and
+//! 15-minute buckets from the totals tables, and each partial day or quarter at its edges
+//! from the cheaper side: the part inside the window, or the bucket's total less the part
+//! outside. Time after `now` holds no rows, so the day and the quarter that `now` falls in
+//! cost one bucket each; a rolling window's first day costs at most half a day of
+//! quarters, and its first quarter at most seven and a half minutes of raw rows, however
+//! many generations there are. The same figures straight from the raw rows
+//! ([`Source::RawRows`]) are the reference that tests and the benchmark compare against.
 
 use super::windows::{Window, Windows};
 use super::*;
 use crate::db::Db;
-use crate::totals::{bucket_ceil, bucket_floor, QUARTER, SPANS};
+use crate::totals::{bucket_ceil, bucket_floor, SPANS};
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use sqlx::any::AnyRow;
@@ -84,14 +84,17 @@ const BUCKET_NEWEST_IN: &str = "
     FROM activity_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
 /// ...and those with a newer one (few, unless the window ends in the past) that also have
-/// one in the window.
+/// one in the window. Written for a plan made without the values (see [`load_from`]): the
+/// upper bound makes it read the index of `last_generation_at`, and `OFFSET 0` keeps the
+/// check a lookup per user, where a join could read all of the window's generations.
 const NEWER_BUT_ACTIVE_IN: &str = "
     SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
            COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
     FROM users u
-    WHERE u.last_generation_at >= $2
+    WHERE u.last_generation_at BETWEEN $2 AND 9223372036854775807
       AND EXISTS (SELECT 1 FROM generations g
-                  WHERE g.user_id = u.id AND g.created_at >= $1 AND g.created_at < $2)";
+                  WHERE g.user_id = u.id AND g.created_at >= $1 AND g.created_at < $2
+                  LIMIT 1 OFFSET 0)";
 
 const REFUNDS: &str = "
     SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
@@ -149,6 +152,19 @@ const CONSUMED_BY_TIER: &str = "
     LEFT JOIN refunds r ON r.generation_id = g.id
     WHERE g.created_at >= $1 AND g.created_at < $2
     GROUP BY u.tier";
+
+/// The same for the minutes of raw rows at a window's edge, each row's tier and refund read
+/// by key: the plan PostgreSQL makes without the range's values (see [`load_from`]) so
+/// reads only those rows, where a join may be planned as scans of `users` and `refunds`.
+const CONSUMED_BY_TIER_AT_EDGE: &str = "
+    SELECT (SELECT u.tier FROM users u WHERE u.id = g.user_id), CAST(NULL AS TEXT),
+           CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(g.credits - COALESCE(
+               (SELECT r.credits FROM refunds r WHERE r.generation_id = g.id), 0)), 0) AS BIGINT),
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM generations g
+    WHERE g.created_at >= $1 AND g.created_at < $2
+    GROUP BY 1";
 
 const BUCKET_CONSUMED_BY_TIER: &str = "
     SELECT tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
@@ -220,9 +236,9 @@ pub async fn load_from(
     let refund_windows = [windows.this_month, windows.last_7_days];
 
     let mut statement = Statement::default();
-    let totals = |raw: &'static str, buckets: &'static str| match source {
-        Source::Totals => buckets,
-        Source::RawRows => raw,
+    let pick = |straightforward: &'static str, with_totals: &'static str| match source {
+        Source::Totals => with_totals,
+        Source::RawRows => straightforward,
     };
     statement.windows(
         Figure::Generations,
@@ -271,14 +287,14 @@ pub async fn load_from(
         Figure::Balances,
         0,
         1,
-        totals(BALANCES_BY_TIER, BUCKET_BALANCES_BY_TIER),
+        pick(BALANCES_BY_TIER, BUCKET_BALANCES_BY_TIER),
         &[],
     );
     statement.windows(
         Figure::Consumed,
         source,
         &[windows.this_month],
-        CONSUMED_BY_TIER,
+        pick(CONSUMED_BY_TIER, CONSUMED_BY_TIER_AT_EDGE),
         BUCKET_CONSUMED_BY_TIER,
     );
     let week = range(windows.last_7_days);
@@ -296,10 +312,17 @@ pub async fn load_from(
     } else {
         // PostgreSQL would plan the statement's many small parts as a parallel append, and
         // starting its workers takes longer (about 10 ms) than reading the few thousand
-        // rows. Sent with BEGIN in one message: no round trip of its own.
+        // rows. Planning the parts for each call's values took longer than running them
+        // (3 ms against 2 at 1 M generations), so the plan is made once per connection,
+        // without the values: every part reads a range of an index whatever its bounds.
+        // Such a plan's cost, guessed without the values, passes `jit_above_cost`, and
+        // compiling it took 150 ms. Sent with BEGIN in one message: no round trip of its own.
         let mut tx = db
             .pool
-            .begin_with("BEGIN READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0")
+            .begin_with(
+                "BEGIN READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0;
+                 SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL jit = off",
+            )
             .await?;
         let rows = statement.fetch(&mut tx).await?;
         tx.commit().await?;
@@ -339,7 +362,8 @@ pub async fn load_from(
                 user_stats.total_credits_in_circulation += credits;
             }
             Figure::Consumed => {
-                if let Some(tier) = Tier::parse(&row.try_get::<String, _>(TEXTS)?) {
+                let tier: Option<String> = row.try_get(TEXTS)?;
+                if let Some(tier) = tier.as_deref().and_then(Tier::parse) {
                     user_stats.credits_by_tier.get_mut(tier).total_consumed += sign * int(0)?;
                 }
             }
@@ -427,71 +451,6 @@ fn range(window: Window) -> Range {
     )
 }
 
-/// A window cut into whole buckets, longest first, (span and range) and the partial
-/// quarters at its edges (ranges for the raw rows).
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Split {
-    buckets: Vec<(i64, Range)>,
-    edges: Vec<Range>,
-}
-
-fn split((start, end): Range, spans: &[i64]) -> Split {
-    let Some((&span, shorter)) = spans.split_first() else {
-        return Split {
-            buckets: Vec::new(),
-            edges: vec![(start, end)],
-        };
-    };
-    let (first, last) = (bucket_ceil(start, span), bucket_floor(end, span));
-    if first >= last {
-        return split((start, end), shorter);
-    }
-    let mut whole = Split {
-        buckets: vec![(span, (first, last))],
-        edges: Vec::new(),
-    };
-    for part in [(start, first), (last, end)] {
-        if part.0 < part.1 {
-            let Split { buckets, edges } = split(part, shorter);
-            whole.buckets.extend(buckets);
-            whole.edges.extend(edges);
-        }
-    }
-    whole
-}
-
-/// Where a partial quarter at a window's edge is read: from its raw rows, or as the
-/// quarter's total minus the raw rows of the quarter outside the window.
-#[derive(Debug, PartialEq, Eq)]
-enum Edge {
-    Raw(Range),
-    QuarterLess { quarter: Range, outside: Vec<Range> },
-}
-
-/// The cheaper way to read `(start, end)`, by the time whose raw rows must be read; time
-/// after `now` holds no rows (only a sender's clock ahead of ours would put some there).
-/// The edge at `now` is so always its quarter's total, however busy the last minutes were.
-fn edge((start, end): Range, now: i64) -> Edge {
-    let first = bucket_floor(start, QUARTER);
-    let last = first + QUARTER;
-    if end > last {
-        return Edge::Raw((start, end));
-    }
-    let read = |(a, b): Range| b.min(now) - a.min(now);
-    let outside: Vec<Range> = [(first, start), (end, last)]
-        .into_iter()
-        .filter(|(a, b)| a < b)
-        .collect();
-    if outside.iter().copied().map(read).sum::<i64>() < read((start, end)) {
-        Edge::QuarterLess {
-            quarter: (first, last),
-            outside,
-        }
-    } else {
-        Edge::Raw((start, end))
-    }
-}
-
 /// What a window query reads: whole buckets of one span from the totals, or raw rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Part {
@@ -500,25 +459,25 @@ enum Part {
 }
 
 /// The parts of `window` and the sign each is to be added up with: the whole window's raw
-/// rows, or its whole buckets and its edges as [`edge`] reads them.
+/// rows, or the buckets and raw edges [`cover`] reads it with, runs of buckets merged.
 fn parts(source: Source, window: Window) -> Vec<(Part, i64)> {
     if source == Source::RawRows {
         return vec![(Part::Raw(range(window)), 1)];
     }
-    let Split { buckets, edges } = split(range(window), &SPANS);
-    let now = window.end.timestamp_micros();
-    let mut buckets: Vec<(i64, Range, i64)> = buckets
-        .into_iter()
-        .map(|(span, range)| (span, range, 1))
-        .collect();
-    let mut raw: Vec<(Part, i64)> = Vec::new();
-    for part in edges {
-        match edge(part, now) {
-            Edge::QuarterLess { quarter, outside } => {
-                buckets.push((QUARTER, quarter, 1));
-                raw.extend(outside.into_iter().map(|range| (Part::Raw(range), -1)));
-            }
-            Edge::Raw(range) => raw.push((Part::Raw(range), 1)),
+    let mut pieces = Vec::new();
+    cover(
+        range(window),
+        1,
+        &SPANS,
+        window.end.timestamp_micros(),
+        &mut pieces,
+    );
+    let mut buckets = Vec::new();
+    let mut raw = Vec::new();
+    for (part, sign) in pieces {
+        match part {
+            Part::Buckets { span, range } => buckets.push((span, range, sign)),
+            Part::Raw(_) => raw.push((part, sign)),
         }
     }
     merge_adjacent(buckets)
@@ -526,6 +485,57 @@ fn parts(source: Source, window: Window) -> Vec<(Part, i64)> {
         .map(|(span, range, sign)| (Part::Buckets { span, range }, sign))
         .chain(raw)
         .collect()
+}
+
+/// Adds to `out` the parts that read `(start, end)` with `sign`: the whole buckets of the
+/// longest of `spans` inside it, and each partial bucket from its cheaper side, in the
+/// shorter spans (raw rows after the last): the part inside, or the whole bucket less the
+/// parts outside. A side costs the time before `now` that it covers: time after `now`
+/// holds no rows (only a sender's clock ahead of ours would put some there), so the day
+/// and the quarter that `now` falls in are each read as their bucket less the empty rest,
+/// and reading today costs a day's totals however late it is.
+fn cover((start, end): Range, sign: i64, spans: &[i64], now: i64, out: &mut Vec<(Part, i64)>) {
+    if start >= end {
+        return;
+    }
+    let Some((&span, shorter)) = spans.split_first() else {
+        out.push((Part::Raw((start, end)), sign));
+        return;
+    };
+    let (first, last) = (bucket_ceil(start, span), bucket_floor(end, span));
+    if first < last {
+        out.push((
+            Part::Buckets {
+                span,
+                range: (first, last),
+            },
+            sign,
+        ));
+        cover((start, first), sign, spans, now, out);
+        cover((last, end), sign, spans, now, out);
+    } else if first == last && start < first && first < end {
+        // Across one bucket edge: the two partial buckets each on their own.
+        cover((start, first), sign, spans, now, out);
+        cover((first, end), sign, spans, now, out);
+    } else {
+        let bucket = bucket_floor(start, span);
+        let outside = [(bucket, start), (end, bucket + span)];
+        let cost = |(a, b): Range| b.min(now) - a.min(now);
+        if outside.into_iter().map(cost).sum::<i64>() < cost((start, end)) {
+            out.push((
+                Part::Buckets {
+                    span,
+                    range: (bucket, bucket + span),
+                },
+                sign,
+            ));
+            for part in outside {
+                cover(part, -sign, shorter, now, out);
+            }
+        } else {
+            cover((start, end), sign, shorter, now, out);
+        }
+    }
 }
 
 /// `sql` with its parameters `$1`, `$2`, … renumbered from `$(offset + 1)`.
@@ -659,91 +669,96 @@ mod split_tests {
     use super::*;
     use crate::totals::{DAY, QUARTER as Q};
 
-    fn split(range: Range) -> Split {
-        super::split(range, &SPANS)
+    const MINUTE: i64 = 60_000_000;
+
+    fn cover_of(range: Range, spans: &[i64], now: i64) -> Vec<(Part, i64)> {
+        let mut out = Vec::new();
+        cover(range, 1, spans, now, &mut out);
+        out
+    }
+
+    fn buckets(span: i64, range: Range, sign: i64) -> (Part, i64) {
+        (Part::Buckets { span, range }, sign)
     }
 
     #[test]
-    fn windows_split_into_days_quarters_and_partial_edges() {
+    fn whole_buckets_longest_first_then_partial_edges_from_their_cheaper_side() {
+        let later = 10 * DAY;
         assert_eq!(
-            split((0, 3 * Q)),
-            Split {
-                buckets: vec![(Q, (0, 3 * Q))],
-                edges: vec![]
-            },
+            cover_of((0, 3 * Q), &SPANS, later),
+            vec![buckets(Q, (0, 3 * Q), 1)],
             "aligned quarters"
         );
         assert_eq!(
-            split((0, 3 * Q + 5)),
-            Split {
-                buckets: vec![(Q, (0, 3 * Q))],
-                edges: vec![(3 * Q, 3 * Q + 5)]
-            },
-            "today: from midnight to a moment after the last edge"
+            cover_of((Q, Q), &SPANS, later),
+            vec![],
+            "an empty window reads nothing"
         );
+        // A rolling week ending at `now`: whole days, the quarters of its first partial day,
+        // a raw edge; its last partial day is that day's total less the (empty) time after now.
+        let (start, now) = (DAY - 2 * Q - 7, 6 * DAY + 3 * Q + 7);
         assert_eq!(
-            split((7, Q + 3)),
-            Split {
-                buckets: vec![],
-                edges: vec![(7, Q + 3)]
-            },
-            "no whole quarter"
+            cover_of((start, now), &SPANS, now),
+            vec![
+                buckets(DAY, (DAY, 6 * DAY), 1),
+                buckets(Q, (DAY - 2 * Q, DAY), 1),
+                (Part::Raw((start, DAY - 2 * Q)), 1),
+                buckets(DAY, (6 * DAY, 7 * DAY), 1),
+                buckets(Q, (6 * DAY + 4 * Q, 7 * DAY), -1),
+                (Part::Raw((now, 6 * DAY + 4 * Q)), -1),
+            ]
         );
+        // The last 24 hours at 03:00: the first partial day is shorter read as its day
+        // less its first three hours.
+        let now = DAY + 12 * Q;
         assert_eq!(
-            split((Q, Q)),
-            Split {
-                buckets: vec![],
-                edges: vec![(Q, Q)]
-            }
-        );
-        // A rolling week: five whole UTC days, the quarters around them, the raw edges.
-        let (start, end) = (DAY - 2 * Q - 7, 6 * DAY + 3 * Q + 7);
-        assert_eq!(
-            split((start, end)),
-            Split {
-                buckets: vec![
-                    (DAY, (DAY, 6 * DAY)),
-                    (Q, (DAY - 2 * Q, DAY)),
-                    (Q, (6 * DAY, 6 * DAY + 3 * Q)),
-                ],
-                edges: vec![(start, DAY - 2 * Q), (6 * DAY + 3 * Q, end)],
-            }
+            cover_of((12 * Q, now), &SPANS, now),
+            vec![
+                buckets(DAY, (0, DAY), 1),
+                buckets(Q, (0, 12 * Q), -1),
+                buckets(DAY, (DAY, 2 * DAY), 1),
+                buckets(Q, (now, 2 * DAY), -1),
+            ]
         );
     }
 
     #[test]
-    fn an_edge_is_read_from_its_shorter_side_and_the_edge_at_now_from_its_quarter() {
-        let now = 10 * Q + 4 * 60_000_000;
+    fn a_partial_quarter_is_read_from_its_shorter_side_and_the_one_at_now_from_its_quarter() {
+        let quarters = [Q];
+        let now = 10 * Q + 4 * MINUTE;
         assert_eq!(
-            edge((10 * Q, now), now),
-            Edge::QuarterLess {
-                quarter: (10 * Q, 11 * Q),
-                outside: vec![(now, 11 * Q)]
-            },
+            cover_of((10 * Q, now), &quarters, now),
+            vec![
+                buckets(Q, (10 * Q, 11 * Q), 1),
+                (Part::Raw((now, 11 * Q)), -1)
+            ],
             "the minutes before now: the quarter less anything after now"
         );
-        let minute = 60_000_000;
         assert_eq!(
-            edge((2 * Q + 4 * minute, 3 * Q), now),
-            Edge::QuarterLess {
-                quarter: (2 * Q, 3 * Q),
-                outside: vec![(2 * Q, 2 * Q + 4 * minute)]
-            },
+            cover_of((2 * Q + 4 * MINUTE, 3 * Q), &quarters, now),
+            vec![
+                buckets(Q, (2 * Q, 3 * Q), 1),
+                (Part::Raw((2 * Q, 2 * Q + 4 * MINUTE)), -1)
+            ],
             "a rolling window starting 4 minutes into a quarter"
         );
         assert_eq!(
-            edge((2 * Q + 11 * minute, 3 * Q), now),
-            Edge::Raw((2 * Q + 11 * minute, 3 * Q)),
+            cover_of((2 * Q + 11 * MINUTE, 3 * Q), &quarters, now),
+            vec![(Part::Raw((2 * Q + 11 * MINUTE, 3 * Q)), 1)],
             "starting 11 minutes in: the 4 minutes inside are shorter"
         );
         assert_eq!(
-            edge((7, Q + 3), now),
-            Edge::Raw((7, Q + 3)),
-            "over two quarters"
+            cover_of((7, Q + 3), &quarters, now),
+            vec![
+                buckets(Q, (0, Q), 1),
+                (Part::Raw((0, 7)), -1),
+                (Part::Raw((Q, Q + 3)), 1)
+            ],
+            "across a quarter's edge: each side on its own"
         );
         assert_eq!(
-            edge((now - 3, now), now),
-            Edge::Raw((now - 3, now)),
+            cover_of((now - 3, now), &quarters, now),
+            vec![(Part::Raw((now - 3, now)), 1)],
             "a window of a moment: its own rows"
         );
     }
@@ -761,40 +776,21 @@ mod split_tests {
     }
 
     #[test]
-    fn a_windows_parts_are_its_buckets_then_its_raw_edges() {
+    fn a_windows_parts_are_its_merged_buckets_then_its_raw_edges() {
         let at = |micros: i64| DateTime::from_timestamp_micros(micros).unwrap();
-        let minute = 60_000_000;
         // A rolling window from 4 minutes into a quarter to 2 minutes into another, days later.
         let window = Window {
-            start: at(DAY - Q + 4 * minute),
-            end: at(3 * DAY + Q + 2 * minute),
+            start: at(DAY - Q + 4 * MINUTE),
+            end: at(3 * DAY + Q + 2 * MINUTE),
         };
         assert_eq!(
             parts(Source::Totals, window),
             vec![
-                (
-                    Part::Buckets {
-                        span: Q,
-                        range: (DAY - Q, DAY)
-                    },
-                    1
-                ),
-                (
-                    Part::Buckets {
-                        span: Q,
-                        range: (3 * DAY, 3 * DAY + 2 * Q)
-                    },
-                    1
-                ),
-                (
-                    Part::Buckets {
-                        span: DAY,
-                        range: (DAY, 3 * DAY)
-                    },
-                    1
-                ),
-                (Part::Raw((DAY - Q, DAY - Q + 4 * minute)), -1),
-                (Part::Raw((3 * DAY + Q + 2 * minute, 3 * DAY + 2 * Q)), -1),
+                buckets(Q, (3 * DAY + 2 * Q, 4 * DAY), -1),
+                buckets(Q, (DAY - Q, DAY), 1),
+                buckets(DAY, (DAY, 4 * DAY), 1),
+                (Part::Raw((DAY - Q, DAY - Q + 4 * MINUTE)), -1),
+                (Part::Raw((3 * DAY + Q + 2 * MINUTE, 3 * DAY + 2 * Q)), -1),
             ]
         );
         assert_eq!(

@@ -495,9 +495,9 @@ async fn health_thresholds_are_configurable() {
     .await;
 }
 
-/// The partial quarters at a window's edges, read as the quarter's total minus the rows
-/// outside the window: rows after `now` in its quarter (a sender's clock ahead) and rows
-/// just before a rolling window's start stay out, those just inside count, on every figure.
+/// The partial days and quarters at a window's edges, read as the bucket's total minus the
+/// rows outside the window: rows after `now` (a sender's clock ahead) and rows just before
+/// a rolling window's start stay out, those just inside count, on every figure.
 #[tokio::test]
 async fn edges_read_from_their_quarter_count_only_what_is_inside() {
     on_each_backend(|db| async move {
@@ -511,6 +511,9 @@ async fn edges_read_from_their_quarter_count_only_what_is_inside() {
                 failed("in2  u1 Flux    3 2026-11-15T12:03:59Z", Some("boom")),
                 generation("late u2 Flux    succeeded 5 0.50 2026-11-15T12:04:00Z"),
                 generation("fut  u2 Seedream succeeded 7 0.70 2026-11-15T12:10:00Z"),
+                // Later today and tomorrow: in the day's total that today is read from.
+                generation("fut2 u2 Seedream failed    7 0.70 2026-11-15T13:00:00Z"),
+                generation("fut3 u2 Seedream succeeded 7 0.70 2026-11-16T01:00:00Z"),
                 refund("in2", 3, "2026-11-15T12:03:59Z"),
                 // The last 24 h start at 12:04 yesterday, in the quarter 12:00-12:15.
                 generation("old1 u1 Flux    succeeded 1 0.01 2026-11-14T12:03:00Z"),
@@ -534,6 +537,38 @@ async fn edges_read_from_their_quarter_count_only_what_is_inside() {
         );
         assert_eq!(stats.user_stats.credits_by_tier.free.total_consumed, 0);
         assert_eq!(stats.providers.len(), 1, "{:?}", stats.providers);
+    })
+    .await;
+}
+
+/// Early in the day, a rolling window's first day is read as that day's total less its
+/// first hours: rows in those hours stay out, on every figure.
+#[tokio::test]
+async fn a_rolling_windows_first_day_is_its_day_less_the_hours_before_it() {
+    on_each_backend(|db| async move {
+        import(
+            &db,
+            &[
+                user("u1", "pro", 10),
+                // now is 03:04 on the 15th; the last 24 h start at 03:04 on the 14th.
+                generation("early u1 Flux     succeeded 1 0.01 2026-11-14T01:00:00Z"),
+                failed("edge  u1 Seedream 2 2026-11-14T03:03:00Z", None),
+                generation("in1   u1 Flux     succeeded 4 0.04 2026-11-14T03:05:00Z"),
+                failed("in2   u1 Seedream 8 2026-11-14T20:00:00Z", Some("boom")),
+                refund("in2", 8, "2026-11-14T20:01:00Z"),
+                generation("now   u1 Flux     succeeded 16 0.16 2026-11-15T03:00:00Z"),
+            ],
+        )
+        .await;
+        let stats = stats_at(&db, chrono_tz::UTC, "2026-11-15T03:04:00Z").await;
+        assert_eq!(stats.system_health.tasks_last_24h, 3, "in1, in2, now");
+        assert_eq!(stats.system_health.failure_last_24h, 1);
+        assert_eq!(stats.today_stats.generations, 1);
+        let names: Vec<&str> = stats.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        // In Tokyo (UTC+9) the same instant is 12:04 on the 15th: today began at 15:00 UTC.
+        let stats = stats_at(&db, chrono_tz::Asia::Tokyo, "2026-11-15T03:04:00Z").await;
+        assert_eq!(stats.today_stats.generations, 2, "in2, now");
     })
     .await;
 }
