@@ -181,13 +181,13 @@ async fn configure_sqlite(conn: &mut sqlx::AnyConnection, role: Role) -> Result<
     // connections, instead of being copied into each one's cache. Address space, not memory.
     conn.execute("PRAGMA mmap_size = 4294967296").await?;
     // A batch at tens of millions of rows touches pages of the user index all over: the
-    // writer keeps them (256 MiB, taken as needed), the readers need less (64 MiB). The
+    // writer keeps them (512 MiB, taken as needed), the readers need less (64 MiB). The
     // WAL is copied back into the file every 80 MB instead of 4 MB, so a page written by
     // many batches is copied once.
     match role {
         Role::Reads => conn.execute("PRAGMA cache_size = -65536").await?,
         Role::Writes => {
-            conn.execute("PRAGMA cache_size = -262144").await?;
+            conn.execute("PRAGMA cache_size = -524288").await?;
             conn.execute("PRAGMA wal_autocheckpoint = 20000").await?
         }
     };
