@@ -665,7 +665,7 @@ fn in_zone(instant: DateTime<Utc>, zone: Tz) -> DateTime<FixedOffset> {
 mod tests;
 
 #[cfg(test)]
-mod split_tests {
+mod parts_tests {
     use super::*;
     use crate::totals::{DAY, QUARTER as Q};
 
