@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::ingest::import_lines;
 use crate::server::{router, AppState};
 use crate::stats::query::{self, Source};
+use crate::totals::QUARTER;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{AnyPool, Executor};
 use std::fmt::Write as _;
@@ -176,7 +177,8 @@ async fn measure(
     let start = Utc::now();
     let mut stats = Vec::new();
     for sample in 0..args.samples {
-        let now = start + chrono::Duration::seconds((15 * 60 * sample / args.samples) as i64);
+        let now =
+            start + chrono::Duration::microseconds(QUARTER * sample as i64 / args.samples as i64);
         let started = Instant::now();
         let fast = query::load(db, report_settings, now).await?;
         stats.push(started.elapsed());
