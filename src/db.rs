@@ -102,8 +102,7 @@ impl Db {
                         match backend {
                             Backend::Sqlite => configure_sqlite(conn, role).await?,
                             Backend::Postgres => {
-                                let limit = statement_timeout.unwrap_or(0);
-                                conn.execute(format!("SET statement_timeout = {limit}").as_str())
+                                conn.execute(set_statement_timeout(statement_timeout).as_str())
                                     .await?;
                             }
                         }
@@ -133,13 +132,18 @@ impl Db {
         let mut conn = writer.acquire().await.map_err(DbError::Connect)?;
         if backend == Backend::Postgres {
             // A migration may rewrite large tables; the statement limit is for requests.
-            conn.execute("SET statement_timeout = 0")
+            conn.execute(set_statement_timeout(None).as_str())
                 .await
                 .map_err(DbError::Connect)?;
         }
         sqlx::migrate!("./migrations").run(&mut *conn).await?;
-        // Closed rather than returned to the pool: on PostgreSQL it has no statement limit.
-        conn.close().await.map_err(DbError::Connect)?;
+        if backend == Backend::Postgres {
+            // Back to the pool's limit, and to the pool, so that the first request or import
+            // need not start another PostgreSQL server process.
+            conn.execute(set_statement_timeout(statement_timeout).as_str())
+                .await
+                .map_err(DbError::Connect)?;
+        }
         Ok(Db { pool, writer })
     }
 
@@ -158,6 +162,11 @@ impl Db {
     pub fn is_sqlite(&self) -> bool {
         self.pool.connect_options().database_url.scheme() == "sqlite"
     }
+}
+
+/// PostgreSQL's statement limit in milliseconds, `None` for none.
+fn set_statement_timeout(milliseconds: Option<u128>) -> String {
+    format!("SET statement_timeout = {}", milliseconds.unwrap_or(0))
 }
 
 /// What a pool's connections are for: SQLite's writer gets a larger page cache.
