@@ -170,9 +170,15 @@ async fn load_all(
                 let rate = imported?;
                 rates.push(rate);
                 if run == runs {
-                    // What autovacuum would do on PostgreSQL soon after a load; SQLite plans
-                    // better with it too.
-                    db.pool.execute("ANALYZE").await?;
+                    // What autovacuum would do on PostgreSQL soon after a load (and would
+                    // otherwise do during the next N's import); SQLite plans better with
+                    // statistics too.
+                    let settle = if db.is_sqlite() {
+                        "ANALYZE"
+                    } else {
+                        "VACUUM ANALYZE"
+                    };
+                    db.pool.execute(settle).await?;
                     rates.sort_by(f64::total_cmp);
                     let events_per_second = rates[rates.len() / 2];
                     loaded.push(Loaded {
