@@ -44,6 +44,7 @@ const SHORT_IMPORT_ROWS: u64 = 100_000;
 const SHORT_IMPORT_RUNS: usize = 5;
 
 /// Where a benchmark database lives, to be removed afterwards.
+#[derive(Clone)]
 enum Place {
     Sqlite(PathBuf),
     Postgres { admin: AnyPool, database: String },
@@ -160,37 +161,38 @@ async fn load_all(
                 1
             };
             let mut rates = Vec::new();
-            for run in 1..=runs {
+            for run in 0..runs {
+                if run > 0 {
+                    // Each run imports into a fresh database; the last one is kept.
+                    if let Some(previous) = loaded.pop() {
+                        previous.db.close().await;
+                        previous.place.remove().await?;
+                    }
+                }
                 let db = place.connect(settings).await?;
-                let imported = import(backend, &db, &events_file, events).await;
-                if run < runs || imported.is_err() {
-                    db.close().await;
-                    place.remove().await?;
-                }
-                let rate = imported?;
-                rates.push(rate);
-                if run == runs {
-                    // What autovacuum would do on PostgreSQL soon after a load (and would
-                    // otherwise do during the next N's import); SQLite plans better with
-                    // statistics too.
-                    let settle = if db.is_sqlite() {
-                        "ANALYZE"
-                    } else {
-                        "VACUUM ANALYZE"
-                    };
-                    db.pool.execute(settle).await?;
-                    rates.sort_by(f64::total_cmp);
-                    let events_per_second = rates[rates.len() / 2];
-                    loaded.push(Loaded {
-                        backend,
-                        rows,
-                        events_per_second,
-                        db,
-                        place,
-                    });
-                    break;
-                }
+                // In the list before the import, so that `run` removes it whatever happens.
+                loaded.push(Loaded {
+                    backend,
+                    rows,
+                    events_per_second: 0.0,
+                    db,
+                    place: place.clone(),
+                });
+                let db = &loaded[loaded.len() - 1].db;
+                rates.push(import(backend, db, &events_file, events).await?);
             }
+            let last = loaded.len() - 1;
+            // What autovacuum would do on PostgreSQL soon after a load (and would otherwise
+            // do during the next N's import); SQLite plans better with statistics too.
+            let db = &loaded[last].db;
+            let settle = if db.is_sqlite() {
+                "ANALYZE"
+            } else {
+                "VACUUM ANALYZE"
+            };
+            db.pool.execute(settle).await?;
+            rates.sort_by(f64::total_cmp);
+            loaded[last].events_per_second = rates[rates.len() / 2];
         }
         Ok::<_, Box<dyn std::error::Error>>(())
     }
