@@ -53,13 +53,10 @@ enum Place {
 impl Place {
     async fn connect(&self, settings: &Settings) -> Result<Db, Box<dyn std::error::Error>> {
         let timeouts = settings.database_timeouts.unlimited_statements();
+        self.remove().await?;
         let url = match self {
-            Place::Sqlite(file) => {
-                self.remove().await?;
-                format!("sqlite://{}", file.display())
-            }
+            Place::Sqlite(file) => format!("sqlite://{}", file.display()),
             Place::Postgres { admin, database } => {
-                self.remove().await?;
                 admin
                     .execute(format!("CREATE DATABASE {database}").as_str())
                     .await?;
@@ -160,7 +157,7 @@ async fn load_all(
             } else {
                 1
             };
-            let mut rates = Vec::new();
+            let mut import_times = Vec::new();
             for run in 0..runs {
                 if run > 0 {
                     // Each run imports into a fresh database; the last one is kept.
@@ -179,7 +176,7 @@ async fn load_all(
                     place: place.clone(),
                 });
                 let db = &loaded[loaded.len() - 1].db;
-                rates.push(import(backend, db, &events_file, events).await?);
+                import_times.push(import(backend, db, &events_file, events).await?);
             }
             let last = loaded.len() - 1;
             // What autovacuum would do on PostgreSQL soon after a load (and would otherwise
@@ -191,8 +188,7 @@ async fn load_all(
                 "VACUUM ANALYZE"
             };
             db.pool.execute(settle).await?;
-            rates.sort_by(f64::total_cmp);
-            loaded[last].events_per_second = rates[rates.len() / 2];
+            loaded[last].events_per_second = events as f64 / median(&import_times).as_secs_f64();
         }
         Ok::<_, Box<dyn std::error::Error>>(())
     }
@@ -201,13 +197,13 @@ async fn load_all(
     outcome
 }
 
-/// Imports the file and returns the rate in events per second.
+/// Imports the file and returns how long that took.
 async fn import(
     backend: &str,
     db: &Db,
     file: &Path,
     events: u64,
-) -> Result<f64, Box<dyn std::error::Error>> {
+) -> Result<Duration, Box<dyn std::error::Error>> {
     let started = Instant::now();
     let input = BufReader::with_capacity(1 << 20, tokio::fs::File::open(file).await?);
     let report = import_lines(db, input, false).await?;
@@ -224,7 +220,7 @@ async fn import(
         "bench: {backend}: {events} events imported in {:.2} s",
         import_time.as_secs_f64()
     );
-    Ok(events as f64 / import_time.as_secs_f64())
+    Ok(import_time)
 }
 
 /// Times every database's figures. `DashboardStats` is sampled in rounds, one load from each

@@ -13,7 +13,7 @@ use crate::stats::Tier;
 use crate::totals::{Contribution, Deltas};
 use sqlx::{AnyConnection, Row};
 
-/// Rows by id, hashed with foldhash: with SipHash, hashing took a seventh of the importer's CPU.
+/// Rows by id, hashed with foldhash as an event's fields are (`super::event::FieldMap`).
 type ById<T> = std::collections::HashMap<String, T, foldhash::fast::RandomState>;
 /// Ids in the order the batch's events named them, so that new rows are written in that
 /// order (by time, as events come), which keeps a time range's rows in few pages; sorted
