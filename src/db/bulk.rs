@@ -76,15 +76,18 @@ pub async fn insert_rows<T, const N: usize>(
                 write_array_element(array, cell);
             }
         }
+        // `unnest` once per column in the select list, where the arrays are read in step
+        // row by row; `FROM unnest(a, b, …)` first copies all the rows into a tuplestore,
+        // which spills to a temporary file past `work_mem`.
         let unnest: Vec<String> = cells(first)
             .iter()
             .enumerate()
             .map(|(i, cell)| match cell {
-                Cell::Int(_) => format!("CAST(${} AS BIGINT[])", i + 1),
-                Cell::Text(_) => format!("CAST(${} AS TEXT[])", i + 1),
+                Cell::Int(_) => format!("unnest(CAST(${} AS BIGINT[]))", i + 1),
+                Cell::Text(_) => format!("unnest(CAST(${} AS TEXT[]))", i + 1),
             })
             .collect();
-        let sql = format!("{head} SELECT * FROM unnest({}) {tail}", unnest.join(", "));
+        let sql = format!("{head} SELECT {} {tail}", unnest.join(", "));
         let mut query = sqlx::query(&sql);
         for mut array in arrays {
             array.push('}');
