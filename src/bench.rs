@@ -236,7 +236,7 @@ async fn measure_all(
     // Warm: the first requests fill caches and prepare statements.
     for database in loaded {
         for _ in 0..3 {
-            query::load(&database.db, report_settings, Utc::now()).await?;
+            query::load(&database.db, report_settings, Utc::now(), None).await?;
         }
     }
     // A rolling window's edge reads up to 7.5 minutes of raw rows, depending on where in its
@@ -250,7 +250,7 @@ async fn measure_all(
             start + chrono::Duration::microseconds(QUARTER * sample as i64 / args.samples as i64);
         for (database, times) in loaded.iter().zip(&mut stats) {
             let started = Instant::now();
-            let fast = query::load(&database.db, report_settings, now).await?;
+            let fast = query::load(&database.db, report_settings, now, None).await?;
             times.push(started.elapsed());
             std::hint::black_box(fast);
         }
@@ -261,14 +261,15 @@ async fn measure_all(
         let mut raw = Vec::new();
         for _ in 0..args.raw_samples + 1 {
             let started = Instant::now();
-            let slow = query::load_from(db, Source::RawRows, report_settings, Utc::now()).await?;
+            let slow =
+                query::load_from(db, Source::RawRows, report_settings, Utc::now(), None).await?;
             raw.push(started.elapsed());
             std::hint::black_box(slow);
         }
         raw.remove(0); // the first one warms the cache
         let now = Utc::now();
-        if query::load(db, report_settings, now).await?
-            != query::load_from(db, Source::RawRows, report_settings, now).await?
+        if query::load(db, report_settings, now, None).await?
+            != query::load_from(db, Source::RawRows, report_settings, now, None).await?
         {
             return Err(format!("{backend}: the totals and the raw rows disagree").into());
         }

@@ -5,7 +5,7 @@ use crate::auth::{accounts, token};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::ingest::{import_lines, Report};
-use crate::stats::query;
+use crate::stats::{query, DateRange, RangeQuery};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -48,6 +48,16 @@ enum Command {
         /// The figures as of this instant (RFC 3339) instead of now, e.g. to check a past day.
         #[arg(long, value_parser = parse_instant)]
         now: Option<DateTime<Utc>>,
+        /// A preset range in place of the guide's windows: today, 24h, 7d, 30d, this-month
+        /// or last-month.
+        #[arg(long)]
+        range: Option<String>,
+        /// A custom range's first day (YYYY-MM-DD) or local time (YYYY-MM-DDTHH:MM), with --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// A custom range's last day (included) or local time (excluded).
+        #[arg(long)]
+        to: Option<String>,
     },
     /// Create an admin. The password is read from standard input (its first line), or
     /// generated with --generate-password and printed once.
@@ -148,9 +158,17 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             eprintln!("usage-monitor: demo data stored ({} events)", report.stored);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats { json, now } => {
+        Command::Stats {
+            json,
+            now,
+            range,
+            from,
+            to,
+        } => {
+            let range = DateRange::from_query(&RangeQuery { range, from, to })?;
             let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
-            let stats = query::load(&db, &settings.report, now.unwrap_or_else(Utc::now)).await?;
+            let now = now.unwrap_or_else(Utc::now);
+            let stats = query::load(&db, &settings.report, now, range.as_ref()).await?;
             if json {
                 println!("{}", serde_json::to_string(&stats)?);
             } else {

@@ -8,8 +8,9 @@ use crate::auth::throttle::{LoginThrottle, ThrottlePolicy};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::stats::shared::SharedStats;
-use crate::stats::DashboardStats;
-use axum::extract::{DefaultBodyLimit, FromRef, State};
+use crate::stats::{DashboardStats, DateRange, RangeQuery};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, FromRef, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -89,9 +90,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /api/admin/credit-stats`: the same [`DashboardStats`] as the page, as JSON.
-async fn credit_stats(State(state): State<AppState>) -> Result<Json<DashboardStats>, ApiError> {
-    let stats = state.stats.get(&state.db, &state.settings.report).await;
+/// `GET /api/admin/credit-stats[?range=…|?from=…&to=…]`: the same [`DashboardStats`] as the
+/// page, as JSON.
+async fn credit_stats(
+    State(state): State<AppState>,
+    range: Result<Query<RangeQuery>, QueryRejection>,
+) -> Result<Json<DashboardStats>, ApiError> {
+    let Query(range) =
+        range.map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
+    let range = DateRange::from_query(&range)
+        .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, error.to_string()))?;
+    let stats = state
+        .stats
+        .get(&state.db, &state.settings.report, range.as_ref())
+        .await;
     Ok(Json(stats.map_err(|error| ApiError::unavailable(&error))?))
 }
 
@@ -125,6 +137,15 @@ pub fn database_unavailable(error: &dyn std::fmt::Display) -> leptos::prelude::S
         response.set_status(StatusCode::SERVICE_UNAVAILABLE);
     }
     leptos::prelude::ServerFnError::ServerError(DATABASE_UNAVAILABLE.into())
+}
+
+/// For server functions: the request asked for something that cannot be (a bad range or
+/// filter). Answered `400` with the reason, for the admin who asked.
+pub fn bad_request(reason: &dyn std::fmt::Display) -> leptos::prelude::ServerFnError {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(StatusCode::BAD_REQUEST);
+    }
+    leptos::prelude::ServerFnError::Args(reason.to_string())
 }
 
 /// No file or route has a path segment longer than a file name can be (255 bytes); the

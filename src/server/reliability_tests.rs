@@ -82,17 +82,28 @@ impl Admin {
 
     /// `GET /api/admin/credit-stats` with the read token.
     async fn stats(&self) -> Answer {
-        let request = self.http.get(format!("{}{STATS_PATH}", self.url));
+        self.stats_with("").await
+    }
+
+    /// The same with a query string (`?range=7d`).
+    async fn stats_with(&self, query: &str) -> Answer {
+        let request = self.http.get(format!("{}{STATS_PATH}{query}", self.url));
         self.answer(request.bearer_auth(&self.read_token)).await
     }
 
     /// The page's refresh: the stats server function with the session.
     async fn refresh(&self) -> Answer {
+        self.refresh_with("").await
+    }
+
+    /// The same with arguments (`range[range]=7d`), as the page sends a chosen range.
+    async fn refresh_with(&self, arguments: &'static str) -> Answer {
         let request = self
             .http
             .post(format!("{}{}", self.url, self.stats_fn))
             .header(header::COOKIE, &self.cookie)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(arguments);
         self.answer(request).await
     }
 
@@ -138,13 +149,73 @@ async fn count(db: &Db, sql: &str) -> i64 {
 async fn assert_totals_match_raw_rows(server: &TestServer) {
     let settings = &server.state.settings.report;
     let now = chrono::Utc::now();
-    let totals = load_from(&server.state.db, Source::Totals, settings, now)
+    let totals = load_from(&server.state.db, Source::Totals, settings, now, None)
         .await
         .unwrap();
-    let raw = load_from(&server.state.db, Source::RawRows, settings, now)
+    let raw = load_from(&server.state.db, Source::RawRows, settings, now, None)
         .await
         .unwrap();
     assert_eq!(totals, raw);
+}
+
+#[tokio::test]
+async fn a_range_comes_in_the_query_and_a_bad_one_is_refused_with_its_reason() {
+    let (db, _folder) = fresh_sqlite().await;
+    create_admin(&db, EMAIL, "correct horse battery staple", false)
+        .await
+        .unwrap();
+    let server = TestServer::start(db, Settings::defaults()).await;
+    let admin = Admin::new(&server).await;
+
+    let guide = admin.stats().await;
+    assert_eq!(guide.status, StatusCode::OK, "{}", guide.body);
+    assert!(
+        guide.json().get("range").is_none(),
+        "the guide's view has no range"
+    );
+    let week = admin.stats_with("?range=7d").await;
+    assert_eq!(week.status, StatusCode::OK, "{}", week.body);
+    assert_eq!(week.json()["range"]["label"], "Last 7 days");
+    let november = admin.stats_with("?from=2026-11-01&to=2026-11-15").await;
+    assert_eq!(november.status, StatusCode::OK, "{}", november.body);
+    assert_eq!(november.json()["range"]["from"], "2026-11-01T00:00:00Z");
+    assert_eq!(november.json()["range"]["to"], "2026-11-16T00:00:00Z");
+
+    for (query, reason) in [
+        ("?range=week", "Unknown range “week”"),
+        ("?from=2026-11-05&to=2026-11-01", "must be before the end"),
+        ("?from=2025-01-01&to=2026-12-31", "at most 400 days"),
+        ("?from=2026-11-01", "no end (to)"),
+        ("?from=2026-11-01&to=tomorrow", "“tomorrow” is not a date"),
+        (
+            "?from=2026-11-01&from=2026-11-02&to=2026-11-03",
+            "duplicate field",
+        ),
+    ] {
+        let refused = admin.stats_with(query).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {}",
+            refused.body
+        );
+        let error = refused.json()["error"].as_str().unwrap().to_owned();
+        assert!(error.contains(reason), "{query}: {error}");
+    }
+
+    // The page's own request: the same range, and the same refusal.
+    let week = admin.refresh_with("range[range]=7d").await;
+    assert_eq!(week.status, StatusCode::OK, "{}", week.body);
+    assert_eq!(week.json()["range"]["label"], "Last 7 days");
+    let refused = admin
+        .refresh_with("range[from]=2026-11-05&range[to]=2026-11-01")
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("must be before the end"),
+        "{}",
+        refused.body
+    );
 }
 
 /// How long PostgreSQL stays down in the outage test: `USAGE_MONITOR_TEST_OUTAGE_SECONDS`,

@@ -7,12 +7,14 @@
 mod money;
 #[cfg(feature = "ssr")]
 pub mod query;
+pub mod range;
 #[cfg(feature = "ssr")]
 pub mod shared;
 #[cfg(feature = "ssr")]
 pub mod windows;
 
 pub use money::{group_thousands, Money, MoneyParseError};
+pub use range::{DateRange, Preset, RangeQuery};
 
 use chrono::{DateTime, FixedOffset};
 use leptos::prelude::*;
@@ -26,6 +28,9 @@ pub struct DashboardStats {
     pub generated_at: DateTime<FixedOffset>,
     /// The reporting time zone (IANA name) in which "today" and "this month" are computed.
     pub time_zone: String,
+    /// The range chosen in place of the guide's windows; absent in the guide's view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<ChosenRange>,
     pub today_stats: TodayStats,
     pub month_stats: MonthStats,
     /// Success rate over the last 7 days in percent; `null` when nothing finished.
@@ -37,6 +42,20 @@ pub struct DashboardStats {
     /// Failed generations of the last 7 days, newest first, at most [`RECENT_FAILURES_LIMIT`].
     pub recent_failures: Vec<RecentFailure>,
     pub system_health: SystemHealth,
+}
+
+/// With a range chosen, the cards, the summary, the providers, consumed credits and the
+/// failures cover it in place of today, this month, 7 and 30 days; health stays the last
+/// 24 hours and balances are as of now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChosenRange {
+    /// `Last 7 days`, `2026-11-01 – 2026-11-15`.
+    pub label: String,
+    /// Its first instant, in the reporting time zone.
+    pub from: DateTime<FixedOffset>,
+    /// The instant after it (the range excludes it).
+    pub to: DateTime<FixedOffset>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,14 +286,19 @@ pub fn sort_providers(providers: &mut [ProviderUsage]) {
     });
 }
 
-/// The figures, at most `stats-max-age-milliseconds` old (`shared`).
+/// The figures over the guide's windows, at most `stats-max-age-milliseconds` old
+/// (`shared`), or over the `range` asked for.
 #[server]
-pub async fn get_dashboard_stats() -> Result<DashboardStats, ServerFnError> {
+pub async fn get_dashboard_stats(
+    #[server(default)] range: RangeQuery,
+) -> Result<DashboardStats, ServerFnError> {
     crate::auth::guard::require_admin().await?;
+    let range =
+        DateRange::from_query(&range).map_err(|error| crate::server::bad_request(&error))?;
     let state = expect_context::<crate::server::AppState>();
     state
         .stats
-        .get(&state.db, &state.settings.report)
+        .get(&state.db, &state.settings.report, range.as_ref())
         .await
         .map_err(|error| crate::server::database_unavailable(&error))
 }
@@ -365,6 +389,7 @@ mod tests {
         let stats = DashboardStats {
             generated_at: DateTime::parse_from_rfc3339("2026-11-03T10:00:00+01:00").unwrap(),
             time_zone: "Europe/Berlin".into(),
+            range: None,
             today_stats: TodayStats::default(),
             month_stats: MonthStats::default(),
             success_rate: None,

@@ -10,6 +10,7 @@
 //! many generations there are. The same figures straight from the raw rows
 //! ([`Source::RawRows`]) are the reference that tests and the benchmark compare against.
 
+use super::range::DateRange;
 use super::windows::{Window, Windows};
 use super::*;
 use crate::db::Db;
@@ -206,25 +207,29 @@ impl Figure {
     ];
 }
 
-/// The dashboard's figures as of `now`, from the running totals.
+/// The dashboard's figures as of `now` over the guide's windows or a `chosen` range, from
+/// the running totals.
 pub async fn load(
     db: &Db,
     settings: &ReportSettings,
     now: DateTime<Utc>,
+    chosen: Option<&DateRange>,
 ) -> Result<DashboardStats, sqlx::Error> {
-    load_from(db, Source::Totals, settings, now).await
+    load_from(db, Source::Totals, settings, now, chosen).await
 }
 
-/// The dashboard's figures as of `now`, computed from `source`.
+/// The dashboard's figures as of `now` over the guide's windows or a `chosen` range,
+/// computed from `source`.
 pub async fn load_from(
     db: &Db,
     source: Source,
     settings: &ReportSettings,
     now: DateTime<Utc>,
+    chosen: Option<&DateRange>,
 ) -> Result<DashboardStats, sqlx::Error> {
     // Times are stored to the microsecond; `now` need not be finer.
     let now = now.trunc_subsecs(6);
-    let windows = Windows::at(now, settings.time_zone);
+    let windows = Windows::chosen(now, settings.time_zone, chosen);
     // Generations of today, this month, the last 7 days, the last 24 hours, in this order.
     let generation_windows = [
         windows.today,
@@ -411,6 +416,7 @@ pub async fn load_from(
     Ok(DashboardStats {
         generated_at: in_zone(now, zone),
         time_zone: zone.name().to_owned(),
+        range: chosen.map(|range| windows.today.named(range, zone)),
         today_stats: TodayStats {
             active_users,
             generations: today.generations,
@@ -653,11 +659,11 @@ impl GenerationTotals {
     }
 }
 
-fn from_micros(micros: i64) -> DateTime<Utc> {
+pub(crate) fn from_micros(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 
-fn in_zone(instant: DateTime<Utc>, zone: Tz) -> DateTime<FixedOffset> {
+pub(crate) fn in_zone(instant: DateTime<Utc>, zone: Tz) -> DateTime<FixedOffset> {
     instant.with_timezone(&zone).fixed_offset()
 }
 

@@ -9,7 +9,7 @@
 //! than each waiting for the database in turn; it is not kept longer than the figures.
 
 use super::query::{self, ReportSettings};
-use super::DashboardStats;
+use super::{DashboardStats, DateRange};
 use crate::db::Db;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,21 +39,23 @@ impl SharedStats {
         }
     }
 
-    /// The figures as of at most `max_age` ago.
+    /// The figures of the guide's view as of at most `max_age` ago; those of a chosen
+    /// range, which admins ask for one at a time, as of now.
     pub async fn get(
         &self,
         db: &Db,
         settings: &ReportSettings,
+        range: Option<&DateRange>,
     ) -> Result<DashboardStats, Unavailable> {
-        if self.max_age.is_zero() {
-            return compute(db, settings).await.1;
+        if self.max_age.is_zero() || range.is_some() {
+            return compute(db, settings, range).await.1;
         }
         // Held while computing: whoever comes meanwhile waits for this computation.
         let mut latest = self.latest.lock().await;
         if let Some(latest) = latest.as_ref().filter(|l| l.at.elapsed() <= self.max_age) {
             return latest.outcome.clone();
         }
-        let (started, outcome) = compute(db, settings).await;
+        let (started, outcome) = compute(db, settings, None).await;
         let at = if outcome.is_ok() {
             started
         } else {
@@ -70,9 +72,10 @@ impl SharedStats {
 async fn compute(
     db: &Db,
     settings: &ReportSettings,
+    range: Option<&DateRange>,
 ) -> (Instant, Result<DashboardStats, Unavailable>) {
     let started = Instant::now();
-    let outcome = query::load(db, settings, chrono::Utc::now())
+    let outcome = query::load(db, settings, chrono::Utc::now(), range)
         .await
         .map_err(Arc::new);
     (started, outcome)
@@ -113,15 +116,15 @@ mod tests {
             let settings = utc();
             let shared = SharedStats::new(Duration::from_millis(400));
             generation(&db, "g1").await;
-            let first = shared.get(&db, &settings).await.unwrap();
+            let first = shared.get(&db, &settings, None).await.unwrap();
             assert_eq!(generations_today(&first), 1);
 
             generation(&db, "g2").await;
-            let again = shared.get(&db, &settings).await.unwrap();
+            let again = shared.get(&db, &settings, None).await.unwrap();
             assert_eq!(again, first, "within the age, the same figures");
 
             tokio::time::sleep(Duration::from_millis(450)).await;
-            let later = shared.get(&db, &settings).await.unwrap();
+            let later = shared.get(&db, &settings, None).await.unwrap();
             assert_eq!(generations_today(&later), 2);
             assert!(later.generated_at > first.generated_at);
         })
@@ -134,7 +137,8 @@ mod tests {
             let settings = utc();
             let shared = SharedStats::new(Duration::from_secs(5));
             generation(&db, "g1").await;
-            let all = futures::future::join_all((0..32).map(|_| shared.get(&db, &settings))).await;
+            let all =
+                futures::future::join_all((0..32).map(|_| shared.get(&db, &settings, None))).await;
             let first = all[0].as_ref().unwrap();
             for stats in &all {
                 // One computation: the very same instant for everyone.
@@ -151,12 +155,12 @@ mod tests {
             let shared = SharedStats::new(Duration::ZERO);
             generation(&db, "g1").await;
             assert_eq!(
-                generations_today(&shared.get(&db, &settings).await.unwrap()),
+                generations_today(&shared.get(&db, &settings, None).await.unwrap()),
                 1
             );
             generation(&db, "g2").await;
             assert_eq!(
-                generations_today(&shared.get(&db, &settings).await.unwrap()),
+                generations_today(&shared.get(&db, &settings, None).await.unwrap()),
                 2
             );
         })
@@ -169,7 +173,7 @@ mod tests {
         let settings = utc();
         let shared = SharedStats::new(Duration::from_millis(300));
         db.close().await;
-        let all = futures::future::join_all((0..8).map(|_| shared.get(&db, &settings))).await;
+        let all = futures::future::join_all((0..8).map(|_| shared.get(&db, &settings, None))).await;
         let first = all[0].as_ref().unwrap_err();
         for outcome in &all {
             assert!(
@@ -178,7 +182,7 @@ mod tests {
             );
         }
         tokio::time::sleep(Duration::from_millis(350)).await;
-        let retried = shared.get(&db, &settings).await.unwrap_err();
+        let retried = shared.get(&db, &settings, None).await.unwrap_err();
         assert!(!Arc::ptr_eq(&retried, first), "a new attempt after the age");
     }
 }

@@ -1,6 +1,8 @@
 //! The time windows of METRICS.md, as UTC instants, computed in the reporting time zone.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use super::range::{DateRange, Preset};
+use super::ChosenRange;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// Start (inclusive) and end (exclusive) of a window.
@@ -23,7 +25,7 @@ impl Window {
     }
 }
 
-/// Every window the dashboard reads, all ending at `now`.
+/// Every window the dashboard reads: all ending at `now`, unless a range is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Windows {
     pub today: Window,
@@ -45,19 +47,82 @@ impl Windows {
             last_30_days: Window::last(Duration::days(30), now),
         }
     }
+
+    /// The guide's windows, or with a range chosen, that range in place of every window but
+    /// health's last 24 hours, which is about now whatever the range.
+    pub fn chosen(now: DateTime<Utc>, zone: Tz, range: Option<&DateRange>) -> Windows {
+        let windows = Windows::at(now, zone);
+        let Some(range) = range else {
+            return windows;
+        };
+        let window = windows.of_range(range, zone);
+        Windows {
+            today: window,
+            this_month: window,
+            last_24h: windows.last_24h,
+            last_7_days: window,
+            last_30_days: window,
+        }
+    }
+
+    /// The instants a range covers, its presets ending at now as the guide's windows do.
+    pub fn of_range(&self, range: &DateRange, zone: Tz) -> Window {
+        match *range {
+            DateRange::Preset(Preset::Today) => self.today,
+            DateRange::Preset(Preset::Last24Hours) => self.last_24h,
+            DateRange::Preset(Preset::Last7Days) => self.last_7_days,
+            DateRange::Preset(Preset::Last30Days) => self.last_30_days,
+            DateRange::Preset(Preset::ThisMonth) => self.this_month,
+            DateRange::Preset(Preset::LastMonth) => {
+                let this_month = self.this_month.start.with_timezone(&zone).date_naive();
+                let last_month = (this_month - Duration::days(1))
+                    .with_day(1)
+                    .expect("every month has a 1st");
+                Window {
+                    start: local_midnight(zone, last_month),
+                    end: self.this_month.start,
+                }
+            }
+            DateRange::Custom { from, to } => Window {
+                start: local_instant(zone, from),
+                end: local_instant(zone, to),
+            },
+        }
+    }
+}
+
+impl Window {
+    /// The range as the figures name it: its label, and its instants in `zone`.
+    pub fn named(self, range: &DateRange, zone: Tz) -> ChosenRange {
+        ChosenRange {
+            label: range.label(),
+            from: self.start.with_timezone(&zone).fixed_offset(),
+            to: self.end.with_timezone(&zone).fixed_offset(),
+        }
+    }
 }
 
 /// The first instant of `date` in `zone`. Where a daylight-saving jump skips midnight
 /// (as in America/Santiago), the day starts at the first local time that exists.
 pub fn local_midnight(zone: Tz, date: NaiveDate) -> DateTime<Utc> {
-    // Transitions fall on quarter hours, so stepping by 15 minutes finds the first one.
+    local_instant(zone, date.and_time(NaiveTime::MIN))
+}
+
+/// The first instant of local time `local` in `zone`, or where a daylight-saving jump skips
+/// it, the first local time after it that exists; in a repeated hour, its first pass.
+pub fn local_instant(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    if let Some(instant) = zone.from_local_datetime(&local).earliest() {
+        return instant.with_timezone(&Utc);
+    }
+    // Transitions fall on quarter hours, so stepping to the next ones finds the first
+    // time after the gap; no zone skips more than a day.
+    let next_quarter = local.and_utc().timestamp().div_euclid(900) * 900 + 900;
     (0..=4 * 24)
         .find_map(|quarter| {
-            let time = NaiveTime::MIN + Duration::minutes(15 * quarter);
-            zone.from_local_datetime(&date.and_time(time)).earliest()
+            let time = DateTime::from_timestamp(next_quarter + 900 * quarter, 0)?.naive_utc();
+            zone.from_local_datetime(&time).earliest()
         })
-        .expect("a day has at least one existing local time")
-        .with_timezone(&Utc)
+        .map_or(local.and_utc(), |instant| instant.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -125,5 +190,68 @@ mod tests {
         assert_eq!(w.last_24h.start, utc("2026-03-07T12:00:00Z"));
         assert_eq!(w.last_7_days.start, utc("2026-03-01T12:00:00Z"));
         assert_eq!(w.last_30_days.start, utc("2026-02-06T12:00:00Z"));
+    }
+
+    fn day(text: &str) -> NaiveDateTime {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .unwrap()
+            .and_time(NaiveTime::MIN)
+    }
+
+    #[test]
+    fn a_chosen_range_replaces_every_window_but_healths() {
+        let now = utc("2026-01-10T12:00:00Z");
+        let berlin = chrono_tz::Europe::Berlin;
+        let guide = Windows::at(now, berlin);
+        assert_eq!(Windows::chosen(now, berlin, None), guide);
+        let last_month = Windows::chosen(now, berlin, Some(&DateRange::Preset(Preset::LastMonth)));
+        let december = Window {
+            start: utc("2025-11-30T23:00:00Z"),
+            end: utc("2025-12-31T23:00:00Z"),
+        };
+        for window in [
+            last_month.today,
+            last_month.this_month,
+            last_month.last_7_days,
+            last_month.last_30_days,
+        ] {
+            assert_eq!(window, december, "last month, across the new year");
+        }
+        assert_eq!(last_month.last_24h, guide.last_24h);
+        for (preset, window) in [
+            (Preset::Today, guide.today),
+            (Preset::Last24Hours, guide.last_24h),
+            (Preset::Last7Days, guide.last_7_days),
+            (Preset::Last30Days, guide.last_30_days),
+            (Preset::ThisMonth, guide.this_month),
+        ] {
+            let chosen = Windows::chosen(now, berlin, Some(&DateRange::Preset(preset)));
+            assert_eq!(chosen.today, window, "{preset:?}");
+        }
+    }
+
+    #[test]
+    fn custom_days_follow_daylight_saving() {
+        let ny = chrono_tz::America::New_York;
+        let spring_day = DateRange::Custom {
+            from: day("2026-03-08"),
+            to: day("2026-03-09"),
+        };
+        let w = Windows::chosen(utc("2026-11-01T00:00:00Z"), ny, Some(&spring_day)).today;
+        assert_eq!(w.start, utc("2026-03-08T05:00:00Z"));
+        assert_eq!(w.end - w.start, Duration::hours(23));
+    }
+
+    #[test]
+    fn a_local_time_that_does_not_exist_starts_after_the_jump() {
+        let ny = chrono_tz::America::New_York;
+        let skipped = NaiveDateTime::parse_from_str("2026-03-08T02:30", "%Y-%m-%dT%H:%M").unwrap();
+        assert_eq!(local_instant(ny, skipped), utc("2026-03-08T07:00:00Z"));
+        let repeated = NaiveDateTime::parse_from_str("2026-11-01T01:30", "%Y-%m-%dT%H:%M").unwrap();
+        assert_eq!(
+            local_instant(ny, repeated),
+            utc("2026-11-01T05:30:00Z"),
+            "the first 01:30, still EDT"
+        );
     }
 }

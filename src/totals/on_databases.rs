@@ -41,8 +41,8 @@ async fn check(db: &Db, zones: &[Tz], nows: &[&str]) {
             health: HealthThresholds::default(),
         };
         for now in nows {
-            let fast = load(db, &settings, utc(now)).await.unwrap();
-            let raw = load_from(db, Source::RawRows, &settings, utc(now))
+            let fast = load(db, &settings, utc(now), None).await.unwrap();
+            let raw = load_from(db, Source::RawRows, &settings, utc(now), None)
                 .await
                 .unwrap();
             assert_eq!(fast, raw, "at {now} in {zone}");
@@ -102,7 +102,7 @@ async fn totals_move_by_exactly_each_change() {
             time_zone: chrono_tz::UTC,
             health: HealthThresholds::default(),
         };
-        let stats = load(&db, &settings, utc("2026-11-15T12:07:00Z")).await.unwrap();
+        let stats = load(&db, &settings, utc("2026-11-15T12:07:00Z"), None).await.unwrap();
         assert_eq!(stats.month_stats.generations, 4);
         assert_eq!(stats.today_stats.active_users, 2);
         assert_eq!(stats.user_stats.credits_by_tier.plus.total_consumed, 3 + 2);
@@ -263,7 +263,7 @@ async fn concurrent_writers_lose_nothing_and_count_nothing_twice() {
             time_zone: chrono_tz::UTC,
             health: HealthThresholds::default(),
         };
-        let stats = load(&db, &settings, utc("2026-11-15T12:00:00Z")).await.unwrap();
+        let stats = load(&db, &settings, utc("2026-11-15T12:00:00Z"), None).await.unwrap();
         assert_eq!(
             (stats.today_stats.generations, stats.today_stats.failed, stats.today_stats.successful),
             (200, 50, 150)

@@ -4,11 +4,13 @@
 
 use super::format::*;
 use crate::stats::{
-    get_dashboard_settings, get_dashboard_stats, DashboardStats, RecentFailure, Tier,
+    get_dashboard_settings, get_dashboard_stats, DashboardStats, DateRange, Preset, RangeQuery,
+    RecentFailure, Tier,
 };
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 /// Whether the figures on screen are the latest the server had.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,36 +28,115 @@ enum Freshness {
 
 #[component]
 pub fn CreditsPage() -> impl IntoView {
-    let stats = Resource::new(|| (), |_| get_dashboard_stats());
+    let query = use_query_map();
+    let range_query = Memo::new(move |_| {
+        query.with(|q| RangeQuery {
+            range: q.get("range"),
+            from: q.get("from"),
+            to: q.get("to"),
+        })
+    });
+    let stats = Resource::new(
+        move || range_query.get(),
+        |query| async move {
+            // Checked here first, so that a mistyped range is explained without a request.
+            DateRange::from_query(&query).map_err(|error| error.to_string())?;
+            get_dashboard_stats(query)
+                .await
+                .map_err(|error| error.to_string())
+        },
+    );
     let settings = Resource::new(|| (), |_| get_dashboard_settings());
     view! {
         <Title text="Credits & Usage Monitoring · usage-monitor"/>
-        <Suspense fallback=|| ()>
+        // Keeps the figures on screen while another range's load.
+        <Transition fallback=|| ()>
             {move || Suspend::new(async move {
+                let query = range_query.get_untracked();
                 match (stats.await, settings.await) {
                     (Ok(stats), Ok(settings)) => Either::Left(view! {
-                        <Dashboard initial=stats refresh_seconds=settings.refresh_seconds/>
+                        <Dashboard initial=stats refresh_seconds=settings.refresh_seconds query/>
                     }),
-                    (Err(error), _) | (_, Err(error)) => Either::Right(view! {
-                        <h1>"Credits & Usage Monitoring"</h1>
-                        <div class="notice notice-error" role="alert">
-                            <strong>"The figures could not be loaded. "</strong>
-                            {error.to_string()}
-                            " "
-                            <a href="/admin/credits">"Try again"</a>
-                        </div>
+                    (Err(error), _) => Either::Right(view! {
+                        <LoadFailure error query/>
+                    }),
+                    (_, Err(error)) => Either::Right(view! {
+                        <LoadFailure error=error.to_string() query/>
                     }),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// The page when the figures could not be had: a refused range, or an unreachable server.
+#[component]
+fn LoadFailure(error: String, query: RangeQuery) -> impl IntoView {
+    let chosen = DateRange::from_query(&query);
+    let (title, retry) = match &chosen {
+        Err(_) => ("The range cannot be shown. ", None),
+        Ok(range) => (
+            "The figures could not be loaded. ",
+            Some(page_href(range.as_ref())),
+        ),
+    };
+    view! {
+        <h1>"Credits & Usage Monitoring"</h1>
+        <RangePicker chosen=chosen.clone().ok().flatten() query/>
+        <div class="notice notice-error" role="alert" data-testid="load-error">
+            <strong>{title}</strong>
+            {error}
+            {retry.map(|href| view! { " " <a href=href>"Try again"</a> })}
+        </div>
+    }
+}
+
+/// The dashboard's address for `range`: the guide's view without one.
+fn page_href(range: Option<&DateRange>) -> String {
+    match range {
+        Some(range) => format!("{DASHBOARD_PATH}?{}", range.to_query()),
+        None => DASHBOARD_PATH.to_owned(),
+    }
+}
+
+const DASHBOARD_PATH: &str = "/admin/credits";
+
+/// The presets as links and a custom from–to as a GET form: every choice is a URL, so it can
+/// be shared, bookmarked and gone back from.
+#[component]
+fn RangePicker(chosen: Option<DateRange>, query: RangeQuery) -> impl IntoView {
+    let link = move |range: Option<DateRange>, label: &'static str| {
+        let current = (range == chosen).then_some("page");
+        view! { <a href=page_href(range.as_ref()) aria-current=current>{label}</a> }
+    };
+    // A refused range keeps what was typed, so that it can be corrected.
+    let (from, to) = match chosen {
+        Some(range) => range.form_values().unwrap_or_default(),
+        None => (query.from.unwrap_or_default(), query.to.unwrap_or_default()),
+    };
+    view! {
+        <div class="range-picker" data-testid="range-picker">
+            <nav class="range-presets" aria-label="Date range">
+                {link(None, "Guide view")}
+                {Preset::ALL.map(|preset| link(Some(DateRange::Preset(preset)), preset.label()))}
+            </nav>
+            // A plain GET form: the router's would add its button to the URL.
+            <form method="get" action=DASHBOARD_PATH class="range-custom" aria-label="Custom range">
+                <label>"From " <input type="date" name="from" value=from required/></label>
+                <label>"To " <input type="date" name="to" value=to required/></label>
+                <button type="submit">"Show range"</button>
+            </form>
+        </div>
     }
 }
 
 #[component]
-fn Dashboard(initial: DashboardStats, refresh_seconds: u64) -> impl IntoView {
+fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -> impl IntoView {
+    let chosen = DateRange::from_query(&query).ok().flatten();
+    let range = initial.range.clone();
     let stats = RwSignal::new(initial);
     let freshness = RwSignal::new(Freshness::Live);
-    keep_fresh(stats, freshness, refresh_seconds);
+    keep_fresh(stats, freshness, refresh_seconds, query.clone());
     let stats: Signal<DashboardStats> = stats.into();
 
     view! {
@@ -71,6 +152,16 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64) -> impl IntoView {
                 {format!(" · refreshes every {refresh_seconds} s")}
             </p>
         </div>
+        <RangePicker chosen query/>
+        {range.map(|range| view! {
+            <p class="range-note" data-testid="range-note">
+                "Showing "
+                <strong title=format!("{} to {} (excluded)", exact_time(range.from), exact_time(range.to))>
+                    {range.label}
+                </strong>
+                ". Health stays the last 24 hours; users with credits and balances are as of now."
+            </p>
+        })}
         <StaleNotice freshness refresh_seconds/>
         <HealthBanner stats/>
         <OverviewCards stats/>
@@ -86,6 +177,7 @@ fn keep_fresh(
     stats: RwSignal<DashboardStats>,
     freshness: RwSignal<Freshness>,
     refresh_seconds: u64,
+    query: RangeQuery,
 ) {
     #[cfg(feature = "hydrate")]
     {
@@ -103,7 +195,7 @@ fn keep_fresh(
                 if !mounted.load(Ordering::Relaxed) {
                     break;
                 }
-                match get_dashboard_stats().await {
+                match get_dashboard_stats(query.clone()).await {
                     Ok(fresh) => {
                         last_success = js_sys::Date::now();
                         stats.set(fresh);
@@ -123,7 +215,7 @@ fn keep_fresh(
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (stats, freshness, refresh_seconds);
+    let _ = (stats, freshness, refresh_seconds, query);
 }
 
 #[component]
@@ -198,28 +290,32 @@ fn StatCard(
 #[component]
 fn OverviewCards(stats: Signal<DashboardStats>) -> impl IntoView {
     let text = move |f: fn(&DashboardStats) -> String| Signal::derive(move || stats.with(f));
+    // A chosen range is the same for every refresh of this page.
+    let ranged = stats.with_untracked(|s| s.range.is_some());
+    let title =
+        move |guide: &'static str, in_range: &'static str| if ranged { in_range } else { guide };
     view! {
-        <section class="cards" aria-label="Today">
+        <section class="cards" aria-label=move || stats.with(|s| window_name(s, "Today"))>
             <StatCard
-                title="Active Users Today"
+                title=title("Active Users Today", "Active Users")
                 testid="active-users-today"
                 value=text(|s| count(s.today_stats.active_users))
                 subtitle=text(|s| format!("{} with credits", count(s.user_stats.users_with_credits)))
             />
             <StatCard
-                title="Generations Today"
+                title=title("Generations Today", "Generations")
                 testid="generations-today"
                 value=text(|s| count(s.today_stats.generations))
                 subtitle=text(|s| format!("{} failed", count(s.today_stats.failed)))
             />
             <StatCard
-                title="Success Rate (7 days)"
+                title=title("Success Rate (7 days)", "Success Rate")
                 testid="success-rate-7d"
                 value=text(|s| percent(s.success_rate))
                 subtitle=text(|s| format!("{} refunds issued", count(s.refunds_last_7_days)))
             />
             <StatCard
-                title="Cost Today"
+                title=title("Cost Today", "Cost")
                 testid="cost-today"
                 value=text(|s| dollars(s.today_stats.cost))
                 subtitle=text(|_| "WaveSpeed charges".to_owned())
@@ -242,7 +338,8 @@ fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="month-heading">
             <h2 id="month-heading">
-                "This Month " <span class="muted">{move || stats.with(|s| format!("({})", month_label(s.generated_at)))}</span>
+                {move || stats.with(|s| if s.range.is_some() { "Selected Range " } else { "This Month " })}
+                <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, &month_label(s.generated_at))))}</span>
             </h2>
             <dl class="figures">
                 {figure("Total Generations", "month-generations", |s| count(s.month_stats.generations))}
@@ -259,7 +356,8 @@ fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
 fn ProviderUsage(stats: Signal<DashboardStats>) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="providers-heading">
-            <h2 id="providers-heading">"AI Provider Usage " <span class="muted">"(Last 30 Days)"</span></h2>
+            <h2 id="providers-heading">"AI Provider Usage "
+                <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, "Last 30 Days")))}</span></h2>
             {move || {
                 let providers = stats.with(|s| s.providers.clone());
                 if providers.is_empty() {
@@ -321,7 +419,7 @@ fn CreditsByTier(stats: Signal<DashboardStats>) -> impl IntoView {
                             <th scope="col">"Tier"</th>
                             <th scope="col" class="num">"Users"</th>
                             <th scope="col" class="num">"Total Credits"</th>
-                            <th scope="col" class="num">"Consumed This Month"</th>
+                            <th scope="col" class="num">{move || stats.with(|s| if s.range.is_some() { "Consumed in Range" } else { "Consumed This Month" })}</th>
                         </tr>
                     </thead>
                     <tbody>{[Tier::Pro, Tier::Plus, Tier::Free].map(row)}</tbody>
@@ -346,11 +444,15 @@ fn CreditsByTier(stats: Signal<DashboardStats>) -> impl IntoView {
 #[component]
 fn RecentFailures(stats: Signal<DashboardStats>) -> impl IntoView {
     move || {
-        let (failures, now) = stats.with(|s| (s.recent_failures.clone(), s.generated_at));
+        let (failures, now, window) = stats.with(|s| {
+            let window = window_name(s, "Last 7 Days");
+            (s.recent_failures.clone(), s.generated_at, window)
+        });
         (!failures.is_empty()).then(|| {
             view! {
                 <section class="panel" aria-labelledby="failures-heading" data-testid="recent-failures">
-                    <h2 id="failures-heading">"Recent Failures " <span class="muted">"(Last 7 Days)"</span></h2>
+                    <h2 id="failures-heading">"Recent Failures "
+                        <span class="muted">{format!("({window})")}</span></h2>
                     <div class="table-scroll" tabindex="0" role="region" aria-labelledby="failures-heading">
                         <table>
                             <thead>

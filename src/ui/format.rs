@@ -76,17 +76,33 @@ pub fn health_label(status: HealthStatus) -> &'static str {
     }
 }
 
+/// The name of a range-based figure's window: the guide's own, or the chosen range.
+pub fn window_name(stats: &DashboardStats, guide: &str) -> String {
+    match &stats.range {
+        Some(range) => range.label.clone(),
+        None => guide.to_owned(),
+    }
+}
+
 /// The figures as a few lines of text, for `usage-monitor stats`.
 pub fn summary(stats: &DashboardStats) -> String {
     let today = &stats.today_stats;
     let month = &stats.month_stats;
     let health = &stats.system_health;
-    let mut lines = vec![
-        format!(
-            "Credits & Usage Monitoring, {} ({})",
-            exact_time(stats.generated_at),
-            stats.time_zone
-        ),
+    let mut lines = vec![format!(
+        "Credits & Usage Monitoring, {} ({})",
+        exact_time(stats.generated_at),
+        stats.time_zone
+    )];
+    if let Some(range) = &stats.range {
+        lines.push(format!(
+            "Range: {}, {} to {} (excluded)",
+            range.label,
+            exact_time(range.from),
+            exact_time(range.to)
+        ));
+    }
+    lines.extend([
         format!(
             "Health: {} ({} tasks in the last 24 h, {} failed)",
             health_label(health.status),
@@ -94,27 +110,29 @@ pub fn summary(stats: &DashboardStats) -> String {
             count(health.failure_last_24h)
         ),
         format!(
-            "Today: {} active users, {} generations ({} failed), cost {}",
+            "{}: {} active users, {} generations ({} failed), cost {}",
+            window_name(stats, "Today"),
             count(today.active_users),
             count(today.generations),
             count(today.failed),
             dollars(today.cost)
         ),
         format!(
-            "Last 7 days: success rate {}, {} refunds",
+            "{}: success rate {}, {} refunds",
+            window_name(stats, "Last 7 days"),
             percent(stats.success_rate),
             count(stats.refunds_last_7_days)
         ),
         format!(
             "{}: {} generations, cost {}, success rate {}, average {}, {} refunds",
-            month_label(stats.generated_at),
+            window_name(stats, &month_label(stats.generated_at)),
             count(month.generations),
             dollars(month.cost),
             percent(month.success_rate),
             dollars(month.average_cost),
             count(month.refunds)
         ),
-    ];
+    ]);
     for p in &stats.providers {
         lines.push(format!(
             "  {}: {} calls, {} failed, success {}, cost {}",

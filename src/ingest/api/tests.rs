@@ -232,7 +232,7 @@ async fn concurrent_overlapping_batches_lose_nothing_and_count_nothing_twice() {
         assert_eq!(count(&db, "SELECT COUNT(*) FROM generations").await, GENERATIONS as i64);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM generations WHERE status = 'pending'").await, 0);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM refunds").await, refunds.len() as i64);
-        let stats = crate::stats::query::load(&db, &server.state.settings.report, chrono::Utc::now())
+        let stats = crate::stats::query::load(&db, &server.state.settings.report, chrono::Utc::now(), None)
             .await
             .unwrap();
         assert_eq!(stats.system_health.tasks_last_24h, GENERATIONS as i64);

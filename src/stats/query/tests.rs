@@ -29,12 +29,30 @@ async fn import(db: &Db, events: &[Value]) {
 
 /// The figures from the totals, checked against the straightforward SQL on the raw rows.
 async fn stats_at(db: &Db, zone: Tz, now: &str) -> DashboardStats {
-    let fast = load(db, &settings(zone), utc(now)).await.unwrap();
-    let raw = load_from(db, Source::RawRows, &settings(zone), utc(now))
+    stats_in(db, zone, now, None).await
+}
+
+/// The same over a chosen range.
+async fn stats_in(db: &Db, zone: Tz, now: &str, range: Option<DateRange>) -> DashboardStats {
+    let range = range.as_ref();
+    let fast = load(db, &settings(zone), utc(now), range).await.unwrap();
+    let raw = load_from(db, Source::RawRows, &settings(zone), utc(now), range)
         .await
         .unwrap();
-    assert_eq!(fast, raw, "totals and raw rows disagree at {now} in {zone}");
+    assert_eq!(
+        fast, raw,
+        "totals and raw rows disagree at {now} in {zone} over {range:?}"
+    );
     fast
+}
+
+fn custom(from: &str, to: &str) -> Option<DateRange> {
+    let query = crate::stats::RangeQuery {
+        range: None,
+        from: Some(from.into()),
+        to: Some(to.into()),
+    };
+    DateRange::from_query(&query).unwrap()
 }
 
 fn user(id: &str, tier: &str, credits: i64) -> Value {
@@ -473,7 +491,9 @@ async fn health_thresholds_are_configurable() {
         events.push(failed("f u P 1 2026-11-15T11:00:00Z", None));
         import(&db, &events).await;
         let now = utc("2026-11-15T12:00:00Z");
-        let stats = load(&db, &settings(chrono_tz::UTC), now).await.unwrap();
+        let stats = load(&db, &settings(chrono_tz::UTC), now, None)
+            .await
+            .unwrap();
         assert_eq!(
             stats.system_health.status,
             HealthStatus::Degraded,
@@ -488,7 +508,11 @@ async fn health_thresholds_are_configurable() {
             health,
         };
         assert_eq!(
-            load(&db, &lenient, now).await.unwrap().system_health.status,
+            load(&db, &lenient, now, None)
+                .await
+                .unwrap()
+                .system_health
+                .status,
             HealthStatus::Healthy
         );
     })
@@ -569,6 +593,117 @@ async fn a_rolling_windows_first_day_is_its_day_less_the_hours_before_it() {
         // In Tokyo (UTC+9) the same instant is 12:04 on the 15th: today began at 15:00 UTC.
         let stats = stats_at(&db, chrono_tz::Asia::Tokyo, "2026-11-15T03:04:00Z").await;
         assert_eq!(stats.today_stats.generations, 2, "in2, now");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn last_month_replaces_every_window_but_healths() {
+    on_each_backend(|db| async move {
+        import(&db, &reference_events()).await;
+        let now = "2026-11-15T12:00:00Z";
+        let guide = stats_at(&db, chrono_tz::UTC, now).await;
+        let last_month = Some(DateRange::Preset(crate::stats::Preset::LastMonth));
+        let stats = stats_in(&db, chrono_tz::UTC, now, last_month).await;
+        let range = stats.range.as_ref().unwrap();
+        assert_eq!(range.label, "Last month");
+        assert_eq!(range.from.to_rfc3339(), "2026-10-01T00:00:00+00:00");
+        assert_eq!(range.to.to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        assert_eq!(guide.range, None);
+
+        // October: g10 (succeeded, $2) and g12 (failed), both by u_pro; g12's refund is in November.
+        let october = TodayStats {
+            active_users: 1,
+            generations: 2,
+            successful: 1,
+            failed: 1,
+            cost: dollars("2"),
+        };
+        assert_eq!(stats.today_stats, october);
+        let month = &stats.month_stats;
+        assert_eq!((month.generations, month.failed, month.refunds), (2, 1, 0));
+        assert_eq!(month.average_cost, dollars("1"));
+        assert!(close(month.success_rate, 50.0));
+        assert!(close(stats.success_rate, 50.0));
+        assert_eq!(stats.refunds_last_7_days, 0);
+        let providers: Vec<_> = (stats.providers.iter())
+            .map(|p| (p.name.as_str(), p.total_calls, p.failed))
+            .collect();
+        assert_eq!(providers, [("NanoBanana", 1, 0), ("Seedream", 1, 1)]);
+        let failures: Vec<_> = stats
+            .recent_failures
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect();
+        assert_eq!(failures, ["g12"]);
+        // g10's 5 credits, and g12's 3 less their refund.
+        assert_eq!(stats.user_stats.credits_by_tier.pro.total_consumed, 5);
+        assert_eq!(stats.user_stats.credits_by_tier.plus.total_consumed, 0);
+        // Health, balances and users with credits are about now.
+        assert_eq!(stats.system_health, guide.system_health);
+        assert_eq!(
+            stats.user_stats.users_with_credits,
+            guide.user_stats.users_with_credits
+        );
+        assert_eq!(
+            stats.user_stats.credits_by_tier.pro.total_credits,
+            guide.user_stats.credits_by_tier.pro.total_credits
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_custom_range_includes_its_start_and_excludes_its_end() {
+    on_each_backend(|db| async move {
+        import(&db, &reference_events()).await;
+        let now = "2026-11-15T12:00:00Z";
+        // 10:00 to 11:46 in Kolkata is 04:30 to 06:16 UTC: nothing; in UTC: g1, g2, g3, g4.
+        let morning = custom("2026-11-15T10:00", "2026-11-15T11:46");
+        let stats = stats_in(&db, chrono_tz::UTC, now, morning).await;
+        assert_eq!(
+            stats.range.as_ref().unwrap().label,
+            "2026-11-15 10:00 – 2026-11-15 11:46"
+        );
+        let morning_stats = TodayStats {
+            active_users: 2,
+            generations: 4,
+            successful: 3,
+            failed: 1,
+            cost: dollars("0.3"),
+        };
+        assert_eq!(stats.today_stats, morning_stats);
+        assert_eq!(
+            stats.month_stats.refunds, 0,
+            "g4's refund at 11:46 is at the end, outside"
+        );
+        let stats = stats_in(&db, chrono_tz::Asia::Kolkata, now, morning).await;
+        assert_eq!(stats.today_stats, TodayStats::default());
+
+        // One whole day: g8 failed at noon and was refunded five minutes later.
+        let ninth = stats_in(&db, chrono_tz::UTC, now, custom("2026-11-09", "2026-11-09")).await;
+        assert_eq!(
+            (
+                ninth.today_stats.generations,
+                ninth.today_stats.failed,
+                ninth.month_stats.refunds
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(ninth.recent_failures.len(), 1);
+        assert_eq!(
+            ninth.user_stats.credits_by_tier.pro.total_consumed, 0,
+            "refunded in full"
+        );
+        // The same day seen from Tokyo ends at 15:00 UTC on the 9th: still g8, not g7 (the 14th).
+        let tokyo = stats_in(
+            &db,
+            chrono_tz::Asia::Tokyo,
+            now,
+            custom("2026-11-09", "2026-11-09"),
+        )
+        .await;
+        assert_eq!(tokyo.today_stats.generations, 1);
     })
     .await;
 }
