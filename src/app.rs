@@ -1,6 +1,7 @@
 //! The HTML shell and the routes: the admin area, and the forms that let admins in.
 
 use crate::ui::dashboard::CreditsPage;
+use crate::ui::log::{GenerationsPage, UserPageView};
 use crate::ui::login::{LoginPage, SetupPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -55,6 +56,8 @@ pub fn App() -> impl IntoView {
             <main class="content">
                 <Routes fallback=NotFound>
                     <Route path=path!("/admin/credits") view=CreditsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/generations") view=GenerationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view=UserPageView ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                 </Routes>
@@ -74,6 +77,7 @@ fn TopBar() -> impl IntoView {
             <Show when=in_admin_area>
                 <nav aria-label="Admin">
                     <A href="/admin/credits">"Credits"</A>
+                    <A href="/admin/generations">"Generations"</A>
                 </nav>
                 <form class="sign-out" method="post" action="/logout">
                     <button type="submit" data-testid="sign-out">"Sign out"</button>

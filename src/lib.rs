@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod bench;
+pub mod log;
 pub mod stats;
 pub mod ui;
 

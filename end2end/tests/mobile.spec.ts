@@ -49,3 +49,13 @@ test('no horizontal page scroll at 375 px, headings visible', async ({ page }) =
     expect(box!.x + box!.width, `${testid} right`).toBeLessThanOrEqual(375 + 0.5);
   }
 });
+
+test('the generations log and a user page do not scroll sideways at 375 px either', async ({ page }) => {
+  await openDashboard(page, server.url);
+  for (const path of ['/admin/generations', '/admin/users/u_plus1']) {
+    await page.goto(server.url + path);
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width, `${path} scroll width`).toBeLessThanOrEqual(375);
+  }
+});

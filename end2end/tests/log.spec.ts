@@ -1,0 +1,143 @@
+// The generations log and the user pages: an admin filters the log, pages through it by key,
+// follows a row to its user, and from the user back to the user's generations.
+
+import { expect, Page, test } from '@playwright/test';
+import { MINUTE, SECOND, count, dollars, generation, micros } from './events';
+import { collectErrors, signIn } from './page';
+import { Seed, seed } from './seed';
+import { Server, startServer } from './server';
+
+const LOG_PATH = '/admin/generations';
+
+let data: Seed;
+let server: Server;
+
+/** 120 more generations of one user, a minute apart and older than the seed's, so that the
+ *  log has three pages; every fourth failed. */
+const EXTRA = Array.from({ length: 120 }, (_, i) => ({
+  id: `m${String(i).padStart(3, '0')}`,
+  user_id: 'u_many',
+  provider: 'Seedream',
+  status: (i % 4 === 0 ? 'failed' : 'succeeded') as 'failed' | 'succeeded',
+  credits: 1,
+  cost_usd: '0.01',
+  created: 0,
+}));
+
+test.use({ viewport: { width: 1280, height: 900 } });
+
+test.beforeAll(async () => {
+  data = seed();
+  for (const [i, g] of EXTRA.entries()) g.created = data.clock.at(2 * 24 * 60 * MINUTE + i * MINUTE);
+  server = await startServer({
+    events: [...data.events, ...EXTRA.map(generation)],
+    env: { ...data.env, USAGE_MONITOR_REFRESH_SECONDS: '3600' },
+  });
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+/** Every seeded generation, newest first, ties by id (last first). */
+function newestFirst() {
+  return [...data.generations, ...EXTRA].sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
+}
+
+async function shownIds(page: Page): Promise<string[]> {
+  return page.locator('table[data-testid=generations] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-generation')!));
+}
+
+async function openLog(page: Page, query = '') {
+  await signIn(page.request, server.url);
+  const response = await page.goto(`${server.url}${LOG_PATH}${query}`);
+  expect(response?.status()).toBe(200);
+  await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(300); // hydration
+}
+
+test('the log pages through every generation by key, newest first', async ({ page }) => {
+  const errors = collectErrors(page);
+  await openLog(page);
+  const all = newestFirst().map((g) => g.id);
+  const seen: string[] = [];
+  const sizes = [50, 50, all.length - 100];
+  expect(sizes[2]).toBeGreaterThan(0);
+  for (const size of sizes) {
+    const ids = await shownIds(page);
+    expect(ids).toHaveLength(size);
+    seen.push(...ids);
+    if (seen.length < all.length) {
+      await page.getByRole('link', { name: 'Next page →' }).click();
+      await expect(page).toHaveURL(/before=/);
+      await expect(page.locator('table[data-testid=generations] tbody tr').first()).not.toHaveAttribute('data-generation', ids[0]);
+    }
+  }
+  expect(seen).toEqual(all);
+  await expect(page.locator('[data-testid=next-page]')).toHaveCount(0);
+  await page.getByRole('link', { name: '← First page' }).click();
+  await expect(page).toHaveURL(`${server.url}${LOG_PATH}`);
+  expect((await shownIds(page))[0]).toBe(all[0]);
+  expect(errors).toEqual([]);
+});
+
+test('filters narrow the log and live in the URL; a row leads to its user and back', async ({ page }) => {
+  const errors = collectErrors(page);
+  await openLog(page);
+
+  await test.step('failed ones of one provider', async () => {
+    await page.getByLabel('Status', { exact: true }).selectOption('failed');
+    await page.getByLabel('Provider', { exact: true }).fill('Kling');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect(page).toHaveURL(/status=failed/);
+    await expect(page).toHaveURL(/provider=Kling/);
+    const expected = newestFirst().filter((g) => g.status === 'failed' && g.provider === 'Kling');
+    await expect(page.locator('table[data-testid=generations] tbody tr')).toHaveCount(expected.length);
+    expect(await shownIds(page)).toEqual(expected.map((g) => g.id));
+    const first = page.locator('table[data-testid=generations] tbody tr').first();
+    await expect(first.locator('.status')).toHaveText('failed');
+    await expect(first.locator('td').nth(5)).toHaveText('10'); // g_fail2's refund
+  });
+
+  await test.step('the user of a row', async () => {
+    await page.goto(`${server.url}${LOG_PATH}?user=u_plus1`);
+    const expected = newestFirst().filter((g) => g.user_id === 'u_plus1');
+    expect(await shownIds(page)).toEqual(expected.map((g) => g.id));
+    await page.locator('table[data-testid=generations] tbody tr').first().getByRole('link', { name: 'u_plus1' }).click();
+    await expect(page).toHaveURL(`${server.url}/admin/users/u_plus1`);
+    await expect(page.locator('[data-testid=user-id]')).toHaveText('u_plus1');
+    await expect(page.locator('[data-testid=user-tier] dd')).toHaveText('Plus');
+    await expect(page.locator('[data-testid=user-balance] dd')).toHaveText('120 credits');
+    const succeeded = expected.filter((g) => g.status === 'succeeded').length;
+    const failed = expected.filter((g) => g.status === 'failed');
+    await expect(page.locator('[data-testid=user-generations] dd')).toHaveText(
+      `${expected.length} (${succeeded} succeeded, ${failed.length} failed, 0 pending)`,
+    );
+    await expect(page.locator('[data-testid=user-spend] dd')).toHaveText(dollars(expected.reduce((s, g) => s + micros(g.cost_usd), 0)));
+    await expect(page.locator('[data-testid=user-credits-used] dd')).toHaveText(count(expected.reduce((s, g) => s + g.credits, 0)));
+    // g_fail1 and g_d10 were refunded 2 credits each.
+    await expect(page.locator('[data-testid=user-credits-refunded] dd')).toHaveText('4');
+    const failures = page.locator('table[data-testid=user-failures] tbody tr');
+    expect(await failures.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-generation')))).toEqual(failed.map((g) => g.id));
+    await page.getByRole('link', { name: 'All generations of this user →' }).click();
+    await expect(page).toHaveURL(`${server.url}${LOG_PATH}?user=u_plus1`);
+    expect(await shownIds(page)).toEqual(expected.map((g) => g.id));
+  });
+  expect(errors).toEqual([]);
+});
+
+test('unknown users and bad filters are explained', async ({ page }) => {
+  await signIn(page.request, server.url);
+  const unknown = await page.goto(`${server.url}/admin/users/nobody`);
+  expect(unknown?.status()).toBe(404);
+  await expect(page.locator('[data-testid=unknown-user]')).toContainText('No user “nobody”');
+  await page.goto(`${server.url}${LOG_PATH}?status=done`);
+  await expect(page.locator('[data-testid=load-error]')).toContainText('Unknown status “done”');
+  await page.goto(`${server.url}${LOG_PATH}?before=nonsense`);
+  await expect(page.locator('[data-testid=load-error]')).toContainText('not a place in the log');
+  // A time range from the dashboard's presets filters by creation time.
+  await page.goto(`${server.url}${LOG_PATH}?range=24h`);
+  await expect(page.locator('[data-testid=range-note]')).toContainText('Last 24 hours');
+  const day = newestFirst().filter((g) => g.created > data.clock.now - 24 * 60 * MINUTE - SECOND);
+  expect(await shownIds(page)).toEqual(day.map((g) => g.id));
+});
