@@ -6,8 +6,9 @@
 use crate::config::Settings;
 use crate::db::Db;
 use crate::ingest::import_lines;
+use crate::log::{LogQuery, PAGE_SIZE};
 use crate::server::{router, AppState};
-use crate::stats::query::{self, Source};
+use crate::stats::query::{self, ReportSettings, Source};
 use crate::totals::QUARTER;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{AnyPool, Executor};
@@ -102,6 +103,9 @@ struct Measured {
     stats: Vec<Duration>,
     raw: Vec<Duration>,
     page: Vec<Duration>,
+    /// Median time of each kind of log page ([`LOG_PAGES`]), of the heaviest user's page and
+    /// of this month's top users.
+    log: Vec<Duration>,
 }
 
 pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
@@ -274,6 +278,7 @@ async fn measure_all(
             return Err(format!("{backend}: the totals and the raw rows disagree").into());
         }
         let page = time_page(db, settings, leptos_options, args.samples).await?;
+        let log = time_log(db, report_settings, database.rows, args.samples).await?;
         results.push(Measured {
             backend,
             rows: database.rows,
@@ -281,6 +286,7 @@ async fn measure_all(
             stats,
             raw,
             page,
+            log,
         });
     }
     Ok(results)
@@ -441,6 +447,93 @@ fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
 }
 
+/// The log's pages the benchmark times: a name, and the query from `write_events`' data
+/// (`{middle}` is a cursor halfway through the rows, as after paging through half of them).
+const LOG_PAGES: [(&str, &str); 6] = [
+    ("first page", ""),
+    ("halfway", "before={middle}"),
+    ("failed, halfway", "status=failed&before={middle}"),
+    (
+        "rarest provider, halfway",
+        "provider=WaveSpeed&before={middle}",
+    ),
+    ("heaviest user", "user=u0"),
+    ("last 30 days, failed", "range=30d&status=failed"),
+];
+
+/// Samples of this month's top users, which read a month of raw rows (seconds at 10 M).
+const TOP_USERS_SAMPLES: usize = 3;
+
+/// Median times of each of [`LOG_PAGES`], then of the heaviest user's page and of this
+/// month's top users.
+async fn time_log(
+    db: &Db,
+    settings: &ReportSettings,
+    rows: u64,
+    samples: usize,
+) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
+    // Row `g{rows/2}` was made halfway through the generated days.
+    let middle = Utc::now().timestamp_micros() - DAYS * 86_400_000_000 / 2;
+    let middle = format!("{middle}.g{}", rows / 2);
+    let mut medians = Vec::new();
+    for (name, query) in LOG_PAGES {
+        let query = query.replace("{middle}", &middle);
+        let query: LogQuery = log_query(&query)?;
+        let filter = query.filter()?;
+        let mut times = Vec::new();
+        for sample in 0..samples + 1 {
+            let started = Instant::now();
+            let page =
+                crate::log::query::page(db, settings, Utc::now(), &filter, PAGE_SIZE).await?;
+            if sample > 0 {
+                times.push(started.elapsed());
+            }
+            if page.rows.is_empty() {
+                return Err(format!("the log's {name} is empty").into());
+            }
+        }
+        medians.push(median(&times));
+    }
+    let mut times = Vec::new();
+    for sample in 0..samples + 1 {
+        let started = Instant::now();
+        let user = crate::log::query::user(db, settings, "u0").await?;
+        if sample > 0 {
+            times.push(started.elapsed());
+        }
+        std::hint::black_box(user.ok_or("no user u0")?);
+    }
+    medians.push(median(&times));
+    let mut times = Vec::new();
+    for sample in 0..TOP_USERS_SAMPLES + 1 {
+        let started = Instant::now();
+        let top = crate::log::query::top_users(db, settings, Utc::now(), None).await?;
+        if sample > 0 {
+            times.push(started.elapsed());
+        }
+        std::hint::black_box(top);
+    }
+    medians.push(median(&times));
+    Ok(medians)
+}
+
+/// A log query from its URL form.
+fn log_query(text: &str) -> Result<LogQuery, Box<dyn std::error::Error>> {
+    let mut query = LogQuery::default();
+    for (name, value) in form_urlencoded::parse(text.as_bytes()) {
+        let field = match name.as_ref() {
+            "status" => &mut query.status,
+            "provider" => &mut query.provider,
+            "user" => &mut query.user,
+            "range" => &mut query.range,
+            "before" => &mut query.before,
+            other => return Err(format!("no log filter {other}").into()),
+        };
+        *field = Some(value.into_owned());
+    }
+    Ok(query)
+}
+
 fn table(results: &[Measured]) -> String {
     let mut out = String::from(
         "| backend | generations | import (events/s) | DashboardStats median | p95 | straightforward SQL median | ratio | page median |\n\
@@ -460,6 +553,25 @@ fn table(results: &[Measured]) -> String {
             raw.as_secs_f64() / fast.as_secs_f64(),
             ms(median(&r.page)),
         );
+    }
+    out.push_str("\nGenerations log, median per page of 50; the heaviest user's page; this month's top users:\n\n| backend | generations |");
+    for (name, _) in LOG_PAGES {
+        let _ = write!(out, " {name} |");
+    }
+    out.push_str(" user page | top users this month |\n| --- | ---: |");
+    out.push_str(&" ---: |".repeat(LOG_PAGES.len() + 2));
+    out.push('\n');
+    for r in results {
+        let _ = write!(
+            out,
+            "| {} | {} |",
+            r.backend,
+            crate::stats::group_thousands(r.rows)
+        );
+        for time in &r.log {
+            let _ = write!(out, " {} |", ms(*time));
+        }
+        out.push('\n');
     }
     out
 }

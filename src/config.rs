@@ -4,7 +4,7 @@
 
 use crate::auth::session::SessionPolicy;
 use crate::db::DbTimeouts;
-use crate::stats::query::ReportSettings;
+use crate::stats::query::{ReportSettings, DEFAULT_REFUND_GRACE};
 use crate::stats::HealthThresholds;
 use chrono_tz::Tz;
 use leptos::config::LeptosOptions;
@@ -19,6 +19,8 @@ const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 const DEFAULT_STATS_MAX_AGE: Duration = Duration::from_secs(1);
 /// Beyond a few seconds, shared figures would be stale without anyone noticing.
 const MAX_STATS_MAX_AGE: Duration = Duration::from_secs(5);
+/// Refunds later than a week are not late but missing.
+const MAX_REFUND_GRACE_MINUTES: u64 = 7 * 24 * 60;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -86,6 +88,8 @@ struct AppSection {
     shutdown_grace_seconds: Option<u64>,
     /// `USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS`
     stats_max_age_milliseconds: Option<u64>,
+    /// `USAGE_MONITOR_REFUND_GRACE_MINUTES`
+    refund_grace_minutes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -278,6 +282,17 @@ impl Settings {
                 MAX_STATS_MAX_AGE.as_millis()
             )));
         }
+        let refund_grace_minutes = number(
+            &env,
+            "USAGE_MONITOR_REFUND_GRACE_MINUTES",
+            file.refund_grace_minutes,
+            DEFAULT_REFUND_GRACE.num_minutes() as u64,
+        )?;
+        if refund_grace_minutes > MAX_REFUND_GRACE_MINUTES {
+            return Err(ConfigError::Invalid(format!(
+                "USAGE_MONITOR_REFUND_GRACE_MINUTES ({refund_grace_minutes}) must be at most {MAX_REFUND_GRACE_MINUTES} (a week)"
+            )));
+        }
         let secure_cookie = public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
@@ -285,7 +300,11 @@ impl Settings {
             database_url,
             database_timeouts,
             shutdown_grace,
-            report: ReportSettings { time_zone, health },
+            report: ReportSettings {
+                time_zone,
+                health,
+                refund_grace: chrono::Duration::minutes(refund_grace_minutes as i64),
+            },
             refresh_seconds,
             stats_max_age: Duration::from_millis(stats_max_age_ms),
             access: AccessSettings {
@@ -367,6 +386,7 @@ mod tests {
         assert_eq!(s.database_timeouts, DbTimeouts::DEFAULT);
         assert_eq!(s.shutdown_grace, Duration::from_secs(30));
         assert_eq!(s.stats_max_age, Duration::from_secs(1));
+        assert_eq!(s.report.refund_grace, chrono::Duration::minutes(15));
         assert_eq!(
             s.report.health,
             HealthThresholds {
@@ -429,6 +449,24 @@ mod tests {
             error.contains("USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS (5001) must be at most 5000"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_refund_grace_period_is_minutes_up_to_a_week() {
+        let grace =
+            |file: &str, env: &[(&str, &str)]| settings(file, env).map(|s| s.report.refund_grace);
+        assert_eq!(
+            grace("[app]\nrefund-grace-minutes = 60\n", &[]).unwrap(),
+            chrono::Duration::hours(1)
+        );
+        assert_eq!(
+            grace("", &[("USAGE_MONITOR_REFUND_GRACE_MINUTES", "0")]).unwrap(),
+            chrono::Duration::zero()
+        );
+        let error = grace("", &[("USAGE_MONITOR_REFUND_GRACE_MINUTES", "10081")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("(10081) must be at most 10080"), "{error}");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::auth::routes::SetupLink;
 use crate::auth::throttle::{LoginThrottle, ThrottlePolicy};
 use crate::config::Settings;
 use crate::db::Db;
-use crate::stats::shared::SharedStats;
+use crate::log::TopUsers;
+use crate::stats::shared::{Shared, Unavailable};
 use crate::stats::{DashboardStats, DateRange, RangeQuery};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRef, Query, State};
@@ -29,7 +30,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub throttle: Arc<LoginThrottle>,
     pub setup: Arc<SetupLink>,
-    pub stats: Arc<SharedStats>,
+    pub stats: Arc<Shared<DashboardStats>>,
+    pub top_users: Arc<Shared<TopUsers>>,
 }
 
 impl AppState {
@@ -40,10 +42,47 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::new(ThrottlePolicy::with_lockout(
                 settings.access.login_lockout,
             ))),
-            stats: Arc::new(SharedStats::new(settings.stats_max_age)),
+            stats: Arc::new(Shared::new(settings.stats_max_age)),
+            top_users: Arc::new(Shared::new(crate::log::TOP_USERS_MAX_AGE)),
             settings: Arc::new(settings),
             setup: Arc::default(),
         }
+    }
+}
+
+impl AppState {
+    /// The dashboard's figures.
+    pub async fn figures(&self, range: Option<&DateRange>) -> Result<DashboardStats, Unavailable> {
+        let (db, report) = (&self.db, &self.settings.report);
+        shared_unless_ranged(&self.stats, range, || {
+            crate::stats::query::load(db, report, chrono::Utc::now(), range)
+        })
+        .await
+    }
+
+    /// The top users by cost.
+    pub async fn top_users(&self, range: Option<&DateRange>) -> Result<TopUsers, Unavailable> {
+        let (db, report) = (&self.db, &self.settings.report);
+        shared_unless_ranged(&self.top_users, range, || {
+            crate::log::query::top_users(db, report, chrono::Utc::now(), range)
+        })
+        .await
+    }
+}
+
+/// The guide's view through `shared`, which many pages ask for at once; a chosen range
+/// (an admin asks for one at a time) computed for the request.
+async fn shared_unless_ranged<T: Clone, Fut>(
+    shared: &Shared<T>,
+    range: Option<&DateRange>,
+    compute: impl FnOnce() -> Fut,
+) -> Result<T, Unavailable>
+where
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    match range {
+        None => shared.get(compute).await,
+        Some(_) => compute().await.map_err(Arc::new),
     }
 }
 
@@ -100,10 +139,7 @@ async fn credit_stats(
         range.map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
     let range = DateRange::from_query(&range)
         .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, error.to_string()))?;
-    let stats = state
-        .stats
-        .get(&state.db, &state.settings.report, range.as_ref())
-        .await;
+    let stats = state.figures(range.as_ref()).await;
     Ok(Json(stats.map_err(|error| ApiError::unavailable(&error))?))
 }
 

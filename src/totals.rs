@@ -55,6 +55,10 @@ pub struct GenerationCounts {
     pub cost_micros: i64,
     /// Credits charged minus refunded.
     pub consumed: i64,
+    /// Failed ones with no refund.
+    pub unrefunded: i64,
+    /// Those refunded more credits than they are charged.
+    pub over_refunded: i64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,6 +94,8 @@ impl Deltas {
             counts.failed += sign * i64::from(g.status == Status::Failed);
             counts.cost_micros += sign * g.cost_micros;
             counts.consumed += sign * (g.credits - refunded);
+            counts.unrefunded += sign * i64::from(g.status == Status::Failed && g.refund.is_none());
+            counts.over_refunded += sign * i64::from(refunded > g.credits);
             if let Some((_, at)) = g.refund {
                 *self
                     .refunds
@@ -139,13 +145,17 @@ impl Deltas {
                 "failed",
                 "cost_micros",
                 "consumed",
+                "unrefunded",
+                "over_refunded",
             ],
             "ON CONFLICT (span, bucket, provider, tier) DO UPDATE SET
                  generations = generation_totals.generations + excluded.generations,
                  succeeded = generation_totals.succeeded + excluded.succeeded,
                  failed = generation_totals.failed + excluded.failed,
                  cost_micros = generation_totals.cost_micros + excluded.cost_micros,
-                 consumed = generation_totals.consumed + excluded.consumed",
+                 consumed = generation_totals.consumed + excluded.consumed,
+                 unrefunded = generation_totals.unrefunded + excluded.unrefunded,
+                 over_refunded = generation_totals.over_refunded + excluded.over_refunded",
             &generations,
             |((span, bucket, provider, tier), c)| {
                 [
@@ -158,6 +168,8 @@ impl Deltas {
                     c.failed.into(),
                     c.cost_micros.into(),
                     c.consumed.into(),
+                    c.unrefunded.into(),
+                    c.over_refunded.into(),
                 ]
             },
         )
@@ -225,7 +237,8 @@ impl Snapshot {
     pub async fn read(conn: &mut AnyConnection) -> Result<Snapshot, sqlx::Error> {
         let mut snapshot = Snapshot::default();
         for row in sqlx::query(
-            "SELECT span, bucket, provider, tier, generations, succeeded, failed, cost_micros, consumed
+            "SELECT span, bucket, provider, tier, generations, succeeded, failed, cost_micros, consumed,
+                    unrefunded, over_refunded
              FROM generation_totals
              WHERE generations <> 0 OR cost_micros <> 0 OR consumed <> 0
              ORDER BY span, bucket, provider, tier",
@@ -239,6 +252,8 @@ impl Snapshot {
                 failed: row.try_get(6)?,
                 cost_micros: row.try_get(7)?,
                 consumed: row.try_get(8)?,
+                unrefunded: row.try_get(9)?,
+                over_refunded: row.try_get(10)?,
             };
             snapshot.generations.push((
                 row.try_get(0)?,
@@ -299,7 +314,7 @@ impl Snapshot {
 /// The statements that compute the totals from the raw rows: those of the migration that
 /// last laid out the totals tables (and filled them), so that the two can never disagree.
 fn fill_statements() -> impl Iterator<Item = &'static str> {
-    const MIGRATION: &str = include_str!("../migrations/0005_generation_totals.sql");
+    const MIGRATION: &str = include_str!("../migrations/0006_reconciliation_totals.sql");
     let (_, fill) = MIGRATION
         .split_once("-- fill:")
         .expect("the totals migration marks its fill statements");
@@ -401,6 +416,8 @@ mod tests {
                 failed: 1,
                 cost_micros: 10,
                 consumed: -3,
+                unrefunded: 0,
+                over_refunded: 0,
             },
             "the refund gives back what was charged"
         );
@@ -410,5 +427,31 @@ mod tests {
         );
         assert_eq!(deltas.refunds[&(QUARTER, QUARTER)], 1);
         assert_eq!(deltas.refunds[&(DAY, 0)], 1);
+    }
+
+    #[test]
+    fn reconciliation_counts_failures_without_refund_and_refunds_over_the_charge() {
+        let unrefunded = Contribution {
+            created_at: 0,
+            provider: "Flux",
+            status: Status::Failed,
+            credits: 3,
+            cost_micros: 0,
+            tier: Tier::Free,
+            refund: None,
+        };
+        // Its credits corrected to 2 after a refund of 3.
+        let over_refunded = Contribution {
+            status: Status::Succeeded,
+            credits: 2,
+            refund: Some((3, QUARTER)),
+            ..unrefunded
+        };
+        let mut deltas = Deltas::default();
+        deltas.generation(&unrefunded, 1);
+        deltas.generation(&over_refunded, 1);
+        let counts = deltas.generations[&(DAY, 0, "Flux".to_owned(), "free")];
+        assert_eq!((counts.unrefunded, counts.over_refunded), (1, 1));
+        assert_eq!(counts.consumed, 3 + 2 - 3);
     }
 }

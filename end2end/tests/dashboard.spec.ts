@@ -2,7 +2,7 @@
 // in seed.ts, in the first HTML response and after hydration, and the JSON API agrees.
 
 import { expect, test } from '@playwright/test';
-import { MINUTE, exactTime, relativeTime } from './events';
+import { MINUTE, count, dollars, exactTime, micros, monthStart, relativeTime } from './events';
 import { DASHBOARD_PATH, collectErrors, generatedAt, openDashboard, signIn } from './page';
 import { HTML_ERROR, Seed, seed } from './seed';
 import { Server, startServer } from './server';
@@ -100,6 +100,36 @@ test('every section shows the figures of the data set', async ({ page }) => {
     await expect(section.locator('b')).toHaveCount(0);
     await expect(section.getByText(HTML_ERROR, { exact: true })).toBeVisible();
     await expect(section).not.toContainText('Old failure');
+  });
+
+  await test.step('top users by cost this month, loaded by the browser', async () => {
+    // From the events themselves: this month's generations per user, most cost first, ties by id.
+    const since = monthStart(data.clock.now, data.zone);
+    const tiers = new Map<string, string>();
+    const refunds = new Map<string, number>();
+    for (const event of data.events as Record<string, any>[]) {
+      if (event.kind === 'user') tiers.set(event.id, event.tier);
+      if (event.kind === 'refund') refunds.set(event.generation_id, event.credits);
+    }
+    const byUser = new Map<string, { generations: number; cost: number; consumed: number }>();
+    for (const g of data.generations.filter((g) => g.created >= since)) {
+      const row = byUser.get(g.user_id) ?? { generations: 0, cost: 0, consumed: 0 };
+      row.generations += 1;
+      row.cost += micros(g.cost_usd);
+      row.consumed += g.credits - (refunds.get(g.id) ?? 0);
+      byUser.set(g.user_id, row);
+    }
+    const expected = [...byUser.entries()]
+      .sort(([a, x], [b, y]) => y.cost - x.cost || (a < b ? -1 : 1))
+      .slice(0, 10)
+      .map(([id, r]) => [id, tiers.get(id)!.replace(/^./, (c) => c.toUpperCase()), count(r.generations), count(r.consumed), dollars(r.cost)]);
+    const rows = page.locator('table[data-testid=top-users-table] tbody tr');
+    await expect(rows).toHaveCount(expected.length);
+    for (const [i, cells] of expected.entries()) {
+      await expect(rows.nth(i).locator('th, td'), `top user ${i + 1}`).toHaveText(cells);
+    }
+    await expect(rows.first().getByRole('link')).toHaveAttribute('href', `/admin/users/${expected[0][0]}`);
+    await expect(page.locator('#top-users-heading')).toHaveText('Top Users by Cost (This Month)');
   });
 
   await test.step('meta: time zone and update time', async () => {

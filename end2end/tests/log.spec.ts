@@ -141,3 +141,25 @@ test('unknown users and bad filters are explained', async ({ page }) => {
   const day = newestFirst().filter((g) => g.created > data.clock.now - 24 * 60 * MINUTE - SECOND);
   expect(await shownIds(page)).toEqual(day.map((g) => g.id));
 });
+
+test('refund reconciliation counts failures never refunded and leads to them in the log', async ({ page }) => {
+  const errors = collectErrors(page);
+  await signIn(page.request, server.url);
+  await page.goto(`${server.url}/admin/credits`);
+  // The seed refunds its failures but g_fail3, which is still within the 15 minutes; every
+  // fourth of the extra generations failed and none of those was refunded.
+  const overdue = EXTRA.filter((g) => g.status === 'failed');
+  const card = page.locator('[data-testid=reconciliation]');
+  await expect(card.locator('#reconciliation-heading')).toHaveText('Refund Reconciliation (Last 30 Days)');
+  await expect(card.locator('[data-testid=unrefunded-failures] dt')).toHaveText('Failed, not refunded after 15 min');
+  await expect(card.locator('[data-testid=unrefunded-failures] dd')).toHaveText(count(overdue.length));
+  await expect(card.locator('[data-testid=over-refunds] dd')).toHaveText('0');
+  await card.locator('[data-testid=unrefunded-failures] a').click();
+  await expect(page).toHaveURL(`${server.url}${LOG_PATH}?problem=unrefunded&range=30d`);
+  await expect(page.getByLabel('Refund problem', { exact: true })).toHaveValue('unrefunded');
+  const expected = newestFirst().filter((g) => overdue.includes(g as (typeof EXTRA)[number]));
+  const ids: string[] = [];
+  ids.push(...(await shownIds(page)));
+  expect(ids).toEqual(expected.slice(0, 50).map((g) => g.id));
+  expect(errors).toEqual([]);
+});

@@ -43,6 +43,7 @@ async function expectRange(page: Page, label: string, generations: number) {
   await expect(page.locator('[data-testid=range-note]')).toContainText(`Showing ${label}.`);
   await expect(page.locator('#month-heading')).toHaveText(`Selected Range (${label})`);
   await expect(page.locator('#providers-heading')).toHaveText(`AI Provider Usage (${label})`);
+  await expect(page.locator('#top-users-heading')).toHaveText(`Top Users by Cost (${label})`);
   await expect(generationsCard(page).locator('.card-title')).toHaveText('Generations');
   await expect(generationsCard(page).locator('[data-testid=value]')).toHaveText(count(generations));
   await expect(page.locator('[data-testid=month-generations] dd')).toHaveText(count(generations));

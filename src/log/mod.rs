@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 pub const PAGE_SIZE: usize = 50;
 /// Failures listed on a user's page.
 pub const USER_FAILURES: usize = 10;
+/// Users in the top-users list.
+pub const TOP_USERS: usize = 10;
+/// How long this month's top users are shared: summing a month of raw rows per user is the
+/// one figure the running totals do not hold (see README, "Top users").
+#[cfg(feature = "ssr")]
+pub const TOP_USERS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 /// What the status filter accepts.
 pub const STATUSES: [&str; 3] = ["pending", "succeeded", "failed"];
 
@@ -27,11 +33,41 @@ pub struct LogQuery {
     pub provider: Option<String>,
     pub status: Option<String>,
     pub user: Option<String>,
+    /// `unrefunded` or `over-refunded` (see [`Problem`]).
+    pub problem: Option<String>,
     pub range: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
     /// Where the previous page ended (see [`Cursor`]).
     pub before: Option<String>,
+}
+
+/// What refund reconciliation finds, as a filter of the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// Failed, and no refund after the grace period.
+    Unrefunded,
+    /// Refunded more credits than it is charged.
+    OverRefunded,
+}
+
+impl Problem {
+    pub const ALL: [Problem; 2] = [Problem::Unrefunded, Problem::OverRefunded];
+
+    /// The value of `?problem=`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Problem::Unrefunded => "unrefunded",
+            Problem::OverRefunded => "over-refunded",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Problem::Unrefunded => "Failed, not refunded",
+            Problem::OverRefunded => "Refunded more than charged",
+        }
+    }
 }
 
 /// The log's filters, checked.
@@ -40,6 +76,7 @@ pub struct LogFilter {
     pub provider: Option<String>,
     pub status: Option<&'static str>,
     pub user: Option<String>,
+    pub problem: Option<Problem>,
     pub range: Option<DateRange>,
     pub before: Option<Cursor>,
 }
@@ -93,6 +130,20 @@ impl LogQuery {
                 ))
             })?),
         };
+        let problem = match given(&self.problem) {
+            None => None,
+            Some(text) => Some(
+                Problem::ALL
+                    .into_iter()
+                    .find(|p| p.slug() == text)
+                    .ok_or_else(|| {
+                        InvalidQuery(format!(
+                            "Unknown problem “{text}”; it is one of {}.",
+                            Problem::ALL.map(Problem::slug).join(", ")
+                        ))
+                    })?,
+            ),
+        };
         let before = match given(&self.before) {
             None => None,
             Some(text) => Some(Cursor::parse(&text).ok_or_else(|| {
@@ -105,6 +156,7 @@ impl LogQuery {
             provider: given(&self.provider),
             status,
             user: given(&self.user),
+            problem,
             range,
             before,
         })
@@ -125,6 +177,7 @@ impl LogQuery {
             ("provider", &self.provider),
             ("status", &self.status),
             ("user", &self.user),
+            ("problem", &self.problem),
             ("range", &self.range),
             ("from", &self.from),
             ("to", &self.to),
@@ -193,6 +246,43 @@ pub struct UserPage {
     pub time_zone: String,
 }
 
+/// A user among those who cost the most in a window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopUser {
+    pub id: String,
+    pub tier: Tier,
+    pub generations: i64,
+    pub cost: Money,
+    /// Credits charged minus refunded.
+    pub consumed: i64,
+}
+
+/// The users who cost the most this month (or in the chosen range), most first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopUsers {
+    pub users: Vec<TopUser>,
+    /// When they were computed, in the reporting time zone.
+    pub generated_at: DateTime<FixedOffset>,
+    pub range: Option<ChosenRange>,
+}
+
+/// The top users by cost: this month's, or the `range`'s.
+#[server]
+pub async fn get_top_users(
+    #[server(default)] range: RangeQuery,
+) -> Result<TopUsers, ServerFnError> {
+    crate::auth::guard::require_admin().await?;
+    let range =
+        DateRange::from_query(&range).map_err(|error| crate::server::bad_request(&error))?;
+    let state = expect_context::<crate::server::AppState>();
+    state
+        .top_users(range.as_ref())
+        .await
+        .map_err(|error| crate::server::database_unavailable(&error))
+}
+
 /// A page of the log.
 #[server]
 pub async fn get_generations(#[server(default)] query: LogQuery) -> Result<LogPage, ServerFnError> {
@@ -214,7 +304,7 @@ pub async fn get_generations(#[server(default)] query: LogQuery) -> Result<LogPa
 
 /// A user's page; `None` for a user the platform never told us about.
 #[server]
-pub async fn get_user(id: String) -> Result<Option<UserPage>, ServerFnError> {
+pub async fn get_user(#[server(default)] id: String) -> Result<Option<UserPage>, ServerFnError> {
     crate::auth::guard::require_admin().await?;
     let state = expect_context::<crate::server::AppState>();
     query::user(&state.db, &state.settings.report, &id)

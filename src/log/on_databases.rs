@@ -1,6 +1,6 @@
 //! The log's pages and a user's page on a fresh SQLite database and a fresh PostgreSQL one.
 
-use super::query::{page, user};
+use super::query::{self, page, user};
 use super::*;
 use crate::db::testing::on_each_backend;
 use crate::db::Db;
@@ -14,6 +14,7 @@ fn utc_settings() -> ReportSettings {
     ReportSettings {
         time_zone: chrono_tz::UTC,
         health: HealthThresholds::default(),
+        refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
     }
 }
 
@@ -171,6 +172,106 @@ async fn a_users_page_adds_up_their_generations_and_refunds() {
         let bob = user(&db, &utc_settings(), "u_bob").await.unwrap().unwrap();
         assert_eq!((bob.tier, bob.balance, bob.credits_refunded), (Tier::Free, 0, 7));
         assert_eq!(user(&db, &utc_settings(), "u_nobody").await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn top_users_are_those_who_cost_most_in_the_month_or_the_range() {
+    on_each_backend(|db| async move {
+        let generation = |id: &str, user: &str, status: &str, credits: i64, cost: &str, at: &str| {
+            json!({"kind": "generation", "id": id, "user_id": user, "provider": "Seedream",
+                   "status": status, "credits": credits, "cost_usd": cost, "created_at": at})
+        };
+        import(
+            &db,
+            &[
+                json!({"kind": "user", "id": "u_b", "tier": "pro", "credits": 1}),
+                generation("a1", "u_a", "succeeded", 5, "1.00", "2026-11-02T00:00:00Z"),
+                generation("a2", "u_a", "failed", 5, "0.50", "2026-11-14T00:00:00Z"),
+                generation("b1", "u_b", "succeeded", 3, "1.50", "2026-11-01T00:00:00Z"),
+                generation("c0", "u_c", "succeeded", 9, "9", "2026-10-31T23:59:59Z"),
+                generation("c1", "u_c", "succeeded", 1, "0.10", "2026-11-15T11:00:00Z"),
+                generation("d1", "u_d", "pending", 2, "0", "2026-11-15T11:59:00Z"),
+                // At now: outside the month so far.
+                generation("e1", "u_e", "succeeded", 1, "50", "2026-11-15T12:00:00Z"),
+                json!({"kind": "refund", "generation_id": "a2", "credits": 5, "at": "2026-11-14T00:01:00Z"}),
+            ],
+        )
+        .await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 15, 12, 0, 0).unwrap();
+        let rows = |top: &TopUsers| -> Vec<(String, Tier, i64, Money, i64)> {
+            top.users
+                .iter()
+                .map(|u| (u.id.clone(), u.tier, u.generations, u.cost, u.consumed))
+                .collect()
+        };
+        let dollars = |micros: i64| Money::from_micros(micros);
+        let month = query::top_users(&db, &utc_settings(), now, None).await.unwrap();
+        assert_eq!(month.range, None);
+        assert_eq!(
+            rows(&month),
+            [
+                ("u_a".into(), Tier::Free, 2, dollars(1_500_000), 5),
+                ("u_b".into(), Tier::Pro, 1, dollars(1_500_000), 3),
+                ("u_c".into(), Tier::Free, 1, dollars(100_000), 1),
+                ("u_d".into(), Tier::Free, 1, Money::ZERO, 2),
+            ],
+            "most cost first, ties by id"
+        );
+        let october = query::top_users(
+            &db,
+            &utc_settings(),
+            now,
+            Some(&DateRange::Preset(crate::stats::Preset::LastMonth)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows(&october), [("u_c".into(), Tier::Free, 1, dollars(9_000_000), 9)]);
+        assert_eq!(october.range.unwrap().label, "Last month");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_log_lists_what_reconciliation_counts() {
+    on_each_backend(|db| async move {
+        let failed = |id: &str, at: &str| {
+            json!({"kind": "generation", "id": id, "user_id": "u1", "provider": "Flux",
+                   "status": "failed", "credits": 2, "cost_usd": "0", "created_at": at})
+        };
+        let succeeded = |credits: i64| {
+            json!({"kind": "generation", "id": "s1", "user_id": "u1", "provider": "Flux",
+                   "status": "succeeded", "credits": credits, "cost_usd": "0.1",
+                   "created_at": "2026-11-10T00:00:00Z"})
+        };
+        import(
+            &db,
+            &[
+                failed("f1", "2026-11-15T11:40:00Z"),
+                failed("f2", "2026-11-15T11:50:00Z"),
+                failed("f4", "2026-11-14T00:00:00Z"),
+                json!({"kind": "refund", "generation_id": "f4", "credits": 2, "at": "2026-11-14T00:05:00Z"}),
+                succeeded(5),
+                json!({"kind": "refund", "generation_id": "s1", "credits": 3, "at": "2026-11-10T00:05:00Z"}),
+                succeeded(2),
+            ],
+        )
+        .await;
+        let problem = |slug: &str| LogQuery {
+            problem: Some(slug.into()),
+            ..LogQuery::default()
+        };
+        // all_pages looks from 2026-11-16: f1 and f2 are both overdue by then.
+        assert_eq!(all_pages(&db, problem("unrefunded"), 50).await.concat(), ["f2", "f1"]);
+        assert_eq!(all_pages(&db, problem("over-refunded"), 50).await.concat(), ["s1"]);
+        let at_noon = Utc.with_ymd_and_hms(2026, 11, 15, 12, 0, 0).unwrap();
+        let filter = problem("unrefunded").filter().unwrap();
+        let page = page(&db, &utc_settings(), at_noon, &filter, 50).await.unwrap();
+        let ids: Vec<_> = page.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["f1"], "f2 is still within its 15 minutes at noon");
+        let error = problem("lost").filter().unwrap_err();
+        assert!(error.0.contains("Unknown problem “lost”"), "{error}");
     })
     .await;
 }

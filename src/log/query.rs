@@ -7,10 +7,14 @@
 //! PostgreSQL does the same with an incremental sort, so no index is added and importing
 //! costs what it did.
 
-use super::{Cursor, LogFilter, LogPage, LogRow, UserPage, USER_FAILURES};
+use super::{
+    Cursor, LogFilter, LogPage, LogRow, Problem, TopUser, TopUsers, UserPage, TOP_USERS,
+    USER_FAILURES,
+};
 use crate::db::Db;
 use crate::stats::query::{from_micros, in_zone, ReportSettings};
 use crate::stats::windows::{Window, Windows};
+use crate::stats::DateRange;
 use crate::stats::{Money, Tier};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -38,8 +42,9 @@ struct Statement {
 }
 
 impl Statement {
-    /// The statement of the rows that pass `filter`, within `window` if there is one.
-    fn of(filter: &LogFilter, window: Option<Window>) -> Statement {
+    /// The statement of the rows that pass `filter`, within `window` if there is one; a
+    /// failure is overdue for its refund if created before `overdue_before`.
+    fn of(filter: &LogFilter, window: Option<Window>, overdue_before: DateTime<Utc>) -> Statement {
         let mut statement = Statement::default();
         if let Some(window) = window {
             let start = statement.bind(Value::Int(window.start.timestamp_micros()));
@@ -63,6 +68,20 @@ impl Statement {
                 let value = statement.bind(Value::Text(value.clone()));
                 statement.and(format!("{column} = {value}"));
             }
+        }
+        match filter.problem {
+            None => {}
+            Some(Problem::Unrefunded) => {
+                let before = statement.bind(Value::Int(overdue_before.timestamp_micros()));
+                statement.and(format!(
+                    "g.status = 'failed' AND g.created_at < {before}
+                     AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.generation_id = g.id)"
+                ));
+            }
+            Some(Problem::OverRefunded) => statement.and(
+                "EXISTS (SELECT 1 FROM refunds r WHERE r.generation_id = g.id AND r.credits > g.credits)"
+                    .into(),
+            ),
         }
         statement
     }
@@ -113,7 +132,8 @@ pub async fn page(
         .range
         .as_ref()
         .map(|range| (range, Windows::at(now, zone).of_range(range, zone)));
-    let statement = Statement::of(filter, range.map(|(_, window)| window));
+    let overdue_before = now - settings.refund_grace;
+    let statement = Statement::of(filter, range.map(|(_, window)| window), overdue_before);
     let rows = statement
         .fetch(&mut *db.pool.acquire().await?, limit + 1)
         .await?;
@@ -133,6 +153,12 @@ pub async fn page(
         range: range.map(|(range, window)| window.named(range, zone)),
         time_zone: zone.name().to_owned(),
     })
+}
+
+/// A tier as stored; the table's check admits no other.
+fn read_tier(row: &AnyRow, index: usize) -> Result<Tier, sqlx::Error> {
+    let text: String = row.try_get(index)?;
+    Tier::parse(&text).ok_or_else(|| sqlx::Error::Decode(format!("unknown tier {text}").into()))
 }
 
 fn read_rows(rows: &[AnyRow], zone: Tz) -> Result<Vec<LogRow>, sqlx::Error> {
@@ -191,15 +217,14 @@ pub async fn user(
         status: Some("failed"),
         ..LogFilter::default()
     };
-    let failures = Statement::of(&failed, None)
+    let failures = Statement::of(&failed, None, Utc::now())
         .fetch(&mut tx, USER_FAILURES)
         .await?;
     tx.commit().await?;
-    let tier: String = user.try_get(0)?;
     let at = |micros: Option<i64>| micros.map(|m| in_zone(from_micros(m), zone));
     Ok(Some(UserPage {
         id: id.to_owned(),
-        tier: Tier::parse(&tier).unwrap_or(Tier::Free),
+        tier: read_tier(&user, 0)?,
         balance: user.try_get(1)?,
         generations: totals.try_get(0)?,
         succeeded: totals.try_get(1)?,
@@ -213,4 +238,52 @@ pub async fn user(
         recent_failures: read_rows(&failures, zone)?,
         time_zone: zone.name().to_owned(),
     }))
+}
+
+/// The users whose generations of a window cost the most, ties by id. The one figure read
+/// from the raw rows of its whole window (see [`super::TOP_USERS_MAX_AGE`]).
+const TOP_USERS_BY_COST: &str = "
+    SELECT g.user_id, MIN(u.tier), COUNT(*), CAST(SUM(g.cost_micros) AS BIGINT),
+           CAST(SUM(g.credits) - COALESCE(SUM(r.credits), 0) AS BIGINT)
+    FROM generations g
+    JOIN users u ON u.id = g.user_id
+    LEFT JOIN refunds r ON r.generation_id = g.id
+    WHERE g.created_at >= $1 AND g.created_at < $2
+    GROUP BY g.user_id
+    ORDER BY 4 DESC, g.user_id
+    LIMIT $3";
+
+/// The top users by cost this month as of `now`, or in the chosen `range`.
+pub async fn top_users(
+    db: &Db,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+    range: Option<&DateRange>,
+) -> Result<TopUsers, sqlx::Error> {
+    let zone = settings.time_zone;
+    let windows = Windows::chosen(now, zone, range);
+    let window = windows.this_month;
+    let rows = sqlx::query(TOP_USERS_BY_COST)
+        .bind(window.start.timestamp_micros())
+        .bind(window.end.timestamp_micros())
+        .bind(TOP_USERS as i64)
+        .fetch_all(&db.pool)
+        .await?;
+    let users = rows
+        .iter()
+        .map(|row| {
+            Ok(TopUser {
+                id: row.try_get(0)?,
+                tier: read_tier(row, 1)?,
+                generations: row.try_get(2)?,
+                cost: Money::from_micros(row.try_get(3)?),
+                consumed: row.try_get(4)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(TopUsers {
+        users,
+        generated_at: in_zone(now, zone),
+        range: range.map(|range| window.named(range, zone)),
+    })
 }

@@ -41,6 +41,8 @@ pub struct DashboardStats {
     pub providers: Vec<ProviderUsage>,
     /// Failed generations of the last 7 days, newest first, at most [`RECENT_FAILURES_LIMIT`].
     pub recent_failures: Vec<RecentFailure>,
+    /// Refunds that went wrong among the generations of the last 30 days.
+    pub reconciliation: Reconciliation,
     pub system_health: SystemHealth,
 }
 
@@ -182,6 +184,18 @@ pub struct RecentFailure {
     pub time: DateTime<FixedOffset>,
 }
 
+/// Money lost to bugs: failures that were never refunded, and refunds that gave back more
+/// than was charged (a generation's credits corrected after its refund).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciliation {
+    /// Failed generations with no refund `grace_minutes` after they were created.
+    pub unrefunded_failures: i64,
+    /// Refunds of more credits than their generation is charged.
+    pub over_refunds: i64,
+    pub grace_minutes: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemHealth {
@@ -297,8 +311,7 @@ pub async fn get_dashboard_stats(
         DateRange::from_query(&range).map_err(|error| crate::server::bad_request(&error))?;
     let state = expect_context::<crate::server::AppState>();
     state
-        .stats
-        .get(&state.db, &state.settings.report, range.as_ref())
+        .figures(range.as_ref())
         .await
         .map_err(|error| crate::server::database_unavailable(&error))
 }
@@ -397,6 +410,7 @@ mod tests {
             user_stats: UserStats::default(),
             providers: vec![],
             recent_failures: vec![],
+            reconciliation: Reconciliation::default(),
             system_health: SystemHealth {
                 status: HealthStatus::Idle,
                 tasks_last_24h: 0,

@@ -35,7 +35,12 @@ pub enum Source {
 pub struct ReportSettings {
     pub time_zone: Tz,
     pub health: HealthThresholds,
+    /// How long a failed generation may wait for its refund before reconciliation counts it.
+    pub refund_grace: chrono::Duration,
 }
+
+/// `refund-grace-minutes` unless configured.
+pub const DEFAULT_REFUND_GRACE: chrono::Duration = chrono::Duration::minutes(15);
 
 /// Counts and cost of the generations created in a window.
 #[derive(Debug, Default)]
@@ -175,6 +180,29 @@ const BUCKET_CONSUMED_BY_TIER: &str = "
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY tier";
 
+/// Failed generations with no refund, and refunds larger than the credits charged (the
+/// two columns each count one of them; a window query reads both). Each row's refund is
+/// read by key, as at the window's edge in [`CONSUMED_BY_TIER_AT_EDGE`].
+const RECONCILIATION: &str = "
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(CASE WHEN g.status = 'failed' AND NOT EXISTS
+               (SELECT 1 FROM refunds r WHERE r.generation_id = g.id) THEN 1 ELSE 0 END), 0)
+               AS BIGINT),
+           CAST(COALESCE(SUM(CASE WHEN
+               (SELECT r.credits FROM refunds r WHERE r.generation_id = g.id) > g.credits
+               THEN 1 ELSE 0 END), 0) AS BIGINT),
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM generations g
+    WHERE g.created_at >= $1 AND g.created_at < $2";
+
+const BUCKET_RECONCILIATION: &str = "
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(unrefunded), 0) AS BIGINT),
+           CAST(COALESCE(SUM(over_refunded), 0) AS BIGINT),
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM generation_totals
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2";
+
 const RECENT_FAILURES: &str = "
     SELECT id, provider, error, created_at,
            CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
@@ -193,10 +221,11 @@ enum Figure {
     Balances,
     Consumed,
     Failures,
+    Reconciliation,
 }
 
 impl Figure {
-    const ALL: [Figure; 7] = [
+    const ALL: [Figure; 8] = [
         Figure::Generations,
         Figure::Refunds,
         Figure::ActiveUsers,
@@ -204,6 +233,7 @@ impl Figure {
         Figure::Balances,
         Figure::Consumed,
         Figure::Failures,
+        Figure::Reconciliation,
     ];
 }
 
@@ -302,6 +332,18 @@ pub async fn load_from(
         pick(CONSUMED_BY_TIER, CONSUMED_BY_TIER_AT_EDGE),
         BUCKET_CONSUMED_BY_TIER,
     );
+    // Failures count once their refund is overdue; refunds larger than charged at once.
+    let overdue = Window {
+        start: windows.last_30_days.start,
+        end: windows.last_30_days.end.min(now - settings.refund_grace),
+    };
+    statement.windows(
+        Figure::Reconciliation,
+        source,
+        &[overdue, windows.last_30_days],
+        RECONCILIATION,
+        BUCKET_RECONCILIATION,
+    );
     let week = range(windows.last_7_days);
     statement.part(
         Figure::Failures,
@@ -340,6 +382,10 @@ pub async fn load_from(
     let mut by_provider: BTreeMap<String, GenerationTotals> = BTreeMap::new();
     let mut user_stats = UserStats::default();
     let mut failures: Vec<(i64, String, String, Option<String>)> = Vec::new();
+    let mut reconciliation = Reconciliation {
+        grace_minutes: settings.refund_grace.num_minutes(),
+        ..Reconciliation::default()
+    };
     for row in rows {
         let Some(&figure) = Figure::ALL.get(row.try_get::<i64, _>(0)? as usize) else {
             continue;
@@ -372,6 +418,11 @@ pub async fn load_from(
                     user_stats.credits_by_tier.get_mut(tier).total_consumed += sign * int(0)?;
                 }
             }
+            // The first window counts overdue failures, the second refunds larger than charged.
+            Figure::Reconciliation if window == 0 => {
+                reconciliation.unrefunded_failures += sign * int(0)?
+            }
+            Figure::Reconciliation => reconciliation.over_refunds += sign * int(1)?,
             Figure::Failures => failures.push((
                 row.try_get(TEXTS + 3)?,
                 row.try_get(TEXTS)?,
@@ -438,6 +489,7 @@ pub async fn load_from(
         user_stats,
         providers,
         recent_failures,
+        reconciliation,
         system_health: SystemHealth {
             status: health_status(day.succeeded, day.failed, settings.health),
             tasks_last_24h: day.generations,

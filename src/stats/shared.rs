@@ -1,5 +1,6 @@
 //! The figures as the server hands them out: computed once and shared by every request
-//! that asks within `stats-max-age-milliseconds` (1 s by default, at most 5 s, 0 for never).
+//! that asks within `stats-max-age-milliseconds` (1 s by default, at most 5 s, 0 for never);
+//! the top users the same way, for a minute ([`Shared`] serves both).
 //!
 //! Under load this turns hundreds of identical computations a second into one; an admin's
 //! page, which refreshes every 30 s, sees figures at most that much older, and says when
@@ -8,9 +9,7 @@
 //! the same way, so that during an outage waiting requests get their 503 together rather
 //! than each waiting for the database in turn; it is not kept longer than the figures.
 
-use super::query::{self, ReportSettings};
-use super::{DashboardStats, DateRange};
-use crate::db::Db;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -18,44 +17,44 @@ use tokio::sync::Mutex;
 /// The database could not give the figures; the error is the one the computation met.
 pub type Unavailable = Arc<sqlx::Error>;
 
+/// A computed value (the guide's figures, the top users) shared for at most `max_age`.
 #[derive(Debug)]
-pub struct SharedStats {
+pub struct Shared<T> {
     max_age: Duration,
-    latest: Mutex<Option<Latest>>,
+    latest: Mutex<Option<Latest<T>>>,
 }
 
 #[derive(Debug)]
-struct Latest {
-    /// For figures, when they were computed as of; for a failure, when it was met.
+struct Latest<T> {
+    /// For a value, when it was computed as of; for a failure, when it was met.
     at: Instant,
-    outcome: Result<DashboardStats, Unavailable>,
+    outcome: Result<T, Unavailable>,
 }
 
-impl SharedStats {
-    pub fn new(max_age: Duration) -> SharedStats {
-        SharedStats {
+impl<T: Clone> Shared<T> {
+    pub fn new(max_age: Duration) -> Shared<T> {
+        Shared {
             max_age,
             latest: Mutex::new(None),
         }
     }
 
-    /// The figures of the guide's view as of at most `max_age` ago; those of a chosen
-    /// range, which admins ask for one at a time, as of now.
-    pub async fn get(
-        &self,
-        db: &Db,
-        settings: &ReportSettings,
-        range: Option<&DateRange>,
-    ) -> Result<DashboardStats, Unavailable> {
-        if self.max_age.is_zero() || range.is_some() {
-            return compute(db, settings, range).await.1;
+    /// The value as of at most `max_age` ago, or what `compute` gives now.
+    pub async fn get<F, Fut>(&self, compute: F) -> Result<T, Unavailable>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        if self.max_age.is_zero() {
+            return compute().await.map_err(Arc::new);
         }
         // Held while computing: whoever comes meanwhile waits for this computation.
         let mut latest = self.latest.lock().await;
         if let Some(latest) = latest.as_ref().filter(|l| l.at.elapsed() <= self.max_age) {
             return latest.outcome.clone();
         }
-        let (started, outcome) = compute(db, settings, None).await;
+        let started = Instant::now();
+        let outcome = compute().await.map_err(Arc::new);
         let at = if outcome.is_ok() {
             started
         } else {
@@ -69,23 +68,27 @@ impl SharedStats {
     }
 }
 
-async fn compute(
-    db: &Db,
-    settings: &ReportSettings,
-    range: Option<&DateRange>,
-) -> (Instant, Result<DashboardStats, Unavailable>) {
-    let started = Instant::now();
-    let outcome = query::load(db, settings, chrono::Utc::now(), range)
-        .await
-        .map_err(Arc::new);
-    (started, outcome)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::testing::on_each_backend;
+    use crate::db::Db;
     use crate::ingest::import_lines;
+    use crate::stats::query::{self, ReportSettings};
+    use crate::stats::DashboardStats;
+
+    type SharedStats = Shared<DashboardStats>;
+
+    /// The guide's figures, through `shared`.
+    async fn get(
+        shared: &SharedStats,
+        db: &Db,
+        settings: &ReportSettings,
+    ) -> Result<DashboardStats, Unavailable> {
+        shared
+            .get(|| query::load(db, settings, chrono::Utc::now(), None))
+            .await
+    }
 
     async fn generation(db: &Db, id: &str) {
         let created_at = chrono::Utc::now().to_rfc3339();
@@ -103,6 +106,7 @@ mod tests {
         ReportSettings {
             time_zone: chrono_tz::UTC,
             health: crate::stats::HealthThresholds::default(),
+            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
         }
     }
 
@@ -116,15 +120,15 @@ mod tests {
             let settings = utc();
             let shared = SharedStats::new(Duration::from_millis(400));
             generation(&db, "g1").await;
-            let first = shared.get(&db, &settings, None).await.unwrap();
+            let first = get(&shared, &db, &settings).await.unwrap();
             assert_eq!(generations_today(&first), 1);
 
             generation(&db, "g2").await;
-            let again = shared.get(&db, &settings, None).await.unwrap();
+            let again = get(&shared, &db, &settings).await.unwrap();
             assert_eq!(again, first, "within the age, the same figures");
 
             tokio::time::sleep(Duration::from_millis(450)).await;
-            let later = shared.get(&db, &settings, None).await.unwrap();
+            let later = get(&shared, &db, &settings).await.unwrap();
             assert_eq!(generations_today(&later), 2);
             assert!(later.generated_at > first.generated_at);
         })
@@ -138,7 +142,7 @@ mod tests {
             let shared = SharedStats::new(Duration::from_secs(5));
             generation(&db, "g1").await;
             let all =
-                futures::future::join_all((0..32).map(|_| shared.get(&db, &settings, None))).await;
+                futures::future::join_all((0..32).map(|_| get(&shared, &db, &settings))).await;
             let first = all[0].as_ref().unwrap();
             for stats in &all {
                 // One computation: the very same instant for everyone.
@@ -155,12 +159,12 @@ mod tests {
             let shared = SharedStats::new(Duration::ZERO);
             generation(&db, "g1").await;
             assert_eq!(
-                generations_today(&shared.get(&db, &settings, None).await.unwrap()),
+                generations_today(&get(&shared, &db, &settings).await.unwrap()),
                 1
             );
             generation(&db, "g2").await;
             assert_eq!(
-                generations_today(&shared.get(&db, &settings, None).await.unwrap()),
+                generations_today(&get(&shared, &db, &settings).await.unwrap()),
                 2
             );
         })
@@ -173,7 +177,7 @@ mod tests {
         let settings = utc();
         let shared = SharedStats::new(Duration::from_millis(300));
         db.close().await;
-        let all = futures::future::join_all((0..8).map(|_| shared.get(&db, &settings, None))).await;
+        let all = futures::future::join_all((0..8).map(|_| get(&shared, &db, &settings))).await;
         let first = all[0].as_ref().unwrap_err();
         for outcome in &all {
             assert!(
@@ -182,7 +186,7 @@ mod tests {
             );
         }
         tokio::time::sleep(Duration::from_millis(350)).await;
-        let retried = shared.get(&db, &settings, None).await.unwrap_err();
+        let retried = get(&shared, &db, &settings).await.unwrap_err();
         assert!(!Arc::ptr_eq(&retried, first), "a new attempt after the age");
     }
 }

@@ -39,6 +39,7 @@ async fn check(db: &Db, zones: &[Tz], nows: &[&str]) {
         let settings = ReportSettings {
             time_zone: zone,
             health: HealthThresholds::default(),
+            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
         };
         for now in nows {
             let fast = load(db, &settings, utc(now), None).await.unwrap();
@@ -101,6 +102,7 @@ async fn totals_move_by_exactly_each_change() {
         let settings = ReportSettings {
             time_zone: chrono_tz::UTC,
             health: HealthThresholds::default(),
+            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
         };
         let stats = load(&db, &settings, utc("2026-11-15T12:07:00Z"), None).await.unwrap();
         assert_eq!(stats.month_stats.generations, 4);
@@ -262,6 +264,7 @@ async fn concurrent_writers_lose_nothing_and_count_nothing_twice() {
         let settings = ReportSettings {
             time_zone: chrono_tz::UTC,
             health: HealthThresholds::default(),
+            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
         };
         let stats = load(&db, &settings, utc("2026-11-15T12:00:00Z"), None).await.unwrap();
         assert_eq!(

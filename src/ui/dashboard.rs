@@ -3,11 +3,13 @@
 //! function call, keeping the last figures (and saying so) while the server is unreachable.
 
 use super::format::*;
+use super::log::{log_href, user_href};
+use crate::log::{get_top_users, LogQuery, Problem, TopUsers};
 use crate::stats::{
     get_dashboard_settings, get_dashboard_stats, DashboardStats, DateRange, Preset, RangeQuery,
     RecentFailure, Tier,
 };
-use leptos::either::Either;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -136,7 +138,19 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
     let range = initial.range.clone();
     let stats = RwSignal::new(initial);
     let freshness = RwSignal::new(Freshness::Live);
-    keep_fresh(stats, freshness, refresh_seconds, query.clone());
+    // Loaded by the browser, so that the page never waits for it (see README, "Top users").
+    let top_users = LocalResource::new({
+        let query = query.clone();
+        move || {
+            let query = query.clone();
+            async move {
+                get_top_users(query)
+                    .await
+                    .map_err(|error| error.to_string())
+            }
+        }
+    });
+    keep_fresh(stats, freshness, refresh_seconds, query.clone(), top_users);
     let stats: Signal<DashboardStats> = stats.into();
 
     view! {
@@ -152,7 +166,7 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
                 {format!(" · refreshes every {refresh_seconds} s")}
             </p>
         </div>
-        <RangePicker chosen query/>
+        <RangePicker chosen query=query.clone()/>
         {range.map(|range| view! {
             <p class="range-note" data-testid="range-note">
                 "Showing "
@@ -166,8 +180,10 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
         <HealthBanner stats/>
         <OverviewCards stats/>
         <MonthSummary stats/>
+        <RefundReconciliation stats query=query.clone()/>
         <ProviderUsage stats/>
         <CreditsByTier stats/>
+        <TopUsersByCost stats top_users/>
         <RecentFailures stats/>
     }
 }
@@ -178,6 +194,7 @@ fn keep_fresh(
     freshness: RwSignal<Freshness>,
     refresh_seconds: u64,
     query: RangeQuery,
+    top_users: LocalResource<Result<TopUsers, String>>,
 ) {
     #[cfg(feature = "hydrate")]
     {
@@ -200,6 +217,7 @@ fn keep_fresh(
                         last_success = js_sys::Date::now();
                         stats.set(fresh);
                         freshness.set(Freshness::Live);
+                        top_users.refetch();
                     }
                     Err(error) if error.to_string().contains(crate::auth::SIGN_IN_FIRST) => {
                         freshness.set(Freshness::SignedOut);
@@ -215,7 +233,7 @@ fn keep_fresh(
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (stats, freshness, refresh_seconds, query);
+    let _ = (stats, freshness, refresh_seconds, query, top_users);
 }
 
 #[component]
@@ -437,6 +455,114 @@ fn CreditsByTier(stats: Signal<DashboardStats>) -> impl IntoView {
                     </tfoot>
                 </table>
             </div>
+        </section>
+    }
+}
+
+/// Failures never refunded and refunds over the charge, each counted and linked to the log
+/// filtered on it, over the last 30 days or the chosen range.
+#[component]
+fn RefundReconciliation(stats: Signal<DashboardStats>, query: RangeQuery) -> impl IntoView {
+    let log_of = move |problem: Problem| {
+        let mut log = LogQuery {
+            problem: Some(problem.slug().to_owned()),
+            ..LogQuery::default()
+        };
+        if DateRange::from_query(&query).ok().flatten().is_some() {
+            (log.range, log.from, log.to) =
+                (query.range.clone(), query.from.clone(), query.to.clone());
+        } else {
+            log.range = Some(Preset::Last30Days.slug().to_owned());
+        }
+        log_href(&log)
+    };
+    let figure = move |label: String,
+                       testid: &'static str,
+                       value: fn(&DashboardStats) -> i64,
+                       problem: Problem| {
+        let href = log_of(problem);
+        view! {
+            <div class=move || { if stats.with(value) > 0 { "figure figure-bad" } else { "figure" } } data-testid=testid>
+                <dt>{label}</dt>
+                <dd><a href=href>{move || count(stats.with(value))}</a></dd>
+            </div>
+        }
+    };
+    let grace = stats.with_untracked(|s| s.reconciliation.grace_minutes);
+    view! {
+        <section class="panel" aria-labelledby="reconciliation-heading" data-testid="reconciliation">
+            <h2 id="reconciliation-heading">
+                "Refund Reconciliation "
+                <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, "Last 30 Days")))}</span>
+            </h2>
+            <dl class="figures">
+                {figure(
+                    format!("Failed, not refunded after {grace} min"),
+                    "unrefunded-failures",
+                    |s| s.reconciliation.unrefunded_failures,
+                    Problem::Unrefunded,
+                )}
+                {figure(
+                    "Refunds larger than charged".to_owned(),
+                    "over-refunds",
+                    |s| s.reconciliation.over_refunds,
+                    Problem::OverRefunded,
+                )}
+            </dl>
+        </section>
+    }
+}
+
+#[component]
+fn TopUsersByCost(
+    stats: Signal<DashboardStats>,
+    top_users: LocalResource<Result<TopUsers, String>>,
+) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="top-users-heading" data-testid="top-users">
+            <h2 id="top-users-heading">
+                "Top Users by Cost "
+                <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, "This Month")))}</span>
+            </h2>
+            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match top_users.await {
+                        Err(error) => EitherOf3::A(view! {
+                            <p class="notice notice-warning">{format!("The top users could not be loaded: {error}")}</p>
+                        }),
+                        Ok(top) if top.users.is_empty() => EitherOf3::B(view! {
+                            <p class="empty" data-testid="top-users-empty">"No generations in this period"</p>
+                        }),
+                        Ok(top) => EitherOf3::C(view! {
+                            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="top-users-heading">
+                                <table data-testid="top-users-table">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"User"</th>
+                                            <th scope="col">"Tier"</th>
+                                            <th scope="col" class="num">"Generations"</th>
+                                            <th scope="col" class="num">"Credits Consumed"</th>
+                                            <th scope="col" class="num">"Cost"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {top.users.into_iter().map(|user| view! {
+                                            <tr>
+                                                <th scope="row"><a href=user_href(&user.id)>{user.id.clone()}</a></th>
+                                                <td>{user.tier.label()}</td>
+                                                <td class="num">{count(user.generations)}</td>
+                                                <td class="num">{count(user.consumed)}</td>
+                                                <td class="num strong">{dollars(user.cost)}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <p class="meta">{format!("As of {}", clock(top.generated_at))}</p>
+                        }),
+                    }
+                })}
+            </Transition>
         </section>
     }
 }

@@ -1,7 +1,7 @@
 //! The generations log (`/admin/generations`) and a user's page (`/admin/users/{id}`).
 
 use super::format::*;
-use crate::log::{get_generations, get_user, LogQuery, LogRow, UserPage, STATUSES};
+use crate::log::{get_generations, get_user, LogQuery, LogRow, Problem, UserPage, STATUSES};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,6 +31,7 @@ pub fn GenerationsPage() -> impl IntoView {
             provider: q.get("provider"),
             status: q.get("status"),
             user: q.get("user"),
+            problem: q.get("problem"),
             range: q.get("range"),
             from: q.get("from"),
             to: q.get("to"),
@@ -93,6 +94,7 @@ pub fn GenerationsPage() -> impl IntoView {
 fn LogFilters(query: LogQuery) -> impl IntoView {
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let status = value(&query.status);
+    let problem = value(&query.problem);
     view! {
         // A plain GET form: the router's would add its button to the URL.
         <form method="get" action=LOG_PATH class="filters" aria-label="Filters">
@@ -105,6 +107,13 @@ fn LogFilters(query: LogQuery) -> impl IntoView {
                 <select id="log-status" name="status">
                     <option value="" selected=status.is_empty()>"Any"</option>
                     {STATUSES.map(|s| view! { <option value=s selected=status == s>{s}</option> })}
+                </select>
+            </div>
+            <div class="field">
+                <label for="log-problem">"Refund problem"</label>
+                <select id="log-problem" name="problem">
+                    <option value="" selected=problem.is_empty()>"Any"</option>
+                    {Problem::ALL.map(|p| view! { <option value=p.slug() selected=problem == p.slug()>{p.label()}</option> })}
                 </select>
             </div>
             <div class="field">

@@ -16,6 +16,7 @@ fn settings(zone: Tz) -> ReportSettings {
     ReportSettings {
         time_zone: zone,
         health: HealthThresholds::default(),
+        refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
     }
 }
 
@@ -506,6 +507,7 @@ async fn health_thresholds_are_configurable() {
         let lenient = ReportSettings {
             time_zone: chrono_tz::UTC,
             health,
+            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
         };
         assert_eq!(
             load(&db, &lenient, now, None)
@@ -704,6 +706,52 @@ async fn a_custom_range_includes_its_start_and_excludes_its_end() {
         )
         .await;
         assert_eq!(tokyo.today_stats.generations, 1);
+    })
+    .await;
+}
+
+/// Failures with and without refunds around the grace period, and a refund left larger than
+/// its generation's credits by a later correction; now = 2026-11-15T12:00:00Z.
+fn reconciliation_events() -> Vec<Value> {
+    vec![
+        failed("f1 u1 Flux 2 2026-11-15T11:40:00Z", None),
+        failed("f2 u1 Flux 2 2026-11-15T11:50:00Z", None),
+        failed("f3 u1 Flux 2 2026-10-01T00:00:00Z", None),
+        failed("f4 u1 Flux 2 2026-11-14T00:00:00Z", None),
+        refund("f4", 2, "2026-11-14T00:05:00Z"),
+        generation("s1 u1 Flux succeeded 5 0.1 2026-11-10T00:00:00Z"),
+        refund("s1", 3, "2026-11-10T00:05:00Z"),
+        generation("s1 u1 Flux succeeded 2 0.1 2026-11-10T00:00:00Z"),
+    ]
+}
+
+#[tokio::test]
+async fn reconciliation_counts_overdue_failures_and_refunds_over_the_charge() {
+    on_each_backend(|db| async move {
+        import(&db, &reconciliation_events()).await;
+        let now = "2026-11-15T12:00:00Z";
+        let stats = stats_at(&db, chrono_tz::UTC, now).await;
+        // f1 is 20 minutes old; f2 only 10, within the grace period; f3 older than 30 days.
+        let expected = Reconciliation {
+            unrefunded_failures: 1,
+            over_refunds: 1,
+            grace_minutes: 15,
+        };
+        assert_eq!(stats.reconciliation, expected);
+        let no_grace = ReportSettings {
+            refund_grace: chrono::Duration::zero(),
+            ..settings(chrono_tz::UTC)
+        };
+        for source in [Source::Totals, Source::RawRows] {
+            let stats = load_from(&db, source, &no_grace, utc(now), None)
+                .await
+                .unwrap();
+            assert_eq!(stats.reconciliation.unrefunded_failures, 2, "{source:?}");
+        }
+        // Over a range: October holds f3 alone.
+        let october = stats_in(&db, chrono_tz::UTC, now, custom("2026-10-01", "2026-10-31")).await;
+        assert_eq!(october.reconciliation.unrefunded_failures, 1);
+        assert_eq!(october.reconciliation.over_refunds, 0);
     })
     .await;
 }
