@@ -19,6 +19,8 @@ pub mod config;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod demo;
+#[cfg(feature = "ssr")]
+pub mod export;
 #[cfg(feature = "event-parsing")]
 pub mod ingest;
 #[cfg(feature = "ssr")]

@@ -105,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         .route(READY_PATH, get(ready))
         .route(STATS_PATH, get(credit_stats))
         .route(
+            &format!("{}{{file}}", crate::export::EXPORT_PREFIX),
+            get(crate::export::export),
+        )
+        .route(
             INGEST_PATH,
             post(crate::ingest::api::post_events)
                 .layer(DefaultBodyLimit::max(crate::ingest::api::MAX_BODY_BYTES)),

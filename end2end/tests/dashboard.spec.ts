@@ -2,6 +2,7 @@
 // in seed.ts, in the first HTML response and after hydration, and the JSON API agrees.
 
 import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { MINUTE, count, dollars, exactTime, micros, monthStart, relativeTime } from './events';
 import { DASHBOARD_PATH, collectErrors, generatedAt, openDashboard, signIn } from './page';
 import { HTML_ERROR, Seed, seed } from './seed';
@@ -124,12 +125,23 @@ test('every section shows the figures of the data set', async ({ page }) => {
       .slice(0, 10)
       .map(([id, r]) => [id, tiers.get(id)!.replace(/^./, (c) => c.toUpperCase()), count(r.generations), count(r.consumed), dollars(r.cost)]);
     const rows = page.locator('table[data-testid=top-users-table] tbody tr');
+    await expect(page.locator('[data-testid=top-users]')).toContainText(expected[0][0]);
     await expect(rows).toHaveCount(expected.length);
     for (const [i, cells] of expected.entries()) {
       await expect(rows.nth(i).locator('th, td'), `top user ${i + 1}`).toHaveText(cells);
     }
     await expect(rows.first().getByRole('link')).toHaveAttribute('href', `/admin/users/${expected[0][0]}`);
     await expect(page.locator('#top-users-heading')).toHaveText('Top Users by Cost (This Month)');
+  });
+
+  await test.step("the providers' CSV button", async () => {
+    // Its download holds the same rows, the cost exact to the micro-dollar.
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Export providers as CSV' }).click();
+    const csv = readFileSync((await (await download).path())!, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('provider,calls,succeeded,failed,success_rate_percent,cost_usd');
+    expect(csv.slice(1).map((line) => line.split(',').slice(0, 2))).toEqual(e.providers.map((row) => [row[0], row[1]]));
+    expect(csv[1].split(',')[5]).toBe('0.195000');
   });
 
   await test.step('meta: time zone and update time', async () => {

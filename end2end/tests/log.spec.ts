@@ -2,6 +2,7 @@
 // follows a row to its user, and from the user back to the user's generations.
 
 import { expect, Page, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { MINUTE, SECOND, count, dollars, generation, micros } from './events';
 import { collectErrors, signIn } from './page';
 import { Seed, seed } from './seed';
@@ -96,6 +97,15 @@ test('filters narrow the log and live in the URL; a row leads to its user and ba
     expect(await shownIds(page)).toEqual(expected.map((g) => g.id));
     const first = page.locator('table[data-testid=generations] tbody tr').first();
     await expect(first.locator('.status')).toHaveText('failed');
+    // The export carries the filters and holds the same rows.
+    const exportLink = page.getByRole('link', { name: 'Export generations as CSV' });
+    await expect(exportLink).toHaveAttribute('href', '/api/admin/export/generations.csv?provider=Kling&status=failed');
+    const download = page.waitForEvent('download');
+    await exportLink.click();
+    const csv = readFileSync((await (await download).path())!, 'utf8');
+    const lines = csv.trim().split('\n');
+    expect(lines[0]).toBe('id,user_id,provider,model,status,credits,refunded_credits,cost_usd,created_at,completed_at,error');
+    expect(lines.slice(1).map((line) => line.split(',')[0])).toEqual(expected.map((g) => g.id));
     await expect(first.locator('td').nth(5)).toHaveText('10'); // g_fail2's refund
   });
 

@@ -22,7 +22,7 @@ pub enum Door {
     Public,
     /// `POST /api/v1/events`: an `ingest` token.
     Ingest,
-    /// `GET /api/admin/credit-stats`: a session or a `read` token.
+    /// `GET /api/admin/credit-stats` and the CSV exports: a session or a `read` token.
     ReadApi,
     /// Other JSON routes and every server function: a session, else 401.
     Api,
@@ -42,6 +42,7 @@ pub fn door(path: &str) -> Door {
         "/login" | "/setup" | "/favicon.svg" | HEALTH_PATH | READY_PATH => Door::Public,
         INGEST_PATH => Door::Ingest,
         STATS_PATH => Door::ReadApi,
+        _ if path.starts_with(crate::export::EXPORT_PREFIX) => Door::ReadApi,
         _ if path.starts_with("/pkg/") => Door::Public,
         _ if path.starts_with("/api/") => Door::Api,
         _ => Door::Page,

@@ -71,6 +71,8 @@ fn every_door() -> Vec<(Method, String)> {
     }
     doors.extend([
         (Method::GET, STATS_PATH.to_owned()),
+        (Method::GET, "/api/admin/export/generations.csv".to_owned()),
+        (Method::GET, "/api/admin/export/providers.csv".to_owned()),
         (Method::POST, INGEST_PATH.to_owned()),
         (Method::GET, HEALTH_PATH.to_owned()),
         (Method::GET, READY_PATH.to_owned()),

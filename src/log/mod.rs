@@ -162,6 +162,16 @@ impl LogQuery {
         })
     }
 
+    /// The log of a range: the dashboard's, or none for the guide's view.
+    pub fn of_range(range: &RangeQuery) -> LogQuery {
+        LogQuery {
+            range: range.range.clone(),
+            from: range.from.clone(),
+            to: range.to.clone(),
+            ..LogQuery::default()
+        }
+    }
+
     /// The same filters from their first page.
     pub fn first_page(&self) -> LogQuery {
         LogQuery {

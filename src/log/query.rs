@@ -97,24 +97,36 @@ impl Statement {
         self.conditions.push_str(&condition);
     }
 
+    /// The statement's text, newest first, with at most `limit` rows if given.
+    fn sql(&self, limit: Option<usize>) -> String {
+        let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        format!(
+            "{ROW_COLUMNS}{} ORDER BY g.created_at DESC, g.id DESC{limit}",
+            self.conditions
+        )
+    }
+
+    /// `sql` with the statement's values bound.
+    fn bound<'q>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        self.values
+            .iter()
+            .fold(sqlx::query(sql), |query, value| match value {
+                Value::Int(n) => query.bind(*n),
+                Value::Text(text) => query.bind(text.as_str()),
+            })
+    }
+
     /// The first `limit` rows, newest first.
     async fn fetch(
         self,
         conn: &mut sqlx::AnyConnection,
         limit: usize,
     ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        let sql = format!(
-            "{ROW_COLUMNS}{} ORDER BY g.created_at DESC, g.id DESC LIMIT {limit}",
-            self.conditions
-        );
-        let mut query = sqlx::query(&sql);
-        for value in self.values {
-            query = match value {
-                Value::Int(n) => query.bind(n),
-                Value::Text(text) => query.bind(text),
-            };
-        }
-        query.fetch_all(conn).await
+        let sql = self.sql(Some(limit));
+        self.bound(&sql).fetch_all(conn).await
     }
 }
 
@@ -286,4 +298,35 @@ pub async fn top_users(
         generated_at: in_zone(now, zone),
         range: range.map(|range| window.named(range, zone)),
     })
+}
+
+/// Sends every generation that passes `filter` to `rows`, newest first, as the database
+/// reads them: an export of any size without holding it. Stops early when nobody receives
+/// any more (the download was cancelled).
+pub async fn send_rows(
+    db: &Db,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+    filter: &LogFilter,
+    rows: &tokio::sync::mpsc::Sender<Result<LogRow, sqlx::Error>>,
+) -> Result<(), sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let zone = settings.time_zone;
+    let window = (filter.range.as_ref()).map(|range| Windows::at(now, zone).of_range(range, zone));
+    let statement = Statement::of(filter, window, now - settings.refund_grace);
+    let sql = statement.sql(None);
+    let mut tx = db.pool.begin().await?;
+    if !db.is_sqlite() {
+        // An export reads for as long as it has rows; the statement timeout is for requests.
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut stream = statement.bound(&sql).fetch(&mut *tx);
+    while let Some(row) = stream.try_next().await? {
+        if rows.send(Ok(read_row(&row, zone)?)).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
 }

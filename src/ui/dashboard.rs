@@ -3,7 +3,7 @@
 //! function call, keeping the last figures (and saying so) while the server is unreachable.
 
 use super::format::*;
-use super::log::{log_href, user_href};
+use super::log::{export_href, log_href, user_href, ExportLink};
 use crate::log::{get_top_users, LogQuery, Problem, TopUsers};
 use crate::stats::{
     get_dashboard_settings, get_dashboard_stats, DashboardStats, DateRange, Preset, RangeQuery,
@@ -181,10 +181,10 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
         <OverviewCards stats/>
         <MonthSummary stats/>
         <RefundReconciliation stats query=query.clone()/>
-        <ProviderUsage stats/>
-        <CreditsByTier stats/>
-        <TopUsersByCost stats top_users/>
-        <RecentFailures stats/>
+        <ProviderUsage stats export=export_href("providers", &LogQuery::of_range(&query))/>
+        <CreditsByTier stats export=export_href("tiers", &LogQuery::of_range(&query))/>
+        <TopUsersByCost stats top_users export=export_href("top-users", &LogQuery::of_range(&query))/>
+        <RecentFailures stats export=export_href("failures", &LogQuery::of_range(&query))/>
     }
 }
 
@@ -371,11 +371,14 @@ fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
 }
 
 #[component]
-fn ProviderUsage(stats: Signal<DashboardStats>) -> impl IntoView {
+fn ProviderUsage(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="providers-heading">
-            <h2 id="providers-heading">"AI Provider Usage "
-                <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, "Last 30 Days")))}</span></h2>
+            <div class="panel-head">
+                <h2 id="providers-heading">"AI Provider Usage "
+                    <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, "Last 30 Days")))}</span></h2>
+                <ExportLink href=export table="providers"/>
+            </div>
             {move || {
                 let providers = stats.with(|s| s.providers.clone());
                 if providers.is_empty() {
@@ -413,7 +416,7 @@ fn ProviderUsage(stats: Signal<DashboardStats>) -> impl IntoView {
 }
 
 #[component]
-fn CreditsByTier(stats: Signal<DashboardStats>) -> impl IntoView {
+fn CreditsByTier(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
     let row = move |tier: Tier| {
         let figure = move |f: fn(&crate::stats::TierCredits) -> i64| {
             move || stats.with(|s| count(f(s.user_stats.credits_by_tier.get(tier))))
@@ -429,7 +432,10 @@ fn CreditsByTier(stats: Signal<DashboardStats>) -> impl IntoView {
     };
     view! {
         <section class="panel" aria-labelledby="tiers-heading">
-            <h2 id="tiers-heading">"User Credits by Tier"</h2>
+            <div class="panel-head">
+                <h2 id="tiers-heading">"User Credits by Tier"</h2>
+                <ExportLink href=export table="tiers"/>
+            </div>
             <div class="table-scroll" tabindex="0" role="region" aria-labelledby="tiers-heading">
                 <table data-testid="tiers">
                     <thead>
@@ -464,17 +470,14 @@ fn CreditsByTier(stats: Signal<DashboardStats>) -> impl IntoView {
 #[component]
 fn RefundReconciliation(stats: Signal<DashboardStats>, query: RangeQuery) -> impl IntoView {
     let log_of = move |problem: Problem| {
-        let mut log = LogQuery {
-            problem: Some(problem.slug().to_owned()),
-            ..LogQuery::default()
-        };
-        if DateRange::from_query(&query).ok().flatten().is_some() {
-            (log.range, log.from, log.to) =
-                (query.range.clone(), query.from.clone(), query.to.clone());
-        } else {
+        let mut log = LogQuery::of_range(&query);
+        if DateRange::from_query(&query).ok().flatten().is_none() {
             log.range = Some(Preset::Last30Days.slug().to_owned());
         }
-        log_href(&log)
+        log_href(&LogQuery {
+            problem: Some(problem.slug().to_owned()),
+            ..log
+        })
     };
     let figure = move |label: String,
                        testid: &'static str,
@@ -516,14 +519,18 @@ fn RefundReconciliation(stats: Signal<DashboardStats>, query: RangeQuery) -> imp
 #[component]
 fn TopUsersByCost(
     stats: Signal<DashboardStats>,
+    export: String,
     top_users: LocalResource<Result<TopUsers, String>>,
 ) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="top-users-heading" data-testid="top-users">
-            <h2 id="top-users-heading">
-                "Top Users by Cost "
-                <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, "This Month")))}</span>
-            </h2>
+            <div class="panel-head">
+                <h2 id="top-users-heading">
+                    "Top Users by Cost "
+                    <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, "This Month")))}</span>
+                </h2>
+                <ExportLink href=export table="top users"/>
+            </div>
             <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match top_users.await {
@@ -568,7 +575,7 @@ fn TopUsersByCost(
 }
 
 #[component]
-fn RecentFailures(stats: Signal<DashboardStats>) -> impl IntoView {
+fn RecentFailures(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
     move || {
         let (failures, now, window) = stats.with(|s| {
             let window = window_name(s, "Last 7 Days");
@@ -577,8 +584,11 @@ fn RecentFailures(stats: Signal<DashboardStats>) -> impl IntoView {
         (!failures.is_empty()).then(|| {
             view! {
                 <section class="panel" aria-labelledby="failures-heading" data-testid="recent-failures">
-                    <h2 id="failures-heading">"Recent Failures "
-                        <span class="muted">{format!("({window})")}</span></h2>
+                    <div class="panel-head">
+                        <h2 id="failures-heading">"Recent Failures "
+                            <span class="muted">{format!("({window})")}</span></h2>
+                        <ExportLink href=export.clone() table="failures"/>
+                    </div>
                     <div class="table-scroll" tabindex="0" role="region" aria-labelledby="failures-heading">
                         <table>
                             <thead>

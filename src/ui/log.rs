@@ -17,6 +17,23 @@ pub fn log_href(query: &LogQuery) -> String {
     }
 }
 
+/// The CSV export of `table` (`generations`, `providers`, …) with the filters of `query`,
+/// from its first row: an export is every row.
+pub fn export_href(table: &str, query: &LogQuery) -> String {
+    match query.first_page().to_query_string() {
+        text if text.is_empty() => format!("/api/admin/export/{table}.csv"),
+        text => format!("/api/admin/export/{table}.csv?{text}"),
+    }
+}
+
+/// A table's CSV download.
+#[component]
+pub fn ExportLink(href: String, table: &'static str) -> impl IntoView {
+    view! {
+        <a class="export" href=href download rel="external" aria-label=format!("Export {table} as CSV")>"CSV"</a>
+    }
+}
+
 /// A user's page.
 pub fn user_href(id: &str) -> String {
     let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
@@ -76,6 +93,7 @@ pub fn GenerationsPage() -> impl IntoView {
                                     "Created in " <strong>{range.label}</strong> {format!(" ({})", page.time_zone)}
                                 </p>
                             })}
+                            <p class="panel-head"><span></span><ExportLink href=export_href("generations", &query) table="generations"/></p>
                             <GenerationTable rows=page.rows testid="generations" empty="No generations match these filters."/>
                             <nav class="pager" aria-label="Pages">
                                 {first.map(|href| view! { <a href=href data-testid="first-page">"← First page"</a> })}
