@@ -266,16 +266,17 @@ fn UserDetails(user: UserPage) -> impl IntoView {
             <dl class="figures">
                 {figure("Tier", "user-tier", user.tier.label().to_owned())}
                 {figure("Balance", "user-balance", format!("{} credits", count(user.balance)))}
-                {figure("Generations", "user-generations", format!(
-                    "{} ({} succeeded, {} failed, {} pending)",
-                    count(user.generations), count(user.succeeded), count(user.failed), count(user.pending)
-                ))}
+                {figure("Generations", "user-generations", count(user.generations))}
+                {figure("Succeeded", "user-succeeded", count(user.succeeded))}
+                {figure("Failed", "user-failed", count(user.failed))}
+                {figure("Pending", "user-pending", count(user.pending))}
                 {figure("Spend", "user-spend", dollars(user.spend))}
                 {figure("Credits Used", "user-credits-used", count(user.credits_used))}
                 {figure("Credits Refunded", "user-credits-refunded", count(user.credits_refunded))}
-                {figure("First Generation", "user-first", when(user.first_generation))}
-                {figure("Last Generation", "user-last", when(user.last_generation))}
             </dl>
+            <p class="meta" data-testid="user-span">
+                {format!("First generation {} · last {}", when(user.first_generation), when(user.last_generation))}
+            </p>
             <p><a href=all data-testid="user-log">"All generations of this user →"</a></p>
         </section>
         <section class="panel" aria-labelledby="user-failures-heading">
