@@ -44,6 +44,7 @@ pub struct Contribution<'a> {
     pub tier: Tier,
     /// The refund's credits and time.
     pub refund: Option<(i64, i64)>,
+    pub completed_at: Option<i64>,
 }
 
 /// What the generations of one bucket, provider and tier add up to.
@@ -77,6 +78,8 @@ pub struct Deltas {
     refunds: BTreeMap<(i64, i64), i64>,
     balances: BTreeMap<&'static str, BalanceCounts>,
     activity: BTreeMap<(i64, i64), i64>,
+    /// Finished generations by span, bucket, provider and latency bin.
+    latency: BTreeMap<(i64, i64, String, i64), i64>,
 }
 
 impl Deltas {
@@ -100,6 +103,13 @@ impl Deltas {
                 *self
                     .refunds
                     .entry((span, bucket_floor(at, span)))
+                    .or_default() += sign;
+            }
+            if let (true, Some(completed_at)) = (g.status != Status::Pending, g.completed_at) {
+                let bin = crate::stats::latency::bin_of(completed_at - g.created_at);
+                *self
+                    .latency
+                    .entry((span, bucket, g.provider.to_owned(), bin))
                     .or_default() += sign;
             }
         }
@@ -217,6 +227,25 @@ impl Deltas {
             &activity,
             |((span, bucket), users)| [(*span).into(), (*bucket).into(), (*users).into()],
         )
+        .await?;
+        let latency: Vec<_> = self.latency.into_iter().filter(|(_, c)| *c != 0).collect();
+        insert_rows(
+            conn,
+            "latency_totals",
+            ["span", "bucket", "provider", "bin", "generations"],
+            "ON CONFLICT (span, bucket, provider, bin) DO UPDATE SET
+                 generations = latency_totals.generations + excluded.generations",
+            &latency,
+            |((span, bucket, provider, bin), n)| {
+                [
+                    (*span).into(),
+                    (*bucket).into(),
+                    provider.as_str().into(),
+                    (*bin).into(),
+                    (*n).into(),
+                ]
+            },
+        )
         .await
     }
 }
@@ -231,6 +260,7 @@ pub struct Snapshot {
     /// Each user's newest generation time, for the users that have one.
     pub last_generation_at: Vec<(String, i64)>,
     pub activity: Vec<(i64, i64, i64)>,
+    pub latency: Vec<(i64, i64, String, i64, i64)>,
 }
 
 impl Snapshot {
@@ -307,23 +337,43 @@ impl Snapshot {
                 .activity
                 .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
         }
+        for row in sqlx::query(
+            "SELECT span, bucket, provider, bin, generations FROM latency_totals
+             WHERE generations <> 0 ORDER BY span, bucket, provider, bin",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            snapshot.latency.push((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+            ));
+        }
         Ok(snapshot)
     }
 }
 
-/// The statements that compute the totals from the raw rows: those of the migration that
+/// The statements that compute the totals from the raw rows: those of the migrations that
 /// last laid out the totals tables (and filled them), so that the two can never disagree.
 fn fill_statements() -> impl Iterator<Item = &'static str> {
-    const MIGRATION: &str = include_str!("../migrations/0006_reconciliation_totals.sql");
-    let (_, fill) = MIGRATION
-        .split_once("-- fill:")
-        .expect("the totals migration marks its fill statements");
-    let fill = fill
-        .split_once('\n')
-        .map_or("", |(_, statements)| statements);
-    fill.split(';')
-        .map(str::trim)
-        .filter(|statement| !statement.is_empty())
+    const MIGRATIONS: [&str; 2] = [
+        include_str!("../migrations/0006_reconciliation_totals.sql"),
+        include_str!("../migrations/0007_latency_totals.sql"),
+    ];
+    MIGRATIONS.into_iter().flat_map(|migration| {
+        let (_, fill) = migration
+            .split_once("-- fill:")
+            .expect("a totals migration marks its fill statements");
+        let fill = fill
+            .split_once('\n')
+            .map_or("", |(_, statements)| statements);
+        fill.split(';')
+            .map(str::trim)
+            .filter(|statement| !statement.is_empty())
+    })
 }
 
 /// What `rebuild` found.
@@ -342,6 +392,7 @@ pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
         "refund_totals",
         "balance_totals",
         "activity_totals",
+        "latency_totals",
     ] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)
@@ -381,10 +432,11 @@ mod tests {
     #[test]
     fn the_migration_gives_the_rebuild_its_five_statements() {
         let statements: Vec<_> = fill_statements().collect();
-        assert_eq!(statements.len(), 5);
+        assert_eq!(statements.len(), 6);
         assert!(statements[0].starts_with("INSERT INTO generation_totals"));
         assert!(statements[3].starts_with("UPDATE users SET last_generation_at"));
         assert!(statements[4].starts_with("INSERT INTO activity_totals"));
+        assert!(statements[5].starts_with("INSERT INTO latency_totals"));
     }
 
     #[test]
@@ -397,6 +449,7 @@ mod tests {
             cost_micros: 0,
             tier: Tier::Free,
             refund: None,
+            completed_at: None,
         };
         let failed = Contribution {
             status: Status::Failed,
@@ -439,6 +492,7 @@ mod tests {
             cost_micros: 0,
             tier: Tier::Free,
             refund: None,
+            completed_at: None,
         };
         // Its credits corrected to 2 after a refund of 3.
         let over_refunded = Contribution {

@@ -139,9 +139,9 @@ test('every section shows the figures of the data set', async ({ page }) => {
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Export providers as CSV' }).click();
     const csv = readFileSync((await (await download).path())!, 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('provider,calls,succeeded,failed,success_rate_percent,cost_usd');
+    expect(csv[0]).toBe('provider,calls,succeeded,failed,success_rate_percent,latency_p50_ms,latency_p95_ms,cost_usd');
     expect(csv.slice(1).map((line) => line.split(',').slice(0, 2))).toEqual(e.providers.map((row) => [row[0], row[1]]));
-    expect(csv[1].split(',')[5]).toBe('0.195000');
+    expect(csv[1].split(',')[7]).toBe('0.195000');
   });
 
   await test.step('meta: time zone and update time', async () => {

@@ -143,6 +143,18 @@ export function relativeTime(then: number, now: number): string {
 }
 
 /** Exact dollars (at most 6 decimals) to millionths. */
+/** A latency as the page shows it when every generation took `ms`: the middle of its
+ *  histogram bin (src/stats/latency.rs), written as src/ui/format.rs writes it. */
+export function binnedLatency(ms: number): string {
+  const edge = (k: number) => (k === 0 ? 0 : Math.round(1000 * 2 ** ((k - 1) / 8)));
+  let bin = 0;
+  while (edge(bin + 1) <= ms * 1000) bin++;
+  const value = bin === 0 ? 0.5 : Math.sqrt(edge(bin) * edge(bin + 1)) / 1000;
+  if (value < 1000) return `${value.toFixed(0)} ms`;
+  if (value < 60_000) return `${(value / 1000).toFixed(1)} s`;
+  return `${(value / 60_000).toFixed(1)} min`;
+}
+
 export function micros(dollarsText: string): number {
   const [whole, fraction = ''] = dollarsText.split('.');
   return Number(whole) * 1_000_000 + Number(fraction.padEnd(6, '0'));

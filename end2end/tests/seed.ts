@@ -15,6 +15,7 @@ import {
   SECOND,
   Tier,
   Zone,
+  binnedLatency,
   count,
   dollars,
   generation,
@@ -40,7 +41,7 @@ export interface Expected {
   health: { status: string; label: string; detail: string };
   cards: Record<'active-users-today' | 'generations-today' | 'success-rate-7d' | 'cost-today', { value: string; subtitle: string }>;
   month: Record<'month-generations' | 'month-cost' | 'month-success-rate' | 'month-average-cost' | 'month-refunds', string>;
-  /** Provider rows in order: name, calls, success %, failed, total cost. */
+  /** Provider rows in order: name, calls, success %, failed, p50, p95, total cost. */
   providers: string[][];
   /** Tier rows by tier: label, users, total credits, consumed this month. */
   tiers: Record<Tier, string[]>;
@@ -136,6 +137,10 @@ export function seed(now: number = Date.now()): Seed {
     consumed[tierOf.get(g.user_id)!] += g.credits - (refunded.get(g.id) ?? 0);
   }
 
+  // Every finished generation completed 20 s after it was created (events.ts): its
+  // median and 95th percentile latency are that 20 s as the page reads it from its bin.
+  const took = binnedLatency(20 * SECOND);
+
   // Today: g_ok1..5 (5 succeeded), g_fail1..3 (3 failed), g_pend; cost 3 × 0.039 + 2 × 1.25
   // + 0.039 = 2.656; users pro1, plus1, pro2, free1.
   // Last 24 h: the same 9, 3 of 8 finished failed: 37.5 %, critical.
@@ -159,11 +164,11 @@ export function seed(now: number = Date.now()): Seed {
     // Last 30 days; busiest first, ties by name (Flux before Kling).
     providers: [
       // g_ok1, g_ok2, g_ok3, g_fail1, g_d10: 5 × 0.039 = 0.195, rounds up to $0.20.
-      ['NanoBanana', '5', '60.0%', '2', '$0.20'],
+      ['NanoBanana', '5', '60.0%', '2', took, took, '$0.20'],
       // g_ok4, g_ok5, g_pend (pending: no rate), g_d3: 3 × 1.25.
-      ['Seedream', '4', '66.7%', '1', '$3.75'],
-      ['Flux', '2', '100.0%', '0', '$1,234.57'],
-      ['Kling', '2', '0.0%', '2', '$0.00'],
+      ['Seedream', '4', '66.7%', '1', took, took, '$3.75'],
+      ['Flux', '2', '100.0%', '0', took, took, '$1,234.57'],
+      ['Kling', '2', '0.0%', '2', took, took, '$0.00'],
     ],
     tiers: {
       pro: ['Pro', '2', '1,700', count(consumed.pro)],

@@ -6,7 +6,7 @@
 use crate::log::query::send_rows;
 use crate::log::{LogQuery, LogRow};
 use crate::server::{ApiError, AppState};
-use crate::stats::{percent_of, DashboardStats, DateRange, Money, RangeQuery, Tier};
+use crate::stats::{DashboardStats, DateRange, Money, RangeQuery, Tier};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -103,6 +103,8 @@ fn figures_csv(table: &str, stats: &DashboardStats) -> Result<Vec<u8>, ApiError>
                 "succeeded",
                 "failed",
                 "success_rate_percent",
+                "latency_p50_ms",
+                "latency_p95_ms",
                 "cost_usd",
             ]);
             for p in &stats.providers {
@@ -111,7 +113,9 @@ fn figures_csv(table: &str, stats: &DashboardStats) -> Result<Vec<u8>, ApiError>
                     p.total_calls.to_string(),
                     p.successful.to_string(),
                     p.failed.to_string(),
-                    rate(percent_of(p.successful, p.failed)),
+                    rate(p.success_rate),
+                    rate(p.latency_p50_ms),
+                    rate(p.latency_p95_ms),
                     dollars(p.total_cost),
                 ])
                 .map_err(csv_failed)?;
@@ -282,8 +286,9 @@ fn dollars(money: Money) -> String {
     format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
 }
 
-fn rate(rate: Option<f64>) -> String {
-    rate.map(|r| r.to_string()).unwrap_or_default()
+/// A rate or latency; an empty cell when unknown.
+fn rate(value: Option<f64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or

@@ -60,7 +60,9 @@ async fn get(server: &TestServer, token: &str, path: &str) -> reqwest::Response 
 
 /// The CSV's header and records.
 async fn read(response: reqwest::Response) -> (Vec<String>, Vec<Vec<String>>) {
-    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    if response.status() != reqwest::StatusCode::OK {
+        panic!("{}: {}", response.status(), response.text().await.unwrap());
+    }
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
         "text/csv; charset=utf-8"
@@ -153,6 +155,8 @@ async fn every_table_exports_what_the_dashboard_shows() {
                 "succeeded",
                 "failed",
                 "success_rate_percent",
+                "latency_p50_ms",
+                "latency_p95_ms",
                 "cost_usd"
             ]
         );

@@ -89,6 +89,7 @@ impl GenerationRow {
             cost_micros: self.cost_micros,
             tier,
             refund: self.refund,
+            completed_at: self.completed_at,
         }
     }
 }

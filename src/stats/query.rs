@@ -10,6 +10,7 @@
 //! many generations there are. The same figures straight from the raw rows
 //! ([`Source::RawRows`]) are the reference that tests and the benchmark compare against.
 
+use super::latency;
 use super::range::DateRange;
 use super::windows::{Window, Windows};
 use super::*;
@@ -203,6 +204,24 @@ const BUCKET_RECONCILIATION: &str = "
     FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2";
 
+/// Finished generations per provider and latency bin (see `super::latency`).
+const LATENCY: &str = "
+    SELECT g.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           (SELECT MAX(b.bin) FROM latency_bins b
+            WHERE b.lower_micros <= g.completed_at - g.created_at OR b.bin = 0),
+           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM generations g
+    WHERE g.created_at >= $1 AND g.created_at < $2
+      AND g.status <> 'pending' AND g.completed_at IS NOT NULL
+    GROUP BY 1, 4";
+
+const BUCKET_LATENCY: &str = "
+    SELECT provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           bin, CAST(SUM(generations) AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM latency_totals
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2
+    GROUP BY provider, bin";
+
 const RECENT_FAILURES: &str = "
     SELECT id, provider, error, created_at,
            CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
@@ -222,10 +241,11 @@ enum Figure {
     Consumed,
     Failures,
     Reconciliation,
+    Latency,
 }
 
 impl Figure {
-    const ALL: [Figure; 8] = [
+    const ALL: [Figure; 9] = [
         Figure::Generations,
         Figure::Refunds,
         Figure::ActiveUsers,
@@ -234,6 +254,7 @@ impl Figure {
         Figure::Consumed,
         Figure::Failures,
         Figure::Reconciliation,
+        Figure::Latency,
     ];
 }
 
@@ -318,6 +339,13 @@ pub async fn load_from(
         PROVIDERS,
         BUCKET_PROVIDERS,
     );
+    statement.windows(
+        Figure::Latency,
+        source,
+        &[windows.last_30_days],
+        LATENCY,
+        BUCKET_LATENCY,
+    );
     statement.part(
         Figure::Balances,
         0,
@@ -380,6 +408,7 @@ pub async fn load_from(
     let mut refunds = [0; 2];
     let mut active_users = 0;
     let mut by_provider: BTreeMap<String, GenerationTotals> = BTreeMap::new();
+    let mut latency_bins: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
     let mut user_stats = UserStats::default();
     let mut failures: Vec<(i64, String, String, Option<String>)> = Vec::new();
     let mut reconciliation = Reconciliation {
@@ -423,6 +452,13 @@ pub async fn load_from(
                 reconciliation.unrefunded_failures += sign * int(0)?
             }
             Figure::Reconciliation => reconciliation.over_refunds += sign * int(1)?,
+            Figure::Latency => {
+                *latency_bins
+                    .entry(row.try_get(TEXTS)?)
+                    .or_default()
+                    .entry(int(0)?)
+                    .or_default() += sign * int(1)?
+            }
             Figure::Failures => failures.push((
                 row.try_get(TEXTS + 3)?,
                 row.try_get(TEXTS)?,
@@ -438,13 +474,18 @@ pub async fn load_from(
         .into_iter()
         // A quarter's total less its rows outside the window can leave nothing.
         .filter(|(_, t)| t.generations != 0)
-        .map(|(name, t)| ProviderUsage {
-            name,
-            total_calls: t.generations,
-            successful: t.succeeded,
-            failed: t.failed,
-            success_rate: success_rate(t.succeeded, t.failed),
-            total_cost: t.cost,
+        .map(|(name, t)| {
+            let bins = latency_bins.remove(&name).unwrap_or_default();
+            ProviderUsage {
+                total_calls: t.generations,
+                successful: t.succeeded,
+                failed: t.failed,
+                success_rate: success_rate(t.succeeded, t.failed),
+                total_cost: t.cost,
+                latency_p50_ms: latency::percentile_ms(&bins, 0.5),
+                latency_p95_ms: latency::percentile_ms(&bins, 0.95),
+                name,
+            }
         })
         .collect();
     sort_providers(&mut providers);

@@ -393,6 +393,8 @@ fn ProviderUsage(stats: Signal<DashboardStats>, export: String) -> impl IntoView
                                     <th scope="col" class="num">"Calls"</th>
                                     <th scope="col" class="num">"Success %"</th>
                                     <th scope="col" class="num">"Failed"</th>
+                                    <th scope="col" class="num"><abbr title="Median latency, completed − created">"p50"</abbr></th>
+                                    <th scope="col" class="num"><abbr title="95th percentile latency">"p95"</abbr></th>
                                     <th scope="col" class="num">"Total Cost"</th>
                                 </tr>
                             </thead>
@@ -403,6 +405,8 @@ fn ProviderUsage(stats: Signal<DashboardStats>, export: String) -> impl IntoView
                                         <td class="num">{count(p.total_calls)}</td>
                                         <td class="num">{percent(p.success_rate)}</td>
                                         <td class={if p.failed > 0 { "num failed" } else { "num" }}>{count(p.failed)}</td>
+                                        <td class="num">{latency(p.latency_p50_ms)}</td>
+                                        <td class="num">{latency(p.latency_p95_ms)}</td>
                                         <td class="num strong">{dollars(p.total_cost)}</td>
                                     </tr>
                                 }).collect_view()}

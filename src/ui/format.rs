@@ -43,6 +43,17 @@ pub fn relative_time(then: DateTime<FixedOffset>, now: DateTime<FixedOffset>) ->
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
+/// `850 ms`, `12.3 s`, `4.2 min`, `1.5 h`: a latency; `—` when unknown.
+pub fn latency(ms: Option<f64>) -> String {
+    match ms {
+        None => NO_RATE.to_owned(),
+        Some(ms) if ms < 1_000.0 => format!("{ms:.0} ms"),
+        Some(ms) if ms < 60_000.0 => format!("{:.1} s", ms / 1_000.0),
+        Some(ms) if ms < 3_600_000.0 => format!("{:.1} min", ms / 60_000.0),
+        Some(ms) => format!("{:.1} h", ms / 3_600_000.0),
+    }
+}
+
 /// `2 min`, for how old the figures on screen are.
 pub fn age(seconds: u64) -> String {
     match seconds {
@@ -206,5 +217,10 @@ mod tests {
             "2026-11-03 09:05:07 +05:30"
         );
         assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(latency(Some(849.6)), "850 ms");
+        assert_eq!(latency(Some(12_345.0)), "12.3 s");
+        assert_eq!(latency(Some(252_000.0)), "4.2 min");
+        assert_eq!(latency(Some(5_400_000.0)), "1.5 h");
+        assert_eq!(latency(None), "—");
     }
 }

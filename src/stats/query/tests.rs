@@ -755,3 +755,53 @@ async fn reconciliation_counts_overdue_failures_and_refunds_over_the_charge() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn latency_percentiles_per_provider_from_the_histograms() {
+    on_each_backend(|db| async move {
+        let finished = |id: &str, provider: &str, created: &str, seconds: i64| {
+            let mut event = generation(&format!("{id} u1 {provider} succeeded 1 0.01 {created}"));
+            let created = utc(created);
+            event["completed_at"] =
+                json!((created + chrono::Duration::seconds(seconds)).to_rfc3339());
+            event
+        };
+        let mut events: Vec<Value> = (0..9)
+            .map(|i| {
+                finished(
+                    &format!("a{i}"),
+                    "Flux",
+                    &format!("2026-11-14T1{i}:00:00Z"),
+                    2,
+                )
+            })
+            .collect();
+        events.push(finished("a9", "Flux", "2026-11-15T11:58:00Z", 60));
+        // No completion time, or none yet: no latency.
+        events.push(generation(
+            "b1 u1 Kling succeeded 1 0.01 2026-11-15T10:00:00Z",
+        ));
+        events.push(generation("b2 u1 Kling pending 1 0 2026-11-15T11:00:00Z"));
+        import(&db, &events).await;
+        // At 11:59 a9 has not completed yet as far as its window goes: it still counts, by
+        // its creation time; its 60 s are what the 95th percentile of 10 is.
+        let stats = stats_at(&db, chrono_tz::UTC, "2026-11-15T12:00:00Z").await;
+        let flux = stats.providers.iter().find(|p| p.name == "Flux").unwrap();
+        let (p50, p95) = (flux.latency_p50_ms.unwrap(), flux.latency_p95_ms.unwrap());
+        assert!((p50 - 2_000.0).abs() / 2_000.0 < 0.045, "{p50}");
+        assert!((p95 - 60_000.0).abs() / 60_000.0 < 0.045, "{p95}");
+        let kling = stats.providers.iter().find(|p| p.name == "Kling").unwrap();
+        assert_eq!((kling.latency_p50_ms, kling.latency_p95_ms), (None, None));
+        // Over a range holding only the 2-second ones.
+        let day = stats_in(
+            &db,
+            chrono_tz::UTC,
+            "2026-11-15T12:00:00Z",
+            custom("2026-11-14", "2026-11-14"),
+        )
+        .await;
+        let flux = day.providers.iter().find(|p| p.name == "Flux").unwrap();
+        assert_eq!(flux.latency_p95_ms, flux.latency_p50_ms);
+    })
+    .await;
+}
