@@ -74,7 +74,8 @@ enum Command {
     CreateToken {
         #[arg(long)]
         name: String,
-        /// ingest: may POST /api/v1/events; read: may GET /api/admin/credit-stats.
+        /// ingest: may POST /api/v1/events; read: may GET /api/admin/credit-stats and the CSV
+        /// exports (/api/admin/export/).
         #[arg(long, value_parser = ["ingest", "read"])]
         scope: String,
     },

@@ -468,6 +468,18 @@ async fn api_tokens_open_only_their_own_door() {
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(events(&ingest).await.unwrap().status(), StatusCode::OK);
+        // The exports are reads too.
+        let export = |token: &str| {
+            client
+                .get(format!("{}/api/admin/export/providers.csv", server.url))
+                .bearer_auth(token)
+                .send()
+        };
+        assert_eq!(export(&read).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            export(&ingest).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
         // A read token is not a session: server functions stay closed to it.
         for (path, _) in leptos::server_fn::axum::server_fn_paths() {
             let response = client

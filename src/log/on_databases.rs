@@ -6,16 +6,11 @@ use crate::db::testing::on_each_backend;
 use crate::db::Db;
 use crate::ingest::import_lines;
 use crate::stats::query::ReportSettings;
-use crate::stats::HealthThresholds;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
 fn utc_settings() -> ReportSettings {
-    ReportSettings {
-        time_zone: chrono_tz::UTC,
-        health: HealthThresholds::default(),
-        refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
-    }
+    ReportSettings::in_zone(chrono_tz::UTC)
 }
 
 async fn import(db: &Db, events: &[Value]) {

@@ -253,17 +253,25 @@ pub async fn user(
 }
 
 /// The users whose generations of a window cost the most, ties by id. The one figure read
-/// from the raw rows of its whole window (see [`super::TOP_USERS_MAX_AGE`]).
+/// from the raw rows of its whole window (see [`super::TOP_USERS_MAX_AGE`]): the window's
+/// rows are summed per user alone, and only the top users' tiers and refunds are looked up.
 const TOP_USERS_BY_COST: &str = "
-    SELECT g.user_id, MIN(u.tier), COUNT(*), CAST(SUM(g.cost_micros) AS BIGINT),
-           CAST(SUM(g.credits) - COALESCE(SUM(r.credits), 0) AS BIGINT)
-    FROM generations g
-    JOIN users u ON u.id = g.user_id
-    LEFT JOIN refunds r ON r.generation_id = g.id
-    WHERE g.created_at >= $1 AND g.created_at < $2
-    GROUP BY g.user_id
-    ORDER BY 4 DESC, g.user_id
-    LIMIT $3";
+    WITH top AS (
+        SELECT user_id, COUNT(*) AS generations, CAST(SUM(cost_micros) AS BIGINT) AS cost,
+               CAST(SUM(credits) AS BIGINT) AS credits
+        FROM generations
+        WHERE created_at >= $1 AND created_at < $2
+        GROUP BY user_id
+        ORDER BY 3 DESC, user_id
+        LIMIT $3)
+    SELECT t.user_id, u.tier, t.generations, t.cost,
+           t.credits - CAST(COALESCE((
+               SELECT SUM(r.credits) FROM generations g JOIN refunds r ON r.generation_id = g.id
+               WHERE g.user_id = t.user_id AND g.created_at >= $1 AND g.created_at < $2), 0)
+               AS BIGINT)
+    FROM top t
+    JOIN users u ON u.id = t.user_id
+    ORDER BY t.cost DESC, t.user_id";
 
 /// The top users by cost this month as of `now`, or in the chosen `range`.
 pub async fn top_users(

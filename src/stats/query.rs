@@ -43,6 +43,17 @@ pub struct ReportSettings {
 /// `refund-grace-minutes` unless configured.
 pub const DEFAULT_REFUND_GRACE: chrono::Duration = chrono::Duration::minutes(15);
 
+impl ReportSettings {
+    /// The default thresholds and grace period, reporting in `zone`.
+    pub fn in_zone(time_zone: Tz) -> ReportSettings {
+        ReportSettings {
+            time_zone,
+            health: HealthThresholds::default(),
+            refund_grace: DEFAULT_REFUND_GRACE,
+        }
+    }
+}
+
 /// Counts and cost of the generations created in a window.
 #[derive(Debug, Default)]
 struct GenerationTotals {

@@ -103,11 +103,7 @@ mod tests {
     }
 
     fn utc() -> ReportSettings {
-        ReportSettings {
-            time_zone: chrono_tz::UTC,
-            health: crate::stats::HealthThresholds::default(),
-            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
-        }
+        ReportSettings::in_zone(chrono_tz::UTC)
     }
 
     fn generations_today(stats: &DashboardStats) -> i64 {

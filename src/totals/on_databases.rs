@@ -8,7 +8,6 @@ use crate::db::Db;
 use crate::ingest::event::{parse_event, Event};
 use crate::ingest::{import_lines, store_events};
 use crate::stats::query::{load, load_from, ReportSettings, Source};
-use crate::stats::HealthThresholds;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
@@ -36,11 +35,7 @@ async fn check(db: &Db, zones: &[Tz], nows: &[&str]) {
         "the totals drifted from the raw rows"
     );
     for &zone in zones {
-        let settings = ReportSettings {
-            time_zone: zone,
-            health: HealthThresholds::default(),
-            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
-        };
+        let settings = ReportSettings::in_zone(zone);
         for now in nows {
             let fast = load(db, &settings, utc(now), None).await.unwrap();
             let raw = load_from(db, Source::RawRows, &settings, utc(now), None)
@@ -99,11 +94,7 @@ async fn totals_move_by_exactly_each_change() {
         let after = Snapshot::read(&mut db.pool.acquire().await.unwrap()).await.unwrap();
         assert_eq!(before, after);
         assert!(report.rejected.is_empty());
-        let settings = ReportSettings {
-            time_zone: chrono_tz::UTC,
-            health: HealthThresholds::default(),
-            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
-        };
+        let settings = ReportSettings::in_zone(chrono_tz::UTC);
         let stats = load(&db, &settings, utc("2026-11-15T12:07:00Z"), None).await.unwrap();
         assert_eq!(stats.month_stats.generations, 4);
         assert_eq!(stats.today_stats.active_users, 2);
@@ -261,11 +252,7 @@ async fn concurrent_writers_lose_nothing_and_count_nothing_twice() {
         drop(conn);
 
         check(&db, &[chrono_tz::UTC, chrono_tz::Asia::Kolkata], &["2026-11-15T12:00:00Z"]).await;
-        let settings = ReportSettings {
-            time_zone: chrono_tz::UTC,
-            health: HealthThresholds::default(),
-            refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
-        };
+        let settings = ReportSettings::in_zone(chrono_tz::UTC);
         let stats = load(&db, &settings, utc("2026-11-15T12:00:00Z"), None).await.unwrap();
         assert_eq!(
             (stats.today_stats.generations, stats.today_stats.failed, stats.today_stats.successful),

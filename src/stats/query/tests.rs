@@ -13,11 +13,7 @@ fn utc(text: &str) -> DateTime<Utc> {
 }
 
 fn settings(zone: Tz) -> ReportSettings {
-    ReportSettings {
-        time_zone: zone,
-        health: HealthThresholds::default(),
-        refund_grace: crate::stats::query::DEFAULT_REFUND_GRACE,
-    }
+    ReportSettings::in_zone(zone)
 }
 
 async fn import(db: &Db, events: &[Value]) {
