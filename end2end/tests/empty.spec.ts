@@ -2,7 +2,7 @@
 // no failures section.
 
 import { expect, test } from '@playwright/test';
-import { Clock, MINUTE, SECOND, generation, reportingZone, user } from './events';
+import { Clock, MINUTE, SECOND, binnedLatency, generation, reportingZone, user } from './events';
 import { collectErrors, openDashboard } from './page';
 import { startServer } from './server';
 
@@ -64,6 +64,8 @@ test('an empty database shows zeros, dashes and Idle', async ({ page, request })
 
 test('successes only (and one pending): healthy, 100 %, no failures section', async ({ page }) => {
   const clock = new Clock();
+  // Each completed 20 s after it was created (events.ts).
+  const took = binnedLatency(20 * SECOND);
   const zone = reportingZone(clock.now);
   const ok = (id: string, ms: number) =>
     generation({ id, user_id: 'u_1', provider: 'Seedream', status: 'succeeded', credits: 3, cost_usd: '0.5', created: clock.at(ms) });
@@ -89,8 +91,8 @@ test('successes only (and one pending): healthy, 100 %, no failures section', as
     await expect(page.locator('[data-testid=cost-today] [data-testid=value]')).toHaveText('$1.50');
     const rows = page.locator('table[data-testid=providers] tbody tr');
     await expect(rows).toHaveCount(2);
-    await expect(rows.nth(0).locator('th, td')).toHaveText(['Seedream', '3', '100.0%', '0', '$1.50']);
-    await expect(rows.nth(1).locator('th, td')).toHaveText(['Kling', '1', '—', '0', '$0.00']);
+    await expect(rows.nth(0).locator('th, td')).toHaveText(['Seedream', '3', '100.0%', '0', took, took, '$1.50']);
+    await expect(rows.nth(1).locator('th, td')).toHaveText(['Kling', '1', '—', '0', '—', '—', '$0.00']);
     await expect(page.locator('[data-testid=month-success-rate] dd')).toHaveText('100.0%');
     await expect(page.locator('[data-testid=recent-failures]')).toHaveCount(0);
   } finally {

@@ -245,7 +245,8 @@ fn StaleNotice(freshness: RwSignal<Freshness>, refresh_seconds: u64) -> impl Int
                 Freshness::SignedOut => Some(view! {
                     <div class="notice notice-warning" data-testid="signed-out-notice">
                         "Your session has ended, so these figures no longer refresh. "
-                        <a href=crate::auth::path_with_query("/login", "next", Some("/admin/credits"))>"Sign in again"</a>
+                        // A full page load: the signed-out page starts afresh from the server.
+                        <a href=crate::auth::path_with_query("/login", "next", Some("/admin/credits")) rel="external">"Sign in again"</a>
                     </div>
                 }.into_any()),
                 Freshness::Stale { age_seconds, error } => Some(view! {
