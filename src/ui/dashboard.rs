@@ -527,6 +527,9 @@ fn TopUsersByCost(
     export: String,
     top_users: LocalResource<Result<TopUsers, String>>,
 ) -> impl IntoView {
+    let live = RwSignal::new(false);
+    // Effects run in the browser only, after hydration.
+    Effect::new(move |_| live.set(true));
     view! {
         <section class="panel" aria-labelledby="top-users-heading" data-testid="top-users">
             <div class="panel-head">
@@ -536,6 +539,12 @@ fn TopUsersByCost(
                 </h2>
                 <ExportLink href=export table="top users"/>
             </div>
+            // Rendered only once the page is live: the server and hydration both show
+            // "Loading…", whenever the browser's request comes back.
+            {move || if !live.get() {
+                Either::Left(view! { <p class="empty">"Loading…"</p> })
+            } else {
+                Either::Right(view! {
             <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match top_users.await {
@@ -575,6 +584,8 @@ fn TopUsersByCost(
                     }
                 })}
             </Transition>
+                })
+            }}
         </section>
     }
 }
