@@ -42,11 +42,12 @@ struct Statement {
 }
 
 impl Statement {
-    /// The statement of the rows that pass `filter`, within `window` if there is one; a
-    /// failure is overdue for its refund if created before `overdue_before`.
-    fn of(filter: &LogFilter, window: Option<Window>, overdue_before: DateTime<Utc>) -> Statement {
+    /// The statement of the rows that pass `filter` as of `now`: within its range if it has
+    /// one; a failure is overdue for its refund once `refund-grace-minutes` have passed.
+    fn of(filter: &LogFilter, settings: &ReportSettings, now: DateTime<Utc>) -> Statement {
+        let overdue_before = now - settings.refund_grace;
         let mut statement = Statement::default();
-        if let Some(window) = window {
+        if let Some(window) = window_of(filter, settings, now) {
             let start = statement.bind(Value::Int(window.start.timestamp_micros()));
             let end = statement.bind(Value::Int(window.end.timestamp_micros()));
             statement.and(format!("g.created_at >= {start} AND g.created_at < {end}"));
@@ -140,12 +141,7 @@ pub async fn page(
     limit: usize,
 ) -> Result<LogPage, sqlx::Error> {
     let zone = settings.time_zone;
-    let range = filter
-        .range
-        .as_ref()
-        .map(|range| (range, Windows::at(now, zone).of_range(range, zone)));
-    let overdue_before = now - settings.refund_grace;
-    let statement = Statement::of(filter, range.map(|(_, window)| window), overdue_before);
+    let statement = Statement::of(filter, settings, now);
     let rows = statement
         .fetch(&mut *db.pool.acquire().await?, limit + 1)
         .await?;
@@ -162,7 +158,9 @@ pub async fn page(
     Ok(LogPage {
         rows,
         next,
-        range: range.map(|(range, window)| window.named(range, zone)),
+        range: (filter.range.as_ref())
+            .zip(window_of(filter, settings, now))
+            .map(|(range, window)| window.named(range, zone)),
         time_zone: zone.name().to_owned(),
     })
 }
@@ -171,6 +169,12 @@ pub async fn page(
 fn read_tier(row: &AnyRow, index: usize) -> Result<Tier, sqlx::Error> {
     let text: String = row.try_get(index)?;
     Tier::parse(&text).ok_or_else(|| sqlx::Error::Decode(format!("unknown tier {text}").into()))
+}
+
+/// The instants of a filter's time range, as of `now`.
+fn window_of(filter: &LogFilter, settings: &ReportSettings, now: DateTime<Utc>) -> Option<Window> {
+    let zone = settings.time_zone;
+    (filter.range.as_ref()).map(|range| Windows::at(now, zone).of_range(range, zone))
 }
 
 fn read_rows(rows: &[AnyRow], zone: Tz) -> Result<Vec<LogRow>, sqlx::Error> {
@@ -229,7 +233,7 @@ pub async fn user(
         status: Some("failed"),
         ..LogFilter::default()
     };
-    let failures = Statement::of(&failed, None, Utc::now())
+    let failures = Statement::of(&failed, settings, Utc::now())
         .fetch(&mut tx, USER_FAILURES)
         .await?;
     tx.commit().await?;
@@ -320,8 +324,7 @@ pub async fn send_rows(
 ) -> Result<(), sqlx::Error> {
     use futures_util::TryStreamExt;
     let zone = settings.time_zone;
-    let window = (filter.range.as_ref()).map(|range| Windows::at(now, zone).of_range(range, zone));
-    let statement = Statement::of(filter, window, now - settings.refund_grace);
+    let statement = Statement::of(filter, settings, now);
     let sql = statement.sql(None);
     let mut tx = db.pool.begin().await?;
     if !db.is_sqlite() {
