@@ -19,7 +19,14 @@ use tokio::sync::mpsc;
 pub const EXPORT_PREFIX: &str = "/api/admin/export/";
 
 /// The tables, as `{table}.csv` names them.
-pub const TABLES: [&str; 5] = ["generations", "providers", "tiers", "failures", "top-users"];
+pub const TABLES: [&str; 6] = [
+    "generations",
+    "providers",
+    "tiers",
+    "failures",
+    "top-users",
+    "trend",
+];
 
 /// Rows read ahead of a slow download.
 const ROWS_AHEAD: usize = 4096;
@@ -50,6 +57,7 @@ pub async fn export(
         let filter = query.filter().map_err(|error| bad(error.to_string()))?;
         return Ok(stream_generations(state, now, filter));
     }
+    let provider = query.provider.clone();
     let range = DateRange::from_query(&RangeQuery {
         range: query.range,
         from: query.from,
@@ -86,16 +94,45 @@ pub async fn export(
                 .figures(range.as_ref())
                 .await
                 .map_err(|e| ApiError::unavailable(&e))?;
-            figures_csv(table, &stats)?
+            figures_csv(table, &stats, provider.as_deref())?
         }
     };
     Ok(attachment(table, now, Body::from(csv)))
 }
 
-/// One of the figures' tables as CSV.
-fn figures_csv(table: &str, stats: &DashboardStats) -> Result<Vec<u8>, ApiError> {
+/// One of the figures' tables as CSV; the trend's bars are those of `provider` (all
+/// providers without one), as the chart draws them.
+fn figures_csv(
+    table: &str,
+    stats: &DashboardStats,
+    provider: Option<&str>,
+) -> Result<Vec<u8>, ApiError> {
     let mut out;
     match table {
+        "trend" => {
+            out = writer(&[
+                "start",
+                "end",
+                "generations",
+                "succeeded",
+                "failed",
+                "pending",
+                "cost_usd",
+            ]);
+            let trend = &stats.trend;
+            for (index, c) in trend.counts(provider).iter().enumerate() {
+                out.write_record([
+                    trend.bars[index].start.to_rfc3339(),
+                    trend.bar_end(index).to_rfc3339(),
+                    c.generations().to_string(),
+                    c.succeeded.to_string(),
+                    c.failed.to_string(),
+                    c.pending.to_string(),
+                    dollars(c.cost),
+                ])
+                .map_err(csv_failed)?;
+            }
+        }
         "providers" => {
             out = writer(&[
                 "provider",

@@ -202,6 +202,36 @@ async fn every_table_exports_what_the_dashboard_shows() {
         assert_eq!(top.len(), 9);
         let generations: i64 = top.iter().map(|r| r[2].parse::<i64>().unwrap()).sum();
         assert_eq!(generations, 2_000);
+
+        // The chart's bars, of every provider or of one.
+        for provider in [None, Some(stats.providers[0].name.as_str())] {
+            let query = provider.map_or(String::new(), |p| format!("?provider={p}"));
+            let (header, bars) =
+                read(get(&server, &token, &format!("trend.csv{query}")).await).await;
+            assert_eq!(
+                header,
+                [
+                    "start",
+                    "end",
+                    "generations",
+                    "succeeded",
+                    "failed",
+                    "pending",
+                    "cost_usd"
+                ]
+            );
+            let shown: Vec<_> = (stats.trend.counts(provider).iter().enumerate())
+                .map(|(i, c)| {
+                    let start = stats.trend.bars[i].start.to_rfc3339();
+                    [start, c.generations().to_string(), c.failed.to_string()]
+                })
+                .collect();
+            let exported: Vec<_> = (bars.iter())
+                .map(|r| [r[0].clone(), r[2].clone(), r[4].clone()])
+                .collect();
+            assert_eq!(exported, shown, "{provider:?}");
+            assert_eq!(bars.len(), 30);
+        }
     })
     .await;
 }

@@ -12,11 +12,13 @@ pub mod query;
 pub mod range;
 #[cfg(feature = "ssr")]
 pub mod shared;
+pub mod trend;
 #[cfg(feature = "ssr")]
 pub mod windows;
 
 pub use money::{group_thousands, Money, MoneyParseError};
 pub use range::{DateRange, Preset, RangeQuery};
+pub use trend::{Trend, TrendCounts, TrendStep};
 
 use chrono::{DateTime, FixedOffset};
 use leptos::prelude::*;
@@ -46,6 +48,9 @@ pub struct DashboardStats {
     /// Refunds that went wrong among the generations of the last 30 days.
     pub reconciliation: Reconciliation,
     pub system_health: SystemHealth,
+    /// Generations per day of the last 30 days (today's so far), or per day or hour of
+    /// the chosen range.
+    pub trend: Trend,
 }
 
 /// With a range chosen, the cards, the summary, the providers, consumed credits and the
@@ -426,6 +431,14 @@ mod tests {
                 failure_last_24h: 0,
                 failure_rate: None,
             },
+            trend: Trend {
+                step: TrendStep::Day,
+                bars: vec![trend::TrendBar {
+                    start: DateTime::parse_from_rfc3339("2026-11-03T00:00:00+01:00").unwrap(),
+                    providers: [("NanoBanana".to_owned(), TrendCounts::default())].into(),
+                }],
+                end: DateTime::parse_from_rfc3339("2026-11-03T10:00:00+01:00").unwrap(),
+            },
         };
         let json = serde_json::to_value(&stats).unwrap();
         for path in [
@@ -442,6 +455,10 @@ mod tests {
             "/systemHealth/tasksLast24h",
             "/systemHealth/failureLast24h",
             "/systemHealth/status",
+            "/trend/step",
+            "/trend/end",
+            "/trend/bars/0/start",
+            "/trend/bars/0/providers/NanoBanana/pending",
         ] {
             assert!(json.pointer(path).is_some(), "missing {path} in {json}");
         }

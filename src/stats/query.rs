@@ -12,6 +12,7 @@
 
 use super::latency;
 use super::range::DateRange;
+use super::trend::TrendBar;
 use super::windows::{Window, Windows};
 use super::*;
 use crate::db::Db;
@@ -233,6 +234,34 @@ const BUCKET_LATENCY: &str = "
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY provider, bin";
 
+/// A trend bar's counts and cost by provider, from pieces of many bars at once: each row of
+/// `VALUES {pieces}` is `(start, end, span, bar, sign)`, read as `piece.column1` to
+/// `column5` (the names SQLite and PostgreSQL both give), and each of its buckets of `span`
+/// from `start` to `end` adds up (sign 1) or takes away (-1) to bar `bar`.
+const BUCKET_TREND: &str = "
+    SELECT CAST({figure} AS BIGINT), piece.column4, CAST(1 AS BIGINT),
+           t.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(SUM(piece.column5 * t.generations) AS BIGINT),
+           CAST(SUM(piece.column5 * t.succeeded) AS BIGINT),
+           CAST(SUM(piece.column5 * t.failed) AS BIGINT),
+           CAST(SUM(piece.column5 * t.cost_micros) AS BIGINT)
+    FROM (VALUES {pieces}) piece
+    JOIN generation_totals t
+      ON t.span = piece.column3 AND t.bucket >= piece.column1 AND t.bucket < piece.column2
+    GROUP BY piece.column4, t.provider";
+
+/// The same from the raw rows created from `start` to `end` (`span` unused).
+const TREND: &str = "
+    SELECT CAST({figure} AS BIGINT), piece.column4, CAST(1 AS BIGINT),
+           g.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(SUM(piece.column5) AS BIGINT),
+           CAST(SUM(CASE WHEN g.status = 'succeeded' THEN piece.column5 ELSE 0 END) AS BIGINT),
+           CAST(SUM(CASE WHEN g.status = 'failed' THEN piece.column5 ELSE 0 END) AS BIGINT),
+           CAST(SUM(piece.column5 * g.cost_micros) AS BIGINT)
+    FROM (VALUES {pieces}) piece
+    JOIN generations g ON g.created_at >= piece.column1 AND g.created_at < piece.column2
+    GROUP BY piece.column4, g.provider";
+
 const RECENT_FAILURES: &str = "
     SELECT id, provider, error, created_at,
            CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
@@ -253,10 +282,11 @@ enum Figure {
     Failures,
     Reconciliation,
     Latency,
+    Trend,
 }
 
 impl Figure {
-    const ALL: [Figure; 9] = [
+    const ALL: [Figure; 10] = [
         Figure::Generations,
         Figure::Refunds,
         Figure::ActiveUsers,
@@ -266,6 +296,7 @@ impl Figure {
         Figure::Failures,
         Figure::Reconciliation,
         Figure::Latency,
+        Figure::Trend,
     ];
 }
 
@@ -383,6 +414,9 @@ pub async fn load_from(
         RECONCILIATION,
         BUCKET_RECONCILIATION,
     );
+    let trend_step = TrendStep::for_length(windows.trend.end - windows.trend.start);
+    let bars = windows.trend.bars(settings.time_zone, trend_step);
+    statement.bars(Figure::Trend, source, &bars, TREND, BUCKET_TREND);
     let week = range(windows.last_7_days);
     statement.part(
         Figure::Failures,
@@ -422,6 +456,8 @@ pub async fn load_from(
     let mut latency_bins: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
     let mut user_stats = UserStats::default();
     let mut failures: Vec<(i64, String, String, Option<String>)> = Vec::new();
+    let mut trend_counts: Vec<BTreeMap<String, GenerationTotals>> =
+        bars.iter().map(|_| BTreeMap::new()).collect();
     let mut reconciliation = Reconciliation {
         grace_minutes: settings.refund_grace.num_minutes(),
         ..Reconciliation::default()
@@ -470,6 +506,13 @@ pub async fn load_from(
                     .entry(int(0)?)
                     .or_default() += sign * int(1)?
             }
+            Figure::Trend => {
+                if let Some(bar) = trend_counts.get_mut(window) {
+                    bar.entry(row.try_get(TEXTS)?)
+                        .or_default()
+                        .add(&read_totals(&row)?, sign)
+                }
+            }
             Figure::Failures => failures.push((
                 row.try_get(TEXTS + 3)?,
                 row.try_get(TEXTS)?,
@@ -516,6 +559,23 @@ pub async fn load_from(
         })
         .collect();
 
+    let trend = Trend {
+        step: trend_step,
+        bars: bars
+            .iter()
+            .zip(trend_counts)
+            .map(|(bar, providers)| TrendBar {
+                start: in_zone(bar.start, zone),
+                providers: providers
+                    .into_iter()
+                    .filter(|(_, t)| t.generations != 0)
+                    .map(|(name, t)| (name, t.by_status()))
+                    .collect(),
+            })
+            .collect(),
+        end: in_zone(windows.trend.end, zone),
+    };
+
     Ok(DashboardStats {
         generated_at: in_zone(now, zone),
         time_zone: zone.name().to_owned(),
@@ -548,6 +608,7 @@ pub async fn load_from(
             failure_last_24h: day.failed,
             failure_rate: percent_of(day.failed, day.succeeded),
         },
+        trend,
     })
 }
 
@@ -717,6 +778,57 @@ impl Statement {
         }
     }
 
+    /// Adds `figure` over every one of `windows` in at most two parts however many there
+    /// are, tagged with each window's index: the pieces of all windows to be read from the
+    /// totals as one `VALUES` list joined to them (`bucket_sql`), and the raw ones as
+    /// another (`raw_sql`). A chart's hundreds of bars so cost two parts of the statement,
+    /// not hundreds.
+    fn bars(
+        &mut self,
+        figure: Figure,
+        source: Source,
+        windows: &[Window],
+        raw_sql: &str,
+        bucket_sql: &str,
+    ) {
+        let mut from_totals = Vec::new();
+        let mut from_rows = Vec::new();
+        for (index, &window) in windows.iter().enumerate() {
+            for (part, sign) in parts(source, window) {
+                match part {
+                    Part::Buckets { span, range } => {
+                        from_totals.push([range.0, range.1, span, index as i64, sign])
+                    }
+                    Part::Raw(range) => from_rows.push([range.0, range.1, 0, index as i64, sign]),
+                }
+            }
+        }
+        for (sql, pieces) in [(bucket_sql, from_totals), (raw_sql, from_rows)] {
+            if pieces.is_empty() {
+                continue;
+            }
+            let first = self.values.len();
+            let list: Vec<String> = (0..pieces.len())
+                .map(|i| {
+                    let at = first + 5 * i;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        at + 1,
+                        at + 2,
+                        at + 3,
+                        at + 4,
+                        at + 5
+                    )
+                })
+                .collect();
+            self.selects.push(
+                sql.replace("{figure}", &(figure as i64).to_string())
+                    .replace("{pieces}", &list.join(", ")),
+            );
+            self.values.extend(pieces.into_iter().flatten());
+        }
+    }
+
     async fn fetch(self, conn: &mut sqlx::AnyConnection) -> Result<Vec<AnyRow>, sqlx::Error> {
         let sql = self.selects.join(" UNION ALL ");
         let mut query = sqlx::query(&sql);
@@ -754,6 +866,15 @@ fn read_totals(row: &AnyRow) -> Result<GenerationTotals, sqlx::Error> {
 }
 
 impl GenerationTotals {
+    fn by_status(&self) -> TrendCounts {
+        TrendCounts {
+            succeeded: self.succeeded,
+            failed: self.failed,
+            pending: self.generations - self.succeeded - self.failed,
+            cost: self.cost,
+        }
+    }
+
     /// Adds (`sign` 1) or takes away (`sign` -1) `other`.
     fn add(&mut self, other: &GenerationTotals, sign: i64) {
         self.generations += sign * other.generations;

@@ -1,8 +1,11 @@
 //! The time windows of METRICS.md, as UTC instants, computed in the reporting time zone.
 
 use super::range::{DateRange, Preset};
+use super::trend::TrendStep;
 use super::ChosenRange;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 
 /// Start (inclusive) and end (exclusive) of a window.
@@ -33,6 +36,8 @@ pub struct Windows {
     pub last_24h: Window,
     pub last_7_days: Window,
     pub last_30_days: Window,
+    /// The trends chart's: the last 30 local days, today's part included.
+    pub trend: Window,
 }
 
 impl Windows {
@@ -45,6 +50,7 @@ impl Windows {
             last_24h: Window::last(Duration::hours(24), now),
             last_7_days: Window::last(Duration::days(7), now),
             last_30_days: Window::last(Duration::days(30), now),
+            trend: Window::until(local_midnight(zone, local_today - Duration::days(29)), now),
         }
     }
 
@@ -62,6 +68,7 @@ impl Windows {
             last_24h: windows.last_24h,
             last_7_days: window,
             last_30_days: window,
+            trend: window,
         }
     }
 
@@ -99,6 +106,48 @@ impl Window {
             from: self.start.with_timezone(&zone).fixed_offset(),
             to: self.end.with_timezone(&zone).fixed_offset(),
         }
+    }
+}
+
+impl Window {
+    /// The window cut at every local midnight, or at every local hour, in `zone`: the
+    /// trends chart's bars, oldest first. Days are 23 or 25 hours long where clocks change,
+    /// and an hour repeated when they go back is two bars.
+    pub fn bars(self, zone: Tz, step: TrendStep) -> Vec<Window> {
+        let mut starts = vec![self.start];
+        match step {
+            TrendStep::Day => {
+                let mut date = self.start.with_timezone(&zone).date_naive();
+                while let Some(next) = date.succ_opt() {
+                    let midnight = local_midnight(zone, next);
+                    if midnight >= self.end {
+                        break;
+                    }
+                    starts.push(midnight);
+                    date = next;
+                }
+            }
+            TrendStep::Hour => {
+                // Offsets are whole quarter hours, so every local hour starts on a quarter.
+                let quarter = Duration::minutes(15);
+                let mut at =
+                    DateTime::from_timestamp(self.start.timestamp().div_euclid(900) * 900 + 900, 0)
+                        .unwrap_or(self.end);
+                while at < self.end {
+                    if at.with_timezone(&zone).minute() == 0 {
+                        starts.push(at);
+                    }
+                    at += quarter;
+                }
+            }
+        }
+        let ends = starts.iter().skip(1).copied().chain([self.end]);
+        starts
+            .iter()
+            .zip(ends)
+            .filter(|&(start, end)| *start < end)
+            .map(|(&start, end)| Window { start, end })
+            .collect()
     }
 }
 
@@ -253,5 +302,91 @@ mod tests {
             utc("2026-11-01T05:30:00Z"),
             "the first 01:30, still EDT"
         );
+    }
+
+    fn bar_starts(window: Window, zone: Tz, step: TrendStep) -> Vec<String> {
+        let bars = window.bars(zone, step);
+        for pair in bars.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start, "bars meet");
+        }
+        assert_eq!(bars.first().map(|b| b.start), Some(window.start));
+        assert_eq!(bars.last().map(|b| b.end), Some(window.end));
+        bars.iter()
+            .map(|b| {
+                b.start
+                    .with_timezone(&zone)
+                    .format("%d %H:%M%:z")
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hour_bars_follow_daylight_saving_and_half_hour_zones() {
+        let ny = chrono_tz::America::New_York;
+        let day_of = |date: &str| {
+            let start = local_midnight(ny, NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap());
+            Window {
+                start,
+                end: local_midnight(
+                    ny,
+                    start.with_timezone(&ny).date_naive().succ_opt().unwrap(),
+                ),
+            }
+        };
+        let autumn = bar_starts(day_of("2026-11-01"), ny, TrendStep::Hour);
+        assert_eq!(autumn.len(), 25, "{autumn:?}");
+        assert_eq!(
+            autumn[1..3],
+            ["01 01:00-04:00", "01 01:00-05:00"],
+            "01:00 twice"
+        );
+        let spring = bar_starts(day_of("2026-03-08"), ny, TrendStep::Hour);
+        assert_eq!(spring.len(), 23);
+        assert_eq!(
+            spring[1..3],
+            ["08 01:00-05:00", "08 03:00-04:00"],
+            "no 02:00"
+        );
+
+        // The last 24 hours at 09:20 UTC in Kolkata (+05:30): a partial first hour.
+        let kolkata = chrono_tz::Asia::Kolkata;
+        let now = utc("2026-11-03T09:20:00Z");
+        let bars = bar_starts(Windows::at(now, kolkata).last_24h, kolkata, TrendStep::Hour);
+        assert_eq!(bars.len(), 25);
+        assert_eq!(bars[..2], ["02 14:50+05:30", "02 15:00+05:30"]);
+        assert_eq!(bars[24], "03 14:00+05:30");
+    }
+
+    #[test]
+    fn day_bars_are_local_days_of_23_to_25_hours() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let now = utc("2026-10-27T10:00:00Z");
+        let w = Windows::at(now, berlin);
+        let bars = w.trend.bars(berlin, TrendStep::Day);
+        assert_eq!(bars.len(), 30, "the last 30 days, today included");
+        assert_eq!(bars[0].start, utc("2026-09-27T22:00:00Z"));
+        let autumn = bars
+            .iter()
+            .find(|b| b.start == utc("2026-10-24T22:00:00Z"))
+            .unwrap();
+        assert_eq!(autumn.end - autumn.start, Duration::hours(25));
+        assert_eq!(bars[29].end, now, "today so far");
+
+        let santiago = chrono_tz::America::Santiago;
+        let september = Window {
+            start: utc("2026-09-05T04:00:00Z"),
+            end: utc("2026-09-08T03:00:00Z"),
+        };
+        assert_eq!(
+            bar_starts(september, santiago, TrendStep::Day),
+            ["05 00:00-04:00", "06 01:00-03:00", "07 00:00-03:00"],
+            "the 6th starts at 01:00, its midnight skipped"
+        );
+        let empty = Window {
+            start: now,
+            end: now,
+        };
+        assert_eq!(empty.bars(berlin, TrendStep::Hour), vec![]);
     }
 }

@@ -4,10 +4,11 @@
 
 use super::format::*;
 use super::log::{export_href, log_href, user_href, ExportLink};
+use super::trend::TrendChart;
 use crate::log::{get_top_users, LogQuery, Problem, TopUsers};
 use crate::stats::{
     get_dashboard_settings, get_dashboard_stats, DashboardStats, DateRange, Preset, RangeQuery,
-    RecentFailure, Tier,
+    RecentFailure, Tier, TrendStep,
 };
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
@@ -79,7 +80,7 @@ fn LoadFailure(error: String, query: RangeQuery) -> impl IntoView {
         Err(_) => ("The range cannot be shown. ", None),
         Ok(range) => (
             "The figures could not be loaded. ",
-            Some(page_href(range.as_ref())),
+            Some(page_href(range.as_ref(), None)),
         ),
     };
     view! {
@@ -93,13 +94,34 @@ fn LoadFailure(error: String, query: RangeQuery) -> impl IntoView {
     }
 }
 
-/// The dashboard's address for `range`: the guide's view without one.
-fn page_href(range: Option<&DateRange>) -> String {
-    match range {
-        Some(range) => format!("{DASHBOARD_PATH}?{}", range.to_query()),
-        None => DASHBOARD_PATH.to_owned(),
+/// The dashboard's address for `range` (the guide's view without one), its trends chart
+/// showing `provider` (all without one).
+fn page_href(range: Option<&DateRange>, provider: Option<&str>) -> String {
+    let mut query = range.map(DateRange::to_query).unwrap_or_default();
+    if let Some(provider) = provider {
+        let pair = form_urlencoded::Serializer::new(String::new())
+            .append_pair(PROVIDER_PARAMETER, provider)
+            .finish();
+        query = if query.is_empty() {
+            pair
+        } else {
+            format!("{query}&{pair}")
+        };
+    }
+    if query.is_empty() {
+        DASHBOARD_PATH.to_owned()
+    } else {
+        format!("{DASHBOARD_PATH}?{query}")
     }
 }
+
+/// The provider the trends chart shows, from the page's address.
+fn chart_provider() -> Memo<Option<String>> {
+    let query = use_query_map();
+    Memo::new(move |_| query.with(|q| q.get(PROVIDER_PARAMETER).filter(|p| !p.is_empty())))
+}
+
+const PROVIDER_PARAMETER: &str = "provider";
 
 const DASHBOARD_PATH: &str = "/admin/credits";
 
@@ -107,9 +129,12 @@ const DASHBOARD_PATH: &str = "/admin/credits";
 /// be shared, bookmarked and gone back from.
 #[component]
 fn RangePicker(chosen: Option<DateRange>, query: RangeQuery) -> impl IntoView {
+    // Another range keeps the chart's provider.
+    let provider = chart_provider();
     let link = move |range: Option<DateRange>, label: &'static str| {
         let current = (range == chosen).then_some("page");
-        view! { <a href=page_href(range.as_ref()) aria-current=current>{label}</a> }
+        let href = move || page_href(range.as_ref(), provider.get().as_deref());
+        view! { <a href=href aria-current=current>{label}</a> }
     };
     // A refused range keeps what was typed, so that it can be corrected.
     let (from, to) = match chosen {
@@ -126,6 +151,9 @@ fn RangePicker(chosen: Option<DateRange>, query: RangeQuery) -> impl IntoView {
             <form method="get" action=DASHBOARD_PATH class="range-custom" aria-label="Custom range">
                 <label>"From " <input type="date" name="from" value=from required/></label>
                 <label>"To " <input type="date" name="to" value=to required/></label>
+                {move || provider.get().map(|provider| view! {
+                    <input type="hidden" name=PROVIDER_PARAMETER value=provider/>
+                })}
                 <button type="submit">"Show range"</button>
             </form>
         </div>
@@ -180,6 +208,7 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
         <HealthBanner stats/>
         <OverviewCards stats/>
         <MonthSummary stats/>
+        <Trends stats chosen query=query.clone()/>
         <RefundReconciliation stats query=query.clone()/>
         <ProviderUsage stats export=export_href("providers", &LogQuery::of_range(&query))/>
         <CreditsByTier stats export=export_href("tiers", &LogQuery::of_range(&query))/>
@@ -367,6 +396,65 @@ fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
                 {figure("Avg Cost / Generation", "month-average-cost", |s| dollars(s.month_stats.average_cost))}
                 {figure("Refunds Issued", "month-refunds", |s| count(s.month_stats.refunds))}
             </dl>
+        </section>
+    }
+}
+
+/// Generations over time, for every provider or one chosen by a link that keeps the range.
+#[component]
+fn Trends(
+    stats: Signal<DashboardStats>,
+    chosen: Option<DateRange>,
+    query: RangeQuery,
+) -> impl IntoView {
+    let provider = chart_provider();
+    let export = move || {
+        let log = LogQuery {
+            provider: provider.get(),
+            ..LogQuery::of_range(&query)
+        };
+        view! { <ExportLink href=export_href("trend", &log) table="trend"/> }
+    };
+    let trend = Signal::derive(move || stats.with(|s| s.trend.clone()));
+    let step = move || match stats.with(|s| s.trend.step) {
+        TrendStep::Day => "Day",
+        TrendStep::Hour => "Hour",
+    };
+    let link = move |name: Option<String>, label: String| {
+        let href = page_href(chosen.as_ref(), name.as_deref());
+        let current = move || (provider.get() == name).then_some("page");
+        view! { <a href=href aria-current=current>{label}</a> }
+    };
+    let links = move || {
+        let mut names = stats.with(|s| s.trend.providers());
+        // A provider chosen but idle in this period stays listed, so that it can be seen.
+        if let Some(chosen) = provider.get().filter(|p| !names.contains(p)) {
+            names.push(chosen);
+        }
+        let all = link(None, "All providers".to_owned());
+        let each: Vec<_> = names
+            .into_iter()
+            .map(|name| link(Some(name.clone()), name))
+            .collect();
+        view! { {all} {each} }
+    };
+    view! {
+        <section class="panel" aria-labelledby="trends-heading" data-testid="trends">
+            <div class="panel-head">
+                <h2 id="trends-heading">
+                    "Generations per " {step} " "
+                    <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, "Last 30 Days")))}</span>
+                </h2>
+                <ul class="trend-legend" aria-label="Legend">
+                    <li><i class="swatch swatch-ok"></i>"Succeeded"</li>
+                    <li><i class="swatch swatch-bad"></i>"Failed"</li>
+                    <li><i class="swatch swatch-pending"></i>"Pending"</li>
+                    <li><i class="swatch swatch-cost"></i>"Cost (right axis)"</li>
+                </ul>
+                {export}
+            </div>
+            <nav class="range-presets trend-providers" aria-label="Provider">{links}</nav>
+            <TrendChart trend provider=provider.into()/>
         </section>
     }
 }

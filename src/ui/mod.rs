@@ -1,8 +1,9 @@
 //! What the admin sees: the Credits tab (`dashboard`), the generations log and the user
-//! pages (`log`), the sign-in and first-admin forms (`login`), and the text they are made
-//! of (`format`).
+//! pages (`log`), the sign-in and first-admin forms (`login`), the trends chart (`trend`), and
+//! the text they are made of (`format`).
 
 pub mod dashboard;
 pub mod format;
 pub mod log;
 pub mod login;
+pub mod trend;

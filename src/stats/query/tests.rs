@@ -801,3 +801,130 @@ async fn latency_percentiles_per_provider_from_the_histograms() {
     })
     .await;
 }
+
+/// A bar's counts as `(succeeded, failed, pending, cost)`, all providers or one.
+fn bar_of(stats: &DashboardStats, index: usize, provider: Option<&str>) -> (i64, i64, i64, Money) {
+    let c = stats.trend.counts(provider)[index];
+    (c.succeeded, c.failed, c.pending, c.cost)
+}
+
+#[tokio::test]
+async fn trend_bars_are_the_last_30_local_days() {
+    on_each_backend(|db| async move {
+        // Kolkata is UTC+05:30: the 15th there runs from 18:30Z on the 14th.
+        import(
+            &db,
+            &[
+                generation("gone u1 Flux     succeeded 1 9    2026-10-16T18:29:59Z"),
+                generation("d1   u1 Flux     succeeded 1 0.25 2026-10-16T18:30:00Z"),
+                generation("a    u1 Flux     succeeded 1 1    2026-11-14T18:29:59Z"),
+                generation("b    u1 Flux     pending   1 0    2026-11-14T18:30:00Z"),
+                failed("c    u2 Seedream 1 2026-11-15T03:00:00Z", Some("boom")),
+                generation("d    u2 Seedream succeeded 1 0.5  2026-11-15T09:59:59Z"),
+            ],
+        )
+        .await;
+        let stats = stats_at(&db, chrono_tz::Asia::Kolkata, "2026-11-15T10:00:00Z").await;
+        let trend = &stats.trend;
+        assert_eq!(trend.step, TrendStep::Day);
+        assert_eq!(trend.bars.len(), 30);
+        assert_eq!(
+            trend.bars[0].start.to_rfc3339(),
+            "2026-10-17T00:00:00+05:30"
+        );
+        assert_eq!(trend.end.to_rfc3339(), "2026-11-15T15:30:00+05:30");
+        assert_eq!(
+            bar_of(&stats, 0, None),
+            (1, 0, 0, dollars("0.25")),
+            "d1, not gone"
+        );
+        assert_eq!(
+            bar_of(&stats, 28, None),
+            (1, 0, 0, dollars("1")),
+            "the 14th: a"
+        );
+        assert_eq!(
+            bar_of(&stats, 29, None),
+            (1, 1, 1, dollars("0.5")),
+            "today: b, c, d"
+        );
+        assert_eq!(
+            bar_of(&stats, 29, Some("Seedream")),
+            (1, 1, 0, dollars("0.5"))
+        );
+        assert_eq!(bar_of(&stats, 29, Some("Flux")), (0, 0, 1, Money::ZERO));
+        let empty = (1..28)
+            .map(|i| bar_of(&stats, i, None))
+            .filter(|b| b.0 + b.1 + b.2 > 0);
+        assert_eq!(empty.count(), 0, "nothing between");
+        assert_eq!(
+            trend.providers(),
+            ["Flux", "Seedream"],
+            "Flux 3, Seedream 2"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn trend_bars_are_local_hours_for_ranges_up_to_two_days() {
+    on_each_backend(|db| async move {
+        // 1 Nov 2026 in New York: 01:00-02:00 is lived twice, at 05:00Z (EDT) and 06:00Z (EST).
+        import(
+            &db,
+            &[
+                generation("edt  u1 Flux succeeded 1 0.1 2026-11-01T05:30:00Z"),
+                generation("est  u1 Flux succeeded 1 0.2 2026-11-01T06:30:00Z"),
+                failed("est2 u1 Flux 1 2026-11-01T06:59:59Z", None),
+                generation("next u1 Flux succeeded 1 0.4 2026-11-01T07:00:00Z"),
+                generation("out  u1 Flux succeeded 1 0.8 2026-11-02T05:00:00Z"),
+            ],
+        )
+        .await;
+        let ny = chrono_tz::America::New_York;
+        let range = custom("2026-11-01", "2026-11-01");
+        let stats = stats_in(&db, ny, "2026-11-20T12:00:00Z", range).await;
+        let trend = &stats.trend;
+        assert_eq!(trend.step, TrendStep::Hour);
+        assert_eq!(trend.bars.len(), 25, "a 25-hour day");
+        assert_eq!(
+            trend.bars[1].start.to_rfc3339(),
+            "2026-11-01T01:00:00-04:00"
+        );
+        assert_eq!(
+            trend.bars[2].start.to_rfc3339(),
+            "2026-11-01T01:00:00-05:00"
+        );
+        assert_eq!(bar_of(&stats, 1, None), (1, 0, 0, dollars("0.1")));
+        assert_eq!(bar_of(&stats, 2, None), (1, 1, 0, dollars("0.2")));
+        assert_eq!(bar_of(&stats, 3, None), (1, 0, 0, dollars("0.4")));
+        assert_eq!(
+            trend.end.to_rfc3339(),
+            "2026-11-02T00:00:00-05:00",
+            "out is the 2nd"
+        );
+
+        // The last 24 hours at 06:40Z: the first bar is 06:40-07:00Z of the day before,
+        // read from raw rows, the last one 06:00-06:40Z, from its quarters.
+        let stats = stats_in(
+            &db,
+            chrono_tz::UTC,
+            "2026-11-02T06:40:00Z",
+            Some(DateRange::Preset(crate::stats::Preset::Last24Hours)),
+        )
+        .await;
+        assert_eq!(stats.trend.bars.len(), 25);
+        assert_eq!(
+            bar_of(&stats, 0, None),
+            (0, 1, 0, Money::ZERO),
+            "est2, not est"
+        );
+        assert_eq!(bar_of(&stats, 1, None), (1, 0, 0, dollars("0.4")));
+        assert_eq!(
+            bar_of(&stats, 23, None),
+            (1, 0, 0, dollars("0.8")),
+            "out at 05:00"
+        );
+    })
+    .await;
+}
