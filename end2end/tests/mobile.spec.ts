@@ -34,7 +34,7 @@ test('no horizontal page scroll at 375 px, headings visible', async ({ page }) =
 
   await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Credits & Usage Monitoring');
-  for (const name of [/^This Month/, /AI Provider Usage/, /User Credits by Tier/, /Recent Failures/]) {
+  for (const name of [/^This Month/, /Generations per Day/, /AI Provider Usage/, /User Credits by Tier/, /Recent Failures/]) {
     const heading = page.getByRole('heading', { level: 2, name });
     await heading.scrollIntoViewIfNeeded();
     await expect(heading).toBeVisible();
