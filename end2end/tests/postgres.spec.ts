@@ -30,7 +30,9 @@ test('PostgreSQL serves the same figures as SQLite', async ({ page }) => {
 
     const figures = async (server: Server) => {
       const stats = await (await page.request.get(`${server.url}/api/admin/credit-stats`, { headers: server.statsHeaders })).json();
+      // Each answer's own now: when it was computed, and so where its trend ends.
       delete stats.generatedAt;
+      delete stats.trend.end;
       return stats;
     };
     const onPostgres = await figures(postgres);
