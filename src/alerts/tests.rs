@@ -335,3 +335,48 @@ async fn stopping_the_server_cuts_the_retries_short() {
         Some("interrupted: the server stopped")
     );
 }
+
+#[tokio::test]
+async fn the_test_button_needs_an_admin_on_this_site() {
+    use crate::auth::tests::{client, server_with_admin, sign_in};
+    on_each_backend(|db| async move {
+        let hook = Receiver::start(&[]).await;
+        let mut settings = Settings::defaults();
+        settings.alerts = AlertSettings::clone(&alerts_to(&[&hook.url]));
+        let server = server_with_admin(db, settings).await;
+        let client = client();
+        let path = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path.to_owned())
+            .find(|path| path.contains("send_test_alert"))
+            .unwrap();
+        let send = |cookie: Option<&str>, site: &str| {
+            let mut request = client
+                .post(format!("{}{path}", server.url))
+                .header("sec-fetch-site", site)
+                .header("content-type", "application/x-www-form-urlencoded");
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            request.send()
+        };
+        let anonymous = send(None, "same-origin").await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        let cookie = sign_in(&client, &server).await;
+        let forged = send(Some(&cookie), "cross-site").await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        assert!(hook.bodies().is_empty());
+
+        let sent = send(Some(&cookie), "same-origin").await.unwrap();
+        assert_eq!(sent.status(), StatusCode::OK);
+        let deliveries: Vec<Delivery> = sent.json().await.unwrap();
+        assert_eq!(deliveries.len(), 1);
+        assert_eq!(deliveries[0].outcome, Outcome::Delivered);
+        assert_eq!(
+            deliveries[0].webhook,
+            alerts_to(&[&hook.url]).redacted_webhooks()[0]
+        );
+        assert_eq!(hook.bodies().len(), 1);
+        assert_eq!(hook.bodies()[0]["kind"], "test");
+    })
+    .await;
+}
