@@ -31,8 +31,9 @@ pub struct AlertsPage {
     /// The configured webhooks, scheme and host only (the rest is a secret).
     pub webhooks: Vec<String>,
     pub check_seconds: u64,
-    /// The health last announced (or recorded), `None` before the first check.
-    pub announced: Option<Announced>,
+    /// The health last recorded (changes that deserve no alert are recorded too), `None`
+    /// before the first check.
+    pub recorded: Option<RecordedHealth>,
     /// The newest [`LOG_ROWS`] deliveries.
     pub deliveries: Vec<Delivery>,
     pub time_zone: String,
@@ -41,7 +42,7 @@ pub struct AlertsPage {
 /// The health the watcher last recorded, and since when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Announced {
+pub struct RecordedHealth {
     pub status: HealthStatus,
     /// In the reporting time zone.
     pub since: DateTime<FixedOffset>,

@@ -2,7 +2,7 @@
 
 use super::delivery::Finished;
 use super::message::deserves_alert;
-use super::{AlertKind, AlertsPage, Announced, Delivery, Outcome};
+use super::{AlertKind, AlertsPage, Delivery, Outcome, RecordedHealth};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::stats::query::{from_micros, in_zone, ReportSettings};
@@ -37,14 +37,8 @@ pub async fn recorded(db: &Db) -> Result<Option<HealthStatus>, sqlx::Error> {
         .bind(HEALTH)
         .fetch_optional(&db.pool)
         .await?;
-    row.map(|row| {
-        named(
-            &row.try_get::<String, _>(0)?,
-            &STATUSES,
-            HealthStatus::as_str,
-        )
-    })
-    .transpose()
+    row.map(|row| health(&row.try_get::<String, _>(0)?))
+        .transpose()
 }
 
 /// Records `current` as the health if it is not what is recorded, and if the change
@@ -189,13 +183,9 @@ pub async fn page(db: &Db, settings: &Settings, limit: usize) -> Result<AlertsPa
         .bind(HEALTH)
         .fetch_optional(&db.pool)
         .await?;
-    let announced = match state {
-        Some(row) => Some(Announced {
-            status: named(
-                &row.try_get::<String, _>(0)?,
-                &STATUSES,
-                HealthStatus::as_str,
-            )?,
+    let recorded = match state {
+        Some(row) => Some(RecordedHealth {
+            status: health(&row.try_get::<String, _>(0)?)?,
             since: in_zone(from_micros(row.try_get(1)?), report.time_zone),
         }),
         None => None,
@@ -215,7 +205,7 @@ pub async fn page(db: &Db, settings: &Settings, limit: usize) -> Result<AlertsPa
             .map(|w| w.redacted())
             .collect(),
         check_seconds: settings.alerts.check_every.as_secs(),
-        announced,
+        recorded,
         deliveries: rows
             .iter()
             .map(|row| delivery(row, report))
@@ -237,13 +227,9 @@ fn delivery(row: &AnyRow, report: &ReportSettings) -> Result<Delivery, sqlx::Err
         )?,
         previous: row
             .try_get::<Option<String>, _>(4)?
-            .map(|name| named(&name, &STATUSES, HealthStatus::as_str))
+            .map(|name| health(&name))
             .transpose()?,
-        status: named(
-            &row.try_get::<String, _>(5)?,
-            &STATUSES,
-            HealthStatus::as_str,
-        )?,
+        status: health(&row.try_get::<String, _>(5)?)?,
         webhook: row.try_get(6)?,
         attempts: row.try_get(7)?,
         outcome: named(
@@ -254,6 +240,10 @@ fn delivery(row: &AnyRow, report: &ReportSettings) -> Result<Delivery, sqlx::Err
         http_status: row.try_get(9)?,
         error: row.try_get(10)?,
     })
+}
+
+fn health(name: &str) -> Result<HealthStatus, sqlx::Error> {
+    named(name, &STATUSES, HealthStatus::as_str)
 }
 
 /// The one of `all` called `name`; a name the code does not know is a decoding error.

@@ -1,4 +1,4 @@
-//! `/admin/alerts`: the webhooks health changes go to, the health last announced, the log
+//! `/admin/alerts`: the webhooks health changes go to, the health last recorded, the log
 //! of what was sent, and a button that sends a test message.
 
 use super::format::{exact_time, health_label};
@@ -39,11 +39,11 @@ pub fn AlertsAdminPage() -> impl IntoView {
 #[component]
 fn AlertsView(page: AlertsPage, send_test: ServerAction<SendTestAlert>) -> impl IntoView {
     let configured = !page.webhooks.is_empty();
-    let state = match (&page.announced, configured) {
-        (Some(announced), _) => format!(
+    let state = match (&page.recorded, configured) {
+        (Some(recorded), _) => format!(
             "{} since {}",
-            health_label(announced.status),
-            exact_time(announced.since)
+            health_label(recorded.status),
+            exact_time(recorded.since)
         ),
         (None, true) => format!(
             "Not checked yet: the first check (every {} s) records the health.",
