@@ -139,6 +139,8 @@ pub async fn send_test_alert() -> Result<Vec<Delivery>, ServerFnError> {
         .await
         .map_err(|error| crate::server::database_unavailable(&error))?
         .system_health;
+    // A client of its own: the button is pressed rarely, and the state keeps none (the
+    // watcher's belongs to its task).
     let sender = delivery::Sender::new(delivery::RetrySchedule::STANDARD).map_err(
         |error| -> ServerFnError {
             tracing::error!(%error, "no HTTP client for alerts");
