@@ -1,5 +1,6 @@
 //! The HTML shell and the routes: the admin area, and the forms that let admins in.
 
+use crate::ui::alerts::AlertsAdminPage;
 use crate::ui::dashboard::CreditsPage;
 use crate::ui::log::{GenerationsPage, UserPageView};
 use crate::ui::login::{LoginPage, SetupPage};
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/credits") view=CreditsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/generations") view=GenerationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:id") view=UserPageView ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/alerts") view=AlertsAdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                 </Routes>
@@ -78,6 +80,7 @@ fn TopBar() -> impl IntoView {
                 <nav aria-label="Admin">
                     <A href="/admin/credits">"Credits"</A>
                     <A href="/admin/generations">"Generations"</A>
+                    <A href="/admin/alerts">"Alerts"</A>
                 </nav>
                 <form class="sign-out" method="post" action="/logout">
                     <button type="submit" data-testid="sign-out">"Sign out"</button>

@@ -2,6 +2,7 @@
 //! section for ours), each overridable by an environment variable. Every setting is read
 //! in this one place.
 
+use crate::alerts::webhook::Webhook;
 use crate::auth::session::SessionPolicy;
 use crate::db::DbTimeouts;
 use crate::stats::query::{ReportSettings, DEFAULT_REFUND_GRACE};
@@ -19,6 +20,7 @@ const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 const DEFAULT_STATS_MAX_AGE: Duration = Duration::from_secs(1);
 /// Beyond a few seconds, shared figures would be stale without anyone noticing.
 const MAX_STATS_MAX_AGE: Duration = Duration::from_secs(5);
+const DEFAULT_ALERT_CHECK: Duration = Duration::from_secs(60);
 /// Refunds later than a week are not late but missing.
 const MAX_REFUND_GRACE_MINUTES: u64 = 7 * 24 * 60;
 
@@ -33,6 +35,23 @@ pub struct Settings {
     /// How long the server may hand out the same figures to every request (0: never).
     pub stats_max_age: Duration,
     pub access: AccessSettings,
+    pub alerts: AlertSettings,
+}
+
+/// Where health changes are announced, and how often health is checked.
+#[derive(Clone, Debug)]
+pub struct AlertSettings {
+    /// Secrets: shown and logged only as [`Webhook::redacted`].
+    pub webhooks: Vec<Webhook>,
+    pub check_every: Duration,
+    /// The dashboard's address for the messages' link, when `public-url` is set.
+    pub dashboard: Option<String>,
+}
+
+impl AlertSettings {
+    pub fn redacted_webhooks(&self) -> Vec<String> {
+        self.webhooks.iter().map(Webhook::redacted).collect()
+    }
 }
 
 /// Who may come in, and for how long.
@@ -90,6 +109,10 @@ struct AppSection {
     stats_max_age_milliseconds: Option<u64>,
     /// `USAGE_MONITOR_REFUND_GRACE_MINUTES`
     refund_grace_minutes: Option<u64>,
+    /// `USAGE_MONITOR_ALERT_WEBHOOKS` (comma-separated)
+    alert_webhooks: Option<Vec<String>>,
+    /// `USAGE_MONITOR_ALERT_CHECK_SECONDS`
+    alert_check_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -293,6 +316,31 @@ impl Settings {
                 "USAGE_MONITOR_REFUND_GRACE_MINUTES ({refund_grace_minutes}) must be at most {MAX_REFUND_GRACE_MINUTES} (a week)"
             )));
         }
+        let webhooks = match env("USAGE_MONITOR_ALERT_WEBHOOKS") {
+            Some(list) => list.split(',').map(str::to_owned).collect(),
+            None => file.alert_webhooks.unwrap_or_default(),
+        };
+        let webhooks = webhooks
+            .iter()
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| Webhook::parse(url))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| {
+                ConfigError::Invalid(format!(
+                    "alert webhooks (USAGE_MONITOR_ALERT_WEBHOOKS, or alert-webhooks in [app]): {reason}"
+                ))
+            })?;
+        let alerts = AlertSettings {
+            webhooks,
+            check_every: seconds(
+                "USAGE_MONITOR_ALERT_CHECK_SECONDS",
+                file.alert_check_seconds,
+                DEFAULT_ALERT_CHECK,
+            )?,
+            dashboard: public_url
+                .as_deref()
+                .map(|url| format!("{}/admin/credits", url.trim_end_matches('/'))),
+        };
         let secure_cookie = public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
@@ -316,6 +364,7 @@ impl Settings {
                 },
                 login_lockout: Duration::from_secs(lockout_seconds),
             },
+            alerts,
         })
     }
 }
@@ -492,6 +541,67 @@ mod tests {
         assert_eq!(s.access.public_origin(), Some("https://usage.example.com"));
         assert!(settings("", &[("USAGE_MONITOR_PUBLIC_URL", "usage.example.com")]).is_err());
         assert!(settings("", &[("USAGE_MONITOR_SESSION_IDLE_MINUTES", "0")]).is_err());
+    }
+
+    #[test]
+    fn alert_webhooks_are_https_or_local_and_never_shown_whole() {
+        let s = settings("", &[]).unwrap();
+        assert!(s.alerts.webhooks.is_empty());
+        assert_eq!(s.alerts.check_every, Duration::from_secs(60));
+        assert_eq!(s.alerts.dashboard, None);
+        let file = "[app]\nalert-webhooks = [\"https://hooks.slack.com/services/T1/B1/SECRET\"]\nalert-check-seconds = 15\n";
+        let s = settings(file, &[]).unwrap();
+        assert_eq!(s.alerts.redacted_webhooks(), ["https://hooks.slack.com/…"]);
+        assert_eq!(s.alerts.check_every, Duration::from_secs(15));
+        assert!(!format!("{s:?}").contains("SECRET"));
+        let s = settings(
+            file,
+            &[
+                (
+                    "USAGE_MONITOR_ALERT_WEBHOOKS",
+                    " http://127.0.0.1:9000/a , https://chat.example.com/b,",
+                ),
+                ("USAGE_MONITOR_ALERT_CHECK_SECONDS", "5"),
+                ("USAGE_MONITOR_PUBLIC_URL", "https://usage.example.com/"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            s.alerts.redacted_webhooks(),
+            ["http://127.0.0.1:9000/…", "https://chat.example.com/…"]
+        );
+        assert_eq!(
+            s.alerts.webhooks[0].url().as_str(),
+            "http://127.0.0.1:9000/a"
+        );
+        assert_eq!(s.alerts.check_every, Duration::from_secs(5));
+        assert_eq!(
+            s.alerts.dashboard.as_deref(),
+            Some("https://usage.example.com/admin/credits")
+        );
+        // An empty variable turns the file's webhooks off.
+        let s = settings(file, &[("USAGE_MONITOR_ALERT_WEBHOOKS", "")]).unwrap();
+        assert!(s.alerts.webhooks.is_empty());
+        let error = settings(
+            "",
+            &[(
+                "USAGE_MONITOR_ALERT_WEBHOOKS",
+                "https://ok.example.com/x,http://hooks.example.com/SECRET",
+            )],
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            "alert webhooks (USAGE_MONITOR_ALERT_WEBHOOKS, or alert-webhooks in [app]): http://hooks.example.com/… must start with https:// (http:// only for 127.0.0.1, localhost or [::1])"
+        );
+        let error = settings("", &[("USAGE_MONITOR_ALERT_CHECK_SECONDS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "USAGE_MONITOR_ALERT_CHECK_SECONDS must be at least 1"
+        );
     }
 
     #[test]

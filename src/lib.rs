@@ -3,6 +3,7 @@
 //! The crate builds twice: with `ssr` it is the server and CLI (`src/main.rs`), with
 //! `hydrate` it is the WebAssembly that makes the server-rendered page live.
 
+pub mod alerts;
 pub mod app;
 pub mod auth;
 #[cfg(feature = "ssr")]

@@ -1,6 +1,7 @@
 //! The HTTP server: the Leptos app, its server functions, the JSON API and static files,
 //! all behind the access guard and the security headers.
 
+use crate::alerts::delivery::RetrySchedule;
 use crate::app::{shell, App};
 use crate::auth::guard::{guard, HEALTH_PATH, INGEST_PATH, READY_PATH, STATS_PATH};
 use crate::auth::routes::SetupLink;
@@ -284,6 +285,22 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
         );
     }
     let (signalled, mut stopping) = tokio::sync::watch::channel(false);
+    let watcher = if state.settings.alerts.webhooks.is_empty() {
+        None
+    } else {
+        let sender = crate::alerts::delivery::Sender::new(RetrySchedule::STANDARD)
+            .map_err(|e| format!("cannot make the HTTP client for alerts: {e}"))?;
+        tracing::info!(
+            webhooks = ?state.settings.alerts.redacted_webhooks(),
+            every = ?state.settings.alerts.check_every,
+            "alerts: watching the health"
+        );
+        Some(tokio::spawn(crate::alerts::watcher::watch(
+            state.clone(),
+            sender,
+            stopping.clone(),
+        )))
+    };
     let serving = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -305,6 +322,10 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
             tracing::warn!("requests still open {grace:?} after the signal are cut off");
             return Ok(());
         }
+    }
+    if let Some(watcher) = watcher {
+        // Stopped with the server: it only logs how the messages under way ended.
+        let _ = watcher.await;
     }
     db.close().await;
     tracing::info!("shut down");

@@ -86,7 +86,7 @@ pub mod throttle;
 pub mod token;
 
 #[cfg(all(test, feature = "ssr"))]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod unit_tests {

@@ -1,7 +1,8 @@
 //! What the admin sees: the Credits tab (`dashboard`), the generations log and the user
-//! pages (`log`), the sign-in and first-admin forms (`login`), the trends chart (`trend`), and
-//! the text they are made of (`format`).
+//! pages (`log`), the alerts page (`alerts`), the sign-in and first-admin forms (`login`),
+//! the trends chart (`trend`), and the text they are made of (`format`).
 
+pub mod alerts;
 pub mod dashboard;
 pub mod format;
 pub mod log;
