@@ -138,5 +138,14 @@ test('a shared link to a short range shows hours, rendered by the server', async
     .map(([start, end]) => barFigures(data.generations.filter((g) => g.created >= start && g.created < end && g.provider === 'Kling')));
   expect(expected.filter((b) => b.failed !== '0').length, 'the Kling failures of the last minutes').toBeGreaterThan(0);
   await expectBars(page, expected);
+
+  // A provider with nothing in the period (or mistyped) is named, and can be left.
+  await page.goto(`${server.url}${DASHBOARD_PATH}?range=24h&provider=Veo`);
+  await expect(page.locator('[data-testid=trend-empty]')).toHaveText('No generations by “Veo” in this period');
+  const providers = page.getByRole('navigation', { name: 'Provider' });
+  await expect(providers.locator('a[aria-current=page]')).toHaveText('Veo');
+  await providers.getByRole('link', { name: 'All providers' }).click();
+  await expect(page).toHaveURL(`${server.url}${DASHBOARD_PATH}?range=24h`);
+  await expect(bars(page)).toHaveCount(expected.length);
   expect(errors).toEqual([]);
 });

@@ -140,6 +140,15 @@ pub fn bar_period(
     }
 }
 
+/// What an empty chart says: an unknown or idle provider is named, so that a mistyped
+/// `provider=` explains itself.
+pub fn empty_text(provider: Option<&str>) -> String {
+    match provider {
+        Some(name) => format!("No generations by “{name}” in this period"),
+        None => "No generations in this period".to_owned(),
+    }
+}
+
 /// A bar's figures in a sentence, for its text alternative.
 pub fn bar_summary(period: &str, c: &TrendCounts) -> String {
     format!(
@@ -178,7 +187,7 @@ pub fn TrendChart(trend: Signal<Trend>, provider: Signal<Option<String>>) -> imp
         let (_, counts) = figures.get();
         if counts.iter().all(|c| c.generations() == 0) {
             return Either::Left(view! {
-                <p class="empty" data-testid="trend-empty">"No generations in this period"</p>
+                <p class="empty" data-testid="trend-empty">{empty_text(provider.get().as_deref())}</p>
             });
         }
         let layout = Layout::of(&counts);
