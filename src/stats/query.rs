@@ -237,7 +237,10 @@ const BUCKET_LATENCY: &str = "
 /// A trend bar's counts and cost by provider, from pieces of many bars at once: each row of
 /// `VALUES {pieces}` is `(start, end, span, bar, sign)`, read as `piece.column1` to
 /// `column5` (the names SQLite and PostgreSQL both give), and each of its buckets of `span`
-/// from `start` to `end` adds up (sign 1) or takes away (-1) to bar `bar`.
+/// from `start` to `end` adds up (sign 1) or takes away (-1) to bar `bar`. Each piece must
+/// be one read of the primary key: `CROSS JOIN` makes SQLite loop over the pieces, and the
+/// statement's settings keep SQLite from an automatic index and PostgreSQL from a hash
+/// join (see [`load_from`]).
 const BUCKET_TREND: &str = "
     SELECT CAST({figure} AS BIGINT), piece.column4, CAST(1 AS BIGINT),
            t.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
@@ -246,8 +249,8 @@ const BUCKET_TREND: &str = "
            CAST(SUM(piece.column5 * t.failed) AS BIGINT),
            CAST(SUM(piece.column5 * t.cost_micros) AS BIGINT)
     FROM (VALUES {pieces}) piece
-    JOIN generation_totals t
-      ON t.span = piece.column3 AND t.bucket >= piece.column1 AND t.bucket < piece.column2
+    CROSS JOIN generation_totals t
+    WHERE t.span = piece.column3 AND t.bucket >= piece.column1 AND t.bucket < piece.column2
     GROUP BY piece.column4, t.provider";
 
 /// The same from the raw rows created from `start` to `end` (`span` unused).
@@ -259,7 +262,8 @@ const TREND: &str = "
            CAST(SUM(CASE WHEN g.status = 'failed' THEN piece.column5 ELSE 0 END) AS BIGINT),
            CAST(SUM(piece.column5 * g.cost_micros) AS BIGINT)
     FROM (VALUES {pieces}) piece
-    JOIN generations g ON g.created_at >= piece.column1 AND g.created_at < piece.column2
+    CROSS JOIN generations g
+    WHERE g.created_at >= piece.column1 AND g.created_at < piece.column2
     GROUP BY piece.column4, g.provider";
 
 const RECENT_FAILURES: &str = "
@@ -427,8 +431,22 @@ pub async fn load_from(
     );
 
     // One statement sees one snapshot, so every figure agrees with every other.
-    let rows = if db.is_sqlite() || source == Source::RawRows {
+    let rows = if source == Source::RawRows {
         statement.fetch(&mut *db.pool.acquire().await?).await?
+    } else if db.is_sqlite() {
+        // After `ANALYZE`, SQLite read the trend's pieces by building an index of the
+        // totals on `span` alone for each load (60 ms at 1 M generations) rather than
+        // through the primary key, which serves every piece (1 ms). Without automatic
+        // indexes it takes the key; no other part of the statement wants one.
+        let mut conn = db.pool.acquire().await?;
+        sqlx::query("PRAGMA automatic_index = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let rows = statement.fetch(&mut conn).await;
+        sqlx::query("PRAGMA automatic_index = ON")
+            .execute(&mut *conn)
+            .await?;
+        rows?
     } else {
         // PostgreSQL would plan the statement's many small parts as a parallel append, and
         // starting its workers takes longer (about 10 ms) than reading the few thousand
@@ -436,12 +454,17 @@ pub async fn load_from(
         // (3 ms against 2 at 1 M generations), so the plan is made once per connection,
         // without the values: every part reads a range of an index whatever its bounds.
         // Such a plan's cost, guessed without the values, passes `jit_above_cost`, and
-        // compiling it took 150 ms. Sent with BEGIN in one message: no round trip of its own.
+        // compiling it took 150 ms. The trend's pieces, joined to the totals by ranges whose
+        // values the plan does not know, were hashed against a scan of every total (20 ms
+        // at 1 M generations) instead of read a piece at a time through the index (1 ms):
+        // the statement's only joins are those, so hash and merge joins are off for it.
+        // Sent with BEGIN in one message: no round trip of its own.
         let mut tx = db
             .pool
             .begin_with(
                 "BEGIN READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0;
-                 SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL jit = off",
+                 SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL jit = off;
+                 SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off",
             )
             .await?;
         let rows = statement.fetch(&mut tx).await?;
