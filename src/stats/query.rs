@@ -238,9 +238,9 @@ const BUCKET_LATENCY: &str = "
 /// `VALUES {pieces}` is `(start, end, span, bar, sign)`, read as `piece.column1` to
 /// `column5` (the names SQLite and PostgreSQL both give), and each of its buckets of `span`
 /// from `start` to `end` adds up (sign 1) or takes away (-1) to bar `bar`. Each piece must
-/// be one read of the primary key: `CROSS JOIN` makes SQLite loop over the pieces, and the
-/// statement's settings keep SQLite from an automatic index and PostgreSQL from a hash
-/// join (see [`load_from`]).
+/// be one read of the primary key: `CROSS JOIN` makes SQLite loop over the pieces, its
+/// reading connections make no automatic indexes (`crate::db`), and the statement's
+/// settings keep PostgreSQL from a hash join (see [`load_from`]).
 const BUCKET_TREND: &str = "
     SELECT CAST({figure} AS BIGINT), piece.column4, CAST(1 AS BIGINT),
            t.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
@@ -431,22 +431,8 @@ pub async fn load_from(
     );
 
     // One statement sees one snapshot, so every figure agrees with every other.
-    let rows = if source == Source::RawRows {
+    let rows = if db.is_sqlite() || source == Source::RawRows {
         statement.fetch(&mut *db.pool.acquire().await?).await?
-    } else if db.is_sqlite() {
-        // After `ANALYZE`, SQLite read the trend's pieces by building an index of the
-        // totals on `span` alone for each load (60 ms at 1 M generations) rather than
-        // through the primary key, which serves every piece (1 ms). Without automatic
-        // indexes it takes the key; no other part of the statement wants one.
-        let mut conn = db.pool.acquire().await?;
-        sqlx::query("PRAGMA automatic_index = OFF")
-            .execute(&mut *conn)
-            .await?;
-        let rows = statement.fetch(&mut conn).await;
-        sqlx::query("PRAGMA automatic_index = ON")
-            .execute(&mut *conn)
-            .await?;
-        rows?
     } else {
         // PostgreSQL would plan the statement's many small parts as a parallel append, and
         // starting its workers takes longer (about 10 ms) than reading the few thousand

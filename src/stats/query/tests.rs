@@ -928,3 +928,41 @@ async fn trend_bars_are_local_hours_for_ranges_up_to_two_days() {
     })
     .await;
 }
+
+/// The longest range there is, in a zone whose days are not UTC's: 400 bars of a day each,
+/// every one made of quarters and days of the totals, in one statement.
+#[tokio::test]
+async fn a_400_day_range_is_400_bars_in_one_statement() {
+    on_each_backend(|db| async move {
+        // Kolkata is UTC+05:30: a local day covers parts of two UTC days, so each bar is read as
+        // those two days less their quarters outside it.
+        import(
+            &db,
+            &[
+                generation("first u1 Flux     succeeded 1 0.5 2025-10-30T18:30:00Z"),
+                generation("mid   u1 Seedream failed    1 0   2026-05-01T12:00:00Z"),
+                generation("last  u2 Flux     pending   1 0   2026-12-04T18:29:59Z"),
+                generation("after u2 Flux     succeeded 1 9   2026-12-04T18:30:00Z"),
+            ],
+        )
+        .await;
+        let range = custom("2025-10-31", "2026-12-04");
+        let stats = stats_in(&db, chrono_tz::Asia::Kolkata, "2026-12-20T00:00:00Z", range).await;
+        let trend = &stats.trend;
+        assert_eq!(trend.step, TrendStep::Day);
+        assert_eq!(trend.bars.len(), 400);
+        assert_eq!(bar_of(&stats, 0, None), (1, 0, 0, dollars("0.5")));
+        assert_eq!(
+            bar_of(&stats, 399, None),
+            (0, 0, 1, Money::ZERO),
+            "after is the 5th"
+        );
+        let total: i64 = trend
+            .counts(None)
+            .iter()
+            .map(TrendCounts::generations)
+            .sum();
+        assert_eq!(total, 3);
+    })
+    .await;
+}
