@@ -14,13 +14,6 @@ use sqlx::{AnyConnection, Row};
 /// The `alert_state` row of the health.
 const HEALTH: &str = "health";
 
-const STATUSES: [HealthStatus; 4] = [
-    HealthStatus::Healthy,
-    HealthStatus::Degraded,
-    HealthStatus::Critical,
-    HealthStatus::Idle,
-];
-
 /// A change this server claimed: it alone announces it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claim {
@@ -243,7 +236,7 @@ fn delivery(row: &AnyRow, report: &ReportSettings) -> Result<Delivery, sqlx::Err
 }
 
 fn health(name: &str) -> Result<HealthStatus, sqlx::Error> {
-    named(name, &STATUSES, HealthStatus::as_str)
+    named(name, &HealthStatus::ALL, HealthStatus::as_str)
 }
 
 /// The one of `all` called `name`; a name the code does not know is a decoding error.

@@ -229,6 +229,13 @@ pub enum HealthStatus {
 }
 
 impl HealthStatus {
+    pub const ALL: [HealthStatus; 4] = [
+        HealthStatus::Healthy,
+        HealthStatus::Degraded,
+        HealthStatus::Critical,
+        HealthStatus::Idle,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HealthStatus::Healthy => "healthy",

@@ -415,7 +415,8 @@ fn Trends(
         };
         view! { <ExportLink href=export_href("trend", &log) table="trend"/> }
     };
-    let trend = Signal::derive(move || stats.with(|s| s.trend.clone()));
+    // Cloned once per refresh, not at every read of the chart's figures.
+    let trend = Memo::new(move |_| stats.with(|s| s.trend.clone()));
     let step = move || match stats.with(|s| s.trend.step) {
         TrendStep::Day => "Day",
         TrendStep::Hour => "Hour",
@@ -454,7 +455,7 @@ fn Trends(
                 {export}
             </div>
             <nav class="range-presets trend-providers" aria-label="Provider">{links}</nav>
-            <TrendChart trend provider=provider.into()/>
+            <TrendChart trend=trend.into() provider=provider.into()/>
         </section>
     }
 }

@@ -166,8 +166,8 @@ pub fn bar_summary(period: &str, c: &TrendCounts) -> String {
 pub fn TrendChart(trend: Signal<Trend>, provider: Signal<Option<String>>) -> impl IntoView {
     // The bar hovered or focused, whose figures show over the chart (in the browser only).
     let active = RwSignal::new(None::<usize>);
-    let figures =
-        Memo::new(move |_| trend.with(|t| provider.with(|p| (t.step, t.counts(p.as_deref())))));
+    let figures = Memo::new(move |_| trend.with(|t| provider.with(|p| t.counts(p.as_deref()))));
+    let drawing = Memo::new(move |_| figures.with(|c| Layout::of(c)));
     let periods = Memo::new(move |_| {
         trend.with(|t| {
             (0..t.bars.len())
@@ -184,20 +184,18 @@ pub fn TrendChart(trend: Signal<Trend>, provider: Signal<Option<String>>) -> imp
         })
     });
     move || {
-        let (_, counts) = figures.get();
-        if counts.iter().all(|c| c.generations() == 0) {
+        if figures.with(|c| c.iter().all(|c| c.generations() == 0)) {
             return Either::Left(view! {
                 <p class="empty" data-testid="trend-empty">{empty_text(provider.get().as_deref())}</p>
             });
         }
-        let layout = Layout::of(&counts);
+        let (counts, layout) = (figures.get(), drawing.get());
         let labels = labels.get();
         let cost_line = layout.cost_line();
         let tooltip = move || {
             let index = active.get()?;
-            let (_, counts) = figures.get();
-            let c = *counts.get(index)?;
-            let shape = Layout::of(&counts).bars.get(index)?.clone();
+            let c = figures.with(|c| c.get(index).copied())?;
+            let shape = drawing.with(|l| l.bars.get(index).cloned())?;
             let period = periods.with(|p| p.get(index).cloned())?;
             // Placed over its bar, kept inside the chart. Set through the CSS object model,
             // which the page's Content-Security-Policy allows where a style attribute is not.
