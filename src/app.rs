@@ -2,6 +2,7 @@
 
 use crate::ui::alerts::AlertsAdminPage;
 use crate::ui::dashboard::CreditsPage;
+use crate::ui::hydrated::Hydrated;
 use crate::ui::log::{GenerationsPage, UserPageView};
 use crate::ui::login::{LoginPage, SetupPage};
 use leptos::prelude::*;
@@ -11,8 +12,6 @@ use leptos_router::hooks::use_location;
 use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    allow_nonced_scripts();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -30,21 +29,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
-    }
-}
-
-/// The page's Content-Security-Policy names this response's nonce, which Leptos puts on
-/// the scripts it writes (hydration and streamed data), so that no other inline script runs.
-#[cfg(feature = "ssr")]
-fn allow_nonced_scripts() {
-    use axum::http::{header, HeaderValue};
-    let nonce = leptos::nonce::use_nonce();
-    let policy = crate::auth::headers::content_security_policy(nonce.as_deref());
-    if let (Some(response), Ok(value)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        HeaderValue::from_str(&policy),
-    ) {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -100,5 +84,6 @@ fn NotFound() -> impl IntoView {
         <Title text="Not found · usage-monitor"/>
         <h1>"Not found"</h1>
         <p>"There is no page here. " <a href="/admin/credits">"Go to the dashboard"</a></p>
+        <Hydrated/>
     }
 }

@@ -4,6 +4,7 @@
 use crate::alerts::delivery::RetrySchedule;
 use crate::app::{shell, App};
 use crate::auth::guard::{guard, HEALTH_PATH, INGEST_PATH, READY_PATH, STATS_PATH};
+use crate::auth::headers::provide_request_nonce;
 use crate::auth::routes::SetupLink;
 use crate::auth::throttle::{LoginThrottle, ThrottlePolicy};
 use crate::config::Settings;
@@ -12,16 +13,20 @@ use crate::log::TopUsers;
 use crate::stats::shared::{Shared, Unavailable};
 use crate::stats::{DashboardStats, DateRange, RangeQuery};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRef, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Query, Request, State};
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::services::ServeDir;
 
 /// What every handler and server function can reach (server functions through context).
 #[derive(Clone, Debug)]
@@ -119,8 +124,14 @@ pub fn router(state: AppState) -> Router {
             &leptos_axum::site_pkg_dir_service_route_path(&options),
             leptos_axum::site_pkg_dir_service(&options),
         )
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, provide_request_nonce, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback_service(
+            ServeDir::new(&*state.leptos_options.site_root)
+                .fallback(not_found_page(&state).into_service()),
+        )
         .layer(middleware::map_response(unreadable_server_fn_requests))
         .layer(middleware::from_fn(impossible_paths))
         .layer(crate::server_cache::compression())
@@ -132,6 +143,38 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(crate::auth::headers::security_headers))
         .with_state(state)
+}
+
+/// The not-found page, for requests that are neither a route nor a file of the site's root.
+///
+/// Not leptos_axum's `file_and_error_handler`: it answers a file inside whatever reactive
+/// owner its thread ran last and applies that owner's response options, so that a file
+/// fetched while a page rendered could carry away the page's headers and status.
+fn not_found_page(
+    state: &AppState,
+) -> impl Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static
+{
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        {
+            let state = state.clone();
+            move || {
+                leptos::prelude::provide_context(state.clone());
+                provide_request_nonce();
+            }
+        },
+        move || shell(options.clone()),
+    );
+    move |request| {
+        let response = render(request);
+        Box::pin(async move {
+            let mut response = response.await;
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = StatusCode::NOT_FOUND;
+            }
+            response
+        })
+    }
 }
 
 /// `GET /api/admin/credit-stats[?range=…|?from=…&to=…]`: the same [`DashboardStats`] as the
@@ -389,6 +432,8 @@ pub mod testing {
     }
 }
 
+#[cfg(test)]
+mod page_scripts_tests;
 #[cfg(test)]
 mod reliability_tests;
 
