@@ -5,6 +5,7 @@ use super::format::{exact_time, health_label};
 use crate::alerts::{
     get_alerts, AlertKind, AlertsPage, Delivery, Outcome, SendTestAlert, NO_WEBHOOKS,
 };
+use crate::ui::hydrated::Hydrated;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,7 +23,7 @@ pub fn AlertsAdminPage() -> impl IntoView {
         </div>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                match page.await {
+                let content = match page.await {
                     Err(error) => Either::Left(view! {
                         <div class="notice notice-error" role="alert" data-testid="load-error">
                             <strong>"Alerts cannot be shown. "</strong>
@@ -30,7 +31,8 @@ pub fn AlertsAdminPage() -> impl IntoView {
                         </div>
                     }),
                     Ok(page) => Either::Right(view! { <AlertsView page send_test/> }),
-                }
+                };
+                view! { {content} <Hydrated/> }
             })}
         </Transition>
     }

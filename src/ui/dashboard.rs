@@ -10,6 +10,7 @@ use crate::stats::{
     get_dashboard_settings, get_dashboard_stats, DashboardStats, DateRange, Preset, RangeQuery,
     RecentFailure, Tier, TrendStep,
 };
+use crate::ui::hydrated::Hydrated;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -56,7 +57,7 @@ pub fn CreditsPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let query = range_query.get_untracked();
-                match (stats.await, settings.await) {
+                let content = match (stats.await, settings.await) {
                     (Ok(stats), Ok(settings)) => Either::Left(view! {
                         <Dashboard initial=stats refresh_seconds=settings.refresh_seconds query/>
                     }),
@@ -66,7 +67,8 @@ pub fn CreditsPage() -> impl IntoView {
                     (_, Err(error)) => Either::Right(view! {
                         <LoadFailure error=error.to_string() query/>
                     }),
-                }
+                };
+                view! { {content} <Hydrated/> }
             })}
         </Transition>
     }
@@ -456,6 +458,12 @@ fn Trends(
             </div>
             <nav class="range-presets trend-providers" aria-label="Provider">{links}</nav>
             <TrendChart trend=trend.into() provider=provider.into()/>
+            // Another provider redraws the chart from the figures at hand, without loading
+            // the page again: the page is live at its new address once the chart is drawn.
+            {move || {
+                provider.track();
+                view! { <Hydrated/> }
+            }}
         </section>
     }
 }

@@ -2,6 +2,7 @@
 
 use super::format::*;
 use crate::log::{get_generations, get_user, LogQuery, LogRow, Problem, UserPage, STATUSES};
+use crate::ui::hydrated::Hydrated;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -75,7 +76,7 @@ pub fn GenerationsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let query = query.get_untracked();
                 let filters = view! { <LogFilters query=query.clone()/> };
-                match page.await {
+                let content = match page.await {
                     Err(error) => Either::Left(view! {
                         {filters}
                         <div class="notice notice-error" role="alert" data-testid="load-error">
@@ -101,7 +102,8 @@ pub fn GenerationsPage() -> impl IntoView {
                             </nav>
                         })
                     }
-                }
+                };
+                view! { {content} <Hydrated/> }
             })}
         </Transition>
     }
@@ -205,11 +207,18 @@ pub fn UserPageView() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let user = Resource::new(move || id.get(), get_user);
+    // The server reads the title after the page's body, when a busy server may already have
+    // disposed of the page's memo: it falls back to the id the page was rendered for.
+    let rendered_for = id.get_untracked();
+    let title = move || {
+        let id = id.try_get().unwrap_or_else(|| rendered_for.clone());
+        format!("User {id} · usage-monitor")
+    };
     view! {
-        <Title text=move || format!("User {} · usage-monitor", id.get())/>
+        <Title text=title/>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                match user.await {
+                let content = match user.await {
                     Ok(Some(user)) => EitherOf3::A(view! { <UserDetails user/> }),
                     Ok(None) => {
                         #[cfg(feature = "ssr")]
@@ -231,7 +240,8 @@ pub fn UserPageView() -> impl IntoView {
                             {error.to_string()}
                         </div>
                     }),
-                }
+                };
+                view! { {content} <Hydrated/> }
             })}
         </Suspense>
     }

@@ -3,6 +3,7 @@
 //! problem, the server renders the problem into the same page.
 
 use crate::auth::{path_with_query, FormProblem};
+use crate::ui::hydrated::Hydrated;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -53,6 +54,7 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit">"Sign in"</button>
             </form>
         </section>
+        <Hydrated/>
     }
 }
 
@@ -112,5 +114,6 @@ pub fn SetupPage() -> impl IntoView {
                     .into_any()
             }}
         </section>
+        <Hydrated/>
     }
 }
