@@ -59,7 +59,11 @@ fn TopBar() -> impl IntoView {
     let in_admin_area = move || location.pathname.with(|path| path.starts_with("/admin"));
     view! {
         <header class="topbar">
-            <a class="brand" href="/admin/credits">"usage-monitor"</a>
+            // From the sign-in pages, a full page load: the server sends the signed-out
+            // back to sign in, where the page drawn in the browser could not.
+            <a class="brand" href="/admin/credits" rel=move || (!in_admin_area()).then_some("external")>
+                "usage-monitor"
+            </a>
             <Show when=in_admin_area>
                 <nav aria-label="Admin">
                     <A href="/admin/credits">"Credits"</A>
