@@ -2,7 +2,7 @@
 // signing out, and what the dashboard does when its session ends.
 
 import { expect, test } from '@playwright/test';
-import { DASHBOARD_PATH, collectErrors, signIn } from './page';
+import { DASHBOARD_PATH, collectErrors, hydrated, signIn } from './page';
 import { ADMIN, Server, startServer } from './server';
 
 /** Console errors, but the browser's note on a form answered with 400 or 401 on purpose. */
@@ -18,7 +18,7 @@ test.describe('a new server without an admin', () => {
   test.afterAll(async () => server?.stop());
 
   test('prints a one-time setup link that creates the first admin and signs it in', async ({ page, browser }) => {
-    const errors = collectErrors(page);
+    const errors = await collectErrors(page);
     const link = server.output().match(/Create the first one at (\S+)/)?.[1];
     expect(link, `the setup link in:\n${server.output()}`).toBeTruthy();
     const url = new URL(link!);
@@ -64,7 +64,7 @@ test.describe('signing in and out', () => {
   test.afterAll(async () => server?.stop());
 
   test('a page asked for while signed out opens after signing in', async ({ page }) => {
-    const errors = collectErrors(page);
+    const errors = await collectErrors(page);
     await page.goto(server.url + DASHBOARD_PATH);
     await expect(page).toHaveURL(server.url + '/login?next=%2Fadmin%2Fcredits');
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Sign in');
@@ -82,7 +82,7 @@ test.describe('signing in and out', () => {
     await expect(page.locator('[data-testid=health]')).toBeVisible();
     // The page hydrates under the Content-Security-Policy (a blocked script would be a console error).
     expect((await bundle).status()).toBe(200);
-    await page.waitForLoadState('networkidle');
+    await hydrated(page);
     const output = server.output();
     expect(output).toMatch(/action="login_failed" email="admin@example.com" address=127.0.0.1/);
     expect(output).toMatch(/action="login" email=admin@example.com address=127.0.0.1/);
@@ -118,7 +118,7 @@ test.describe('signing in and out', () => {
     const bundle = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('.wasm'));
     await page.goto(server.url + DASHBOARD_PATH);
     await bundle;
-    await page.waitForLoadState('networkidle');
+    await hydrated(page);
     // Signing out from the same browser (another tab, say) ends the session on the server.
     const out = await page.request.post(server.url + '/logout', { maxRedirects: 0 });
     expect(out.status()).toBe(303);

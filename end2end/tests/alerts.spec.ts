@@ -5,7 +5,7 @@ import { expect, Page, test } from '@playwright/test';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Clock, MINUTE, generation, user } from './events';
-import { collectErrors, signIn } from './page';
+import { collectErrors, hydrated, signIn } from './page';
 import { Server, startServer } from './server';
 
 const ALERTS_PATH = '/admin/alerts';
@@ -60,8 +60,7 @@ async function openAlerts(page: Page, server: Server) {
   const response = await page.goto(server.url + ALERTS_PATH);
   expect(response?.status()).toBe(200);
   expect((await bundle).status()).toBe(200);
-  await page.waitForLoadState('networkidle');
-  await page.waitForTimeout(500); // hydration
+  await hydrated(page);
 }
 
 test.use({ viewport: { width: 1280, height: 900 } });
@@ -90,7 +89,7 @@ test.describe('with a webhook', () => {
   });
 
   test('an admin sends a test alert, and a critical health is announced once', async ({ page }) => {
-    const errors = collectErrors(page);
+    const errors = await collectErrors(page);
     await openAlerts(page, server);
     await expect(page.getByRole('link', { name: 'Alerts' })).toHaveAttribute('aria-current', 'page');
     // Scheme and host only: the rest of the URL is a secret.
@@ -130,7 +129,7 @@ test.describe('with a webhook', () => {
     );
 
     await page.reload();
-    await page.waitForLoadState('networkidle');
+    await hydrated(page);
     await expect(page.getByTestId('alert-state')).toContainText('Critical since');
     const rows = page.locator('[data-testid=alert-log] tbody tr');
     await expect(rows).toHaveCount(2);

@@ -4,7 +4,7 @@
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { MINUTE, count, dollars, exactTime, micros, monthStart, relativeTime } from './events';
-import { DASHBOARD_PATH, collectErrors, generatedAt, openDashboard, signIn } from './page';
+import { DASHBOARD_PATH, collectErrors, generatedAt, hydrated, openDashboard, signIn } from './page';
 import { HTML_ERROR, Seed, seed } from './seed';
 import { Server, startServer } from './server';
 
@@ -24,7 +24,7 @@ test.afterAll(async () => {
 });
 
 test('every section shows the figures of the data set', async ({ page }) => {
-  const errors = collectErrors(page);
+  const errors = await collectErrors(page);
   await openDashboard(page, server.url);
   const e = data.expected;
 
@@ -273,7 +273,7 @@ test('built files carry their content hash and are kept a year; the page is neve
   });
   const response = await page.goto(server.url + DASHBOARD_PATH);
   expect(response?.headers()['cache-control']).toBe('no-store');
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   // The stylesheet, the JS glue and the WebAssembly, each named with a 22-character hash.
   expect(built.map((f) => f.path.replace(/\.[\w-]{22}\./, '.HASH.')).sort()).toEqual([
     '/pkg/usage-monitor.HASH.css',

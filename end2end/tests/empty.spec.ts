@@ -9,7 +9,7 @@ import { startServer } from './server';
 test('an empty database shows zeros, dashes and Idle', async ({ page, request }) => {
   const server = await startServer();
   try {
-    const errors = collectErrors(page);
+    const errors = await collectErrors(page);
     await openDashboard(page, server.url);
 
     const health = page.locator('[data-testid=health]');

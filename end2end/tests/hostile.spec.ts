@@ -21,7 +21,7 @@ test('provider texts with markup are shown as text, and none of it runs', async 
     ],
   });
   try {
-    const errors = collectErrors(page);
+    const errors = await collectErrors(page);
     await openDashboard(page, server.url);
     const failures = page.locator('[data-testid=recent-failures]');
     await expect(failures.locator('td.error-text')).toHaveText(ERROR);

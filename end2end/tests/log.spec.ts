@@ -4,7 +4,7 @@
 import { expect, Page, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { MINUTE, SECOND, count, dollars, generation, micros } from './events';
-import { collectErrors, signIn } from './page';
+import { collectErrors, hydrated, signIn } from './page';
 import { Seed, seed } from './seed';
 import { Server, startServer } from './server';
 
@@ -49,24 +49,29 @@ async function shownIds(page: Page): Promise<string[]> {
   return page.locator('table[data-testid=generations] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-generation')!));
 }
 
+/** Waits until the log shows exactly these generations, in this order: after a click the
+ *  URL changes before the new page's rows arrive. */
+async function expectShown(page: Page, ids: string[]) {
+  await expect.poll(() => shownIds(page)).toEqual(ids);
+}
+
 async function openLog(page: Page, query = '') {
   await signIn(page.request, server.url);
   const response = await page.goto(`${server.url}${LOG_PATH}${query}`);
   expect(response?.status()).toBe(200);
-  await page.waitForLoadState('networkidle');
-  await page.waitForTimeout(300); // hydration
+  await hydrated(page);
 }
 
 test('the log pages through every generation by key, newest first', async ({ page }) => {
-  const errors = collectErrors(page);
+  const errors = await collectErrors(page);
   await openLog(page);
   const all = newestFirst().map((g) => g.id);
   const seen: string[] = [];
   const sizes = [50, 50, all.length - 100];
   expect(sizes[2]).toBeGreaterThan(0);
   for (const size of sizes) {
+    await expect(page.locator('table[data-testid=generations] tbody tr')).toHaveCount(size);
     const ids = await shownIds(page);
-    expect(ids).toHaveLength(size);
     seen.push(...ids);
     if (seen.length < all.length) {
       await page.getByRole('link', { name: 'Next page →' }).click();
@@ -78,12 +83,12 @@ test('the log pages through every generation by key, newest first', async ({ pag
   await expect(page.locator('[data-testid=next-page]')).toHaveCount(0);
   await page.getByRole('link', { name: '← First page' }).click();
   await expect(page).toHaveURL(`${server.url}${LOG_PATH}`);
-  expect((await shownIds(page))[0]).toBe(all[0]);
+  await expectShown(page, all.slice(0, 50));
   expect(errors).toEqual([]);
 });
 
 test('filters narrow the log and live in the URL; a row leads to its user and back', async ({ page }) => {
-  const errors = collectErrors(page);
+  const errors = await collectErrors(page);
   await openLog(page);
 
   await test.step('failed ones of one provider', async () => {
@@ -93,8 +98,7 @@ test('filters narrow the log and live in the URL; a row leads to its user and ba
     await expect(page).toHaveURL(/status=failed/);
     await expect(page).toHaveURL(/provider=Kling/);
     const expected = newestFirst().filter((g) => g.status === 'failed' && g.provider === 'Kling');
-    await expect(page.locator('table[data-testid=generations] tbody tr')).toHaveCount(expected.length);
-    expect(await shownIds(page)).toEqual(expected.map((g) => g.id));
+    await expectShown(page, expected.map((g) => g.id));
     const first = page.locator('table[data-testid=generations] tbody tr').first();
     await expect(first.locator('.status')).toHaveText('failed');
     // The export carries the filters and holds the same rows.
@@ -112,7 +116,7 @@ test('filters narrow the log and live in the URL; a row leads to its user and ba
   await test.step('the user of a row', async () => {
     await page.goto(`${server.url}${LOG_PATH}?user=u_plus1`);
     const expected = newestFirst().filter((g) => g.user_id === 'u_plus1');
-    expect(await shownIds(page)).toEqual(expected.map((g) => g.id));
+    await expectShown(page, expected.map((g) => g.id));
     await page.locator('table[data-testid=generations] tbody tr').first().getByRole('link', { name: 'u_plus1' }).click();
     await expect(page).toHaveURL(`${server.url}/admin/users/u_plus1`);
     await expect(page.locator('[data-testid=user-id]')).toHaveText('u_plus1');
@@ -129,10 +133,10 @@ test('filters narrow the log and live in the URL; a row leads to its user and ba
     // g_fail1 and g_d10 were refunded 2 credits each.
     await expect(page.locator('[data-testid=user-credits-refunded] dd')).toHaveText('4');
     const failures = page.locator('table[data-testid=user-failures] tbody tr');
-    expect(await failures.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-generation')))).toEqual(failed.map((g) => g.id));
+    await expect.poll(() => failures.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-generation')))).toEqual(failed.map((g) => g.id));
     await page.getByRole('link', { name: 'All generations of this user →' }).click();
     await expect(page).toHaveURL(`${server.url}${LOG_PATH}?user=u_plus1`);
-    expect(await shownIds(page)).toEqual(expected.map((g) => g.id));
+    await expectShown(page, expected.map((g) => g.id));
   });
   expect(errors).toEqual([]);
 });
@@ -150,11 +154,11 @@ test('unknown users and bad filters are explained', async ({ page }) => {
   await page.goto(`${server.url}${LOG_PATH}?range=24h`);
   await expect(page.locator('[data-testid=range-note]')).toContainText('Last 24 hours');
   const day = newestFirst().filter((g) => g.created > data.clock.now - 24 * 60 * MINUTE - SECOND);
-  expect(await shownIds(page)).toEqual(day.map((g) => g.id));
+  await expectShown(page, day.map((g) => g.id));
 });
 
 test('refund reconciliation counts failures never refunded and leads to them in the log', async ({ page }) => {
-  const errors = collectErrors(page);
+  const errors = await collectErrors(page);
   await signIn(page.request, server.url);
   await page.goto(`${server.url}/admin/credits`);
   // The seed refunds its failures but g_fail3, which is still within the 15 minutes; every
@@ -169,8 +173,6 @@ test('refund reconciliation counts failures never refunded and leads to them in 
   await expect(page).toHaveURL(`${server.url}${LOG_PATH}?problem=unrefunded&range=30d`);
   await expect(page.getByLabel('Refund problem', { exact: true })).toHaveValue('unrefunded');
   const expected = newestFirst().filter((g) => overdue.includes(g as (typeof EXTRA)[number]));
-  const ids: string[] = [];
-  ids.push(...(await shownIds(page)));
-  expect(ids).toEqual(expected.slice(0, 50).map((g) => g.id));
+  await expectShown(page, expected.slice(0, 50).map((g) => g.id));
   expect(errors).toEqual([]);
 });

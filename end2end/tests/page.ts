@@ -5,14 +5,29 @@ import { ADMIN } from './server';
 
 export const DASHBOARD_PATH = '/admin/credits';
 
-/** Browser-side problems seen by a page: console errors and uncaught exceptions. */
-export function collectErrors(page: Page): string[] {
+/** Browser-side problems seen by a page: console errors, uncaught exceptions, and every
+ *  Content-Security-Policy violation (reported by the browser as an event, listened for
+ *  before any of the page's own scripts run). */
+export async function collectErrors(page: Page): Promise<string[]> {
   const errors: string[] = [];
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      console.error(`securitypolicyviolation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'} in ${event.documentURI}`);
+    });
+  });
   return errors;
+}
+
+/** Waits until the app has made a page live: it marks `<html data-hydrated="PATH?QUERY">`
+ *  once that page's content has hydrated, or been drawn after a navigation in the page
+ *  (src/ui/hydrated.rs). Without `path`, any page will do. */
+export async function hydrated(page: Page, path?: string): Promise<void> {
+  const selector = path === undefined ? 'html[data-hydrated]' : `html[data-hydrated="${path}"]`;
+  await expect(page.locator(selector)).toHaveCount(1, { timeout: 15_000 });
 }
 
 /** Signs the test admin in through the login form's POST; the session cookie lands in the
@@ -22,20 +37,13 @@ export async function signIn(request: APIRequestContext, baseUrl: string): Promi
   expect(response.status(), 'signing in answers with a redirect').toBe(303);
 }
 
-/**
- * Signs in, opens the dashboard and waits until it is hydrated: the page has loaded, the WebAssembly
- * bundle has been fetched and the network has been quiet for a moment.
- */
+/** Signs in, opens the dashboard and waits until it is hydrated. */
 export async function openDashboard(page: Page, baseUrl: string): Promise<void> {
   await signIn(page.request, baseUrl);
-  const bundle = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('.wasm'));
   const response = await page.goto(baseUrl + DASHBOARD_PATH);
   expect(response?.status()).toBe(200);
-  expect((await bundle).status(), 'the WebAssembly bundle loads').toBe(200);
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   await expect(page.locator('[data-testid=health]')).toBeVisible();
-  // Hydration runs right after the bundle is instantiated; give it a moment.
-  await page.waitForTimeout(500);
 }
 
 /** The figures' time (`generatedAt`), from the "Updated" clock's `datetime`. */

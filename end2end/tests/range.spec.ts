@@ -59,7 +59,7 @@ async function expectGuideView(page: Page) {
 }
 
 test('presets and a custom range drive the sections, live in the URL, and go back', async ({ page }) => {
-  const errors = collectErrors(page);
+  const errors = await collectErrors(page);
   await openDashboard(page, server.url);
   const now = data.clock.now;
   await expectGuideView(page);
@@ -120,7 +120,7 @@ test('a shared link opens on its range, rendered by the server', async ({ page }
 });
 
 test('a bad range is explained, and the picker stays to correct it', async ({ page }) => {
-  const errors = collectErrors(page);
+  const errors = await collectErrors(page);
   await openDashboard(page, server.url);
   await page.getByLabel('From', { exact: true }).fill('2026-11-05');
   await page.getByLabel('To', { exact: true }).fill('2026-11-01');
