@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
+use chrono::{DateTime, Utc};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
@@ -62,6 +63,15 @@ impl AppState {
             crate::stats::query::load(db, report, chrono::Utc::now(), range)
         })
         .await
+    }
+
+    /// The guide's figures, and when their computation ended (for the alerts, which must
+    /// know how old the shared figures are).
+    pub async fn figures_finished(&self) -> Result<(DashboardStats, DateTime<Utc>), Unavailable> {
+        let (db, report) = (&self.db, &self.settings.report);
+        self.stats
+            .get_finished(|| crate::stats::query::load(db, report, chrono::Utc::now(), None))
+            .await
     }
 
     /// The top users by cost.
