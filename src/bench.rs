@@ -3,8 +3,10 @@
 //! same figures by the straightforward SQL over the raw rows, and the dashboard page as
 //! served. It prints one Markdown table (the README keeps the latest).
 
+mod durability;
+
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{Db, Durability};
 use crate::ingest::import_lines;
 use crate::log::{LogQuery, PAGE_SIZE};
 use crate::server::{router, AppState};
@@ -34,6 +36,10 @@ pub struct BenchArgs {
     /// Timed runs of the straightforward SQL per run (slow at millions of rows).
     #[arg(long, default_value_t = 5)]
     raw_samples: usize,
+    /// Only compare SQLite's `synchronous = FULL` and `NORMAL` (imports and ingest batches
+    /// of the first `--rows`).
+    #[arg(long)]
+    durability: bool,
 }
 
 /// Days of history the generations are spread over, ending at the start of the run.
@@ -66,7 +72,8 @@ impl Place {
                 url.to_string()
             }
         };
-        Ok(Db::connect(&url, timeouts).await?)
+        // As `usage-monitor import` connects.
+        Ok(Db::connect_with(&url, timeouts, Durability::ProcessCrash).await?)
     }
 
     async fn remove(&self) -> Result<(), sqlx::Error> {
@@ -109,6 +116,9 @@ struct Measured {
 }
 
 pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
+    if args.durability {
+        return durability::run(&args).await;
+    }
     let leptos_options = crate::config::leptos_options()?;
     std::fs::create_dir_all(&args.sqlite_dir)?;
     sqlx::any::install_default_drivers();

@@ -3,7 +3,7 @@
 
 use crate::auth::{accounts, token};
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{Db, Durability};
 use crate::ingest::{import_lines, Report};
 use crate::stats::{query, DateRange, RangeQuery};
 use chrono::{DateTime, Utc};
@@ -125,9 +125,11 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Import { file, strict } => {
-            let db = Db::connect(
+            // The file can be imported again: a power loss may cost its last commits.
+            let db = Db::connect_with(
                 &settings.database_url,
                 settings.database_timeouts.unlimited_statements(),
+                Durability::ProcessCrash,
             )
             .await?;
             let report = if file.as_os_str() == "-" {

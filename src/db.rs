@@ -59,6 +59,27 @@ impl DbTimeouts {
     }
 }
 
+/// When a commit on SQLite is on disk (PostgreSQL's own settings decide there). Either way
+/// a crash of the process loses no commit and a power loss corrupts nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// A commit survives a power loss (`synchronous = FULL`): what the server answers `200`
+    /// for must.
+    PowerLoss,
+    /// The last commits may be lost in a power loss (`synchronous = NORMAL`, a sync per
+    /// checkpoint rather than per commit): for an import, whose file can be imported again.
+    ProcessCrash,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::PowerLoss => "PRAGMA synchronous = FULL",
+            Durability::ProcessCrash => "PRAGMA synchronous = NORMAL",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("DATABASE_URL {0:?} is neither sqlite: nor postgres:")]
@@ -75,8 +96,18 @@ pub enum DbError {
 }
 
 impl Db {
-    /// Connects (creating a SQLite file and its folder on first start) and migrates.
+    /// Connects (creating a SQLite file and its folder on first start) and migrates; every
+    /// commit survives a power loss.
     pub async fn connect(url: &str, timeouts: DbTimeouts) -> Result<Db, DbError> {
+        Db::connect_with(url, timeouts, Durability::PowerLoss).await
+    }
+
+    /// [`Db::connect`] with commits as durable as `durability` says.
+    pub async fn connect_with(
+        url: &str,
+        timeouts: DbTimeouts,
+        durability: Durability,
+    ) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -100,7 +131,7 @@ impl Db {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         match backend {
-                            Backend::Sqlite => configure_sqlite(conn, role).await?,
+                            Backend::Sqlite => configure_sqlite(conn, role, durability).await?,
                             Backend::Postgres => {
                                 conn.execute(set_statement_timeout(statement_timeout).as_str())
                                     .await?;
@@ -176,11 +207,15 @@ enum Role {
     Writes,
 }
 
-async fn configure_sqlite(conn: &mut sqlx::AnyConnection, role: Role) -> Result<(), sqlx::Error> {
+async fn configure_sqlite(
+    conn: &mut sqlx::AnyConnection,
+    role: Role,
+    durability: Durability,
+) -> Result<(), sqlx::Error> {
     // WAL lets the dashboard read while an import writes; the busy timeout makes a writer of
     // another process (an import) wait its turn instead of failing.
     conn.execute("PRAGMA journal_mode = WAL").await?;
-    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    conn.execute(durability.pragma()).await?;
     conn.execute("PRAGMA busy_timeout = 5000").await?;
     conn.execute("PRAGMA foreign_keys = ON").await?;
     // Statement journals (every multi-row upsert has one) and sorts in memory, not in files:
@@ -269,6 +304,32 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    /// `PRAGMA synchronous` on each pool: 2 is FULL, 1 NORMAL.
+    async fn synchronous(db: &Db) -> [i64; 2] {
+        let mut modes = [0; 2];
+        for (pool, mode) in [&db.pool, db.writer()].into_iter().zip(&mut modes) {
+            let row = sqlx::query("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            *mode = sqlx::Row::get(&row, 0);
+        }
+        modes
+    }
+
+    #[tokio::test]
+    async fn sqlite_commits_survive_a_power_loss_unless_asked_otherwise() {
+        let (db, folder) = testing::fresh_sqlite().await;
+        assert_eq!(synchronous(&db).await, [2, 2]);
+        let url = format!("sqlite://{}/test.db", folder.path().display());
+        let import = Db::connect_with(&url, DbTimeouts::DEFAULT, Durability::ProcessCrash)
+            .await
+            .unwrap();
+        assert_eq!(synchronous(&import).await, [1, 1]);
+        // Per connection: the server's stay as they are.
+        assert_eq!(synchronous(&db).await, [2, 2]);
     }
 }
 

@@ -19,6 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
+use chrono::{DateTime, Utc};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::future::Future;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub setup: Arc<SetupLink>,
     pub stats: Arc<Shared<DashboardStats>>,
     pub top_users: Arc<Shared<TopUsers>>,
+    /// Whether the database answered `/readyz`'s probe.
+    pub ready: Arc<Shared<bool>>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             ))),
             stats: Arc::new(Shared::new(settings.stats_max_age)),
             top_users: Arc::new(Shared::new(crate::log::TOP_USERS_MAX_AGE)),
+            ready: Arc::new(Shared::new(READY_MAX_AGE)),
             settings: Arc::new(settings),
             setup: Arc::default(),
         }
@@ -64,6 +68,15 @@ impl AppState {
             crate::stats::query::load(db, report, chrono::Utc::now(), range)
         })
         .await
+    }
+
+    /// The guide's figures, and when their computation ended (for the alerts, which must
+    /// know how old the shared figures are).
+    pub async fn figures_finished(&self) -> Result<(DashboardStats, DateTime<Utc>), Unavailable> {
+        let (db, report) = (&self.db, &self.settings.report);
+        self.stats
+            .get_finished(|| crate::stats::query::load(db, report, chrono::Utc::now(), None))
+            .await
     }
 
     /// The top users by cost.
@@ -194,18 +207,36 @@ async fn credit_stats(
 /// How long `/readyz` waits for the database's answer: probes come often and want one soon.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `GET /readyz`: 200 when the database answers, else 503; nothing more, to anyone.
+/// How old an answer `/readyz` may give: load balancers and orchestrators probe every
+/// server often, and the database need not be asked by each probe.
+const READY_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// `GET /readyz`: 200 when the database answered within the last second, else 503; nothing
+/// more, to anyone.
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    let probe = sqlx::query("SELECT 1").execute(&state.db.pool);
+    let db = &state.db;
+    match state
+        .ready
+        .get(|| async { Ok(database_answers(db).await) })
+        .await
+    {
+        Ok(true) => (StatusCode::OK, "ready"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    }
+}
+
+/// Asks the database for `SELECT 1`, at most [`READY_TIMEOUT`].
+async fn database_answers(db: &Db) -> bool {
+    let probe = sqlx::query("SELECT 1").execute(&db.pool);
     match tokio::time::timeout(READY_TIMEOUT, probe).await {
-        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        Ok(Ok(_)) => true,
         Ok(Err(error)) => {
             tracing::warn!(%error, "not ready: the database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            false
         }
         Err(_) => {
             tracing::warn!("not ready: the database did not answer within {READY_TIMEOUT:?}");
-            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            false
         }
     }
 }

@@ -5,6 +5,8 @@
 //! Writers collect the change of a whole batch in [`Deltas`] and apply it in the batch's own
 //! transaction, in sorted key order; `rebuild` recomputes everything from the raw rows.
 
+pub mod grand;
+
 use crate::db::bulk::insert_rows;
 use crate::ingest::event::Status;
 use crate::stats::Tier;
@@ -261,6 +263,7 @@ pub struct Snapshot {
     pub last_generation_at: Vec<(String, i64)>,
     pub activity: Vec<(i64, i64, i64)>,
     pub latency: Vec<(i64, i64, String, i64, i64)>,
+    pub grand: grand::GrandTotals,
 }
 
 impl Snapshot {
@@ -352,6 +355,7 @@ impl Snapshot {
                 row.try_get(4)?,
             ));
         }
+        snapshot.grand = grand::GrandTotals::read(conn).await?;
         Ok(snapshot)
     }
 }
@@ -359,9 +363,10 @@ impl Snapshot {
 /// The statements that compute the totals from the raw rows: those of the migrations that
 /// last laid out the totals tables (and filled them), so that the two can never disagree.
 fn fill_statements() -> impl Iterator<Item = &'static str> {
-    const MIGRATIONS: [&str; 2] = [
+    const MIGRATIONS: [&str; 3] = [
         include_str!("../migrations/0006_reconciliation_totals.sql"),
         include_str!("../migrations/0007_latency_totals.sql"),
+        include_str!("../migrations/0009_grand_totals.sql"),
     ];
     MIGRATIONS.into_iter().flat_map(|migration| {
         let (_, fill) = migration
@@ -393,6 +398,7 @@ pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
         "balance_totals",
         "activity_totals",
         "latency_totals",
+        "grand_totals",
     ] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)
@@ -430,13 +436,16 @@ mod tests {
     }
 
     #[test]
-    fn the_migration_gives_the_rebuild_its_five_statements() {
+    fn the_migrations_give_the_rebuild_its_statements() {
         let statements: Vec<_> = fill_statements().collect();
-        assert_eq!(statements.len(), 6);
+        assert_eq!(statements.len(), 9);
         assert!(statements[0].starts_with("INSERT INTO generation_totals"));
         assert!(statements[3].starts_with("UPDATE users SET last_generation_at"));
         assert!(statements[4].starts_with("INSERT INTO activity_totals"));
         assert!(statements[5].starts_with("INSERT INTO latency_totals"));
+        assert!(statements[6..]
+            .iter()
+            .all(|s| s.starts_with("INSERT INTO grand_totals")));
     }
 
     #[test]

@@ -14,6 +14,14 @@ use sqlx::{AnyConnection, Row};
 /// The `alert_state` row of the health.
 const HEALTH: &str = "health";
 
+/// When figures were computed: their reads began after `started` (their `now`) and had
+/// ended by `finished`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AsOf {
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+}
+
 /// A change this server claimed: it alone announces it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claim {
@@ -34,15 +42,18 @@ pub async fn recorded(db: &Db) -> Result<Option<HealthStatus>, sqlx::Error> {
         .transpose()
 }
 
-/// Records `current` as the health if it is not what is recorded, and if the change
-/// deserves an alert logs a delivery to each of `webhooks` (their redacted forms), in one
-/// transaction. The change is claimed by a conditional write (from the status read to
-/// `current`), so that of several servers on one database one claims it; `None` when
-/// nothing changed or another server was first.
+/// Records `current`, the health in figures computed `as_of`, if it is not what is
+/// recorded, and if the change deserves an alert logs a delivery to each of `webhooks`
+/// (their redacted forms), in one transaction. The change is claimed by a conditional write
+/// (from the status read to `current`), so that of several servers on one database one
+/// claims it; and only from figures whose reads began after those of the recorded change
+/// had ended (`changed_at`): a server may hold shared figures computed before another
+/// server recorded the change they would undo. `None` when nothing changed, another server
+/// was first, or the figures are too old to say.
 pub async fn claim_change(
     db: &Db,
     current: HealthStatus,
-    now: DateTime<Utc>,
+    as_of: AsOf,
     webhooks: &[String],
 ) -> Result<Option<Claim>, sqlx::Error> {
     let previous = recorded(db).await?;
@@ -50,6 +61,7 @@ pub async fn claim_change(
         return Ok(None);
     }
     let mut tx = db.writer().begin().await?;
+    let finished = as_of.finished.timestamp_micros();
     let claim = match previous {
         None => sqlx::query(
             "INSERT INTO alert_state (name, status, changed_at) VALUES ($1, $2, $3)
@@ -57,20 +69,30 @@ pub async fn claim_change(
         )
         .bind(HEALTH)
         .bind(current.as_str())
-        .bind(now.timestamp_micros()),
+        .bind(finished),
         Some(previous) => sqlx::query(
-            "UPDATE alert_state SET status = $2, changed_at = $3 WHERE name = $1 AND status = $4",
+            "UPDATE alert_state SET status = $2, changed_at = $3
+             WHERE name = $1 AND status = $4 AND changed_at < $5",
         )
         .bind(HEALTH)
         .bind(current.as_str())
-        .bind(now.timestamp_micros())
-        .bind(previous.as_str()),
+        .bind(finished)
+        .bind(previous.as_str())
+        .bind(as_of.started.timestamp_micros()),
     };
     if claim.execute(&mut *tx).await?.rows_affected() == 0 {
         return Ok(None);
     }
     let deliveries = if deserves_alert(previous, current) {
-        log_sending(&mut tx, AlertKind::Change, previous, current, now, webhooks).await?
+        log_sending(
+            &mut tx,
+            AlertKind::Change,
+            previous,
+            current,
+            as_of.started,
+            webhooks,
+        )
+        .await?
     } else {
         Vec::new()
     };

@@ -117,10 +117,21 @@ fn watcher(db: &Db, alerts: &Arc<AlertSettings>) -> Watcher {
     Watcher::new(db.clone(), alerts.clone(), Sender::new(QUICK).unwrap())
 }
 
+/// Figures computed in the first second of minute `minute` of a day.
+fn at_minute(minute: u32) -> store::AsOf {
+    let started = Utc.with_ymd_and_hms(2026, 11, 3, 9, minute, 0).unwrap();
+    store::AsOf {
+        started,
+        finished: started + chrono::TimeDelta::milliseconds(20),
+    }
+}
+
 /// One check at minute `minute` of a day, and the messages it started, sent.
 async fn check(watcher: &mut Watcher, status: HealthStatus, minute: u32, stop: &Stop) {
-    let now = Utc.with_ymd_and_hms(2026, 11, 3, 9, minute, 0).unwrap();
-    watcher.check(&health(status), now, stop).await.unwrap();
+    watcher
+        .check(&health(status), at_minute(minute), stop)
+        .await
+        .unwrap();
     watcher.finish_sending().await;
 }
 
@@ -223,11 +234,10 @@ async fn servers_racing_on_one_database_send_each_change_once() {
         let (mut one, mut two) = (watcher(&db, &alerts), watcher(&other_db, &alerts));
         let statuses = [Healthy, Degraded, Critical, Healthy, Critical, Idle];
         for (minute, status) in (0..).zip(statuses) {
-            let now = Utc.with_ymd_and_hms(2026, 11, 3, 9, minute, 0).unwrap();
             let health = health(status);
             let (first, second) = tokio::join!(
-                one.check(&health, now, &stop),
-                two.check(&health, now, &stop)
+                one.check(&health, at_minute(minute), &stop),
+                two.check(&health, at_minute(minute), &stop)
             );
             first.unwrap();
             second.unwrap();
@@ -247,6 +257,38 @@ async fn servers_racing_on_one_database_send_each_change_once() {
         assert_eq!(hook.changes(), expected);
         assert_eq!(log(&db).await.len(), expected.len());
         other_db.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn figures_older_than_the_recorded_change_announce_nothing() {
+    on_each_backend(|db| async move {
+        let hook = Receiver::start(&[]).await;
+        let alerts = alerts_to(&[&hook.url]);
+        let (_keep, stop) = never_stopping();
+        let (mut one, mut two) = (watcher(&db, &alerts), watcher(&db, &alerts));
+        check(&mut one, Healthy, 0, &stop).await;
+        check(&mut one, Critical, 5, &stop).await;
+        // The other server's shared figures: computed before the change was recorded,
+        // and while it was being computed (begun before its reads had ended).
+        let stale = [at_minute(4), {
+            let recorded = at_minute(5);
+            store::AsOf {
+                started: recorded.finished - chrono::TimeDelta::milliseconds(1),
+                finished: recorded.finished + chrono::TimeDelta::milliseconds(30),
+            }
+        }];
+        for as_of in stale {
+            two.check(&health(Healthy), as_of, &stop).await.unwrap();
+            two.finish_sending().await;
+        }
+        assert_eq!(store::recorded(&db).await.unwrap(), Some(Critical));
+        // Figures begun after the change was recorded may undo it.
+        check(&mut two, Healthy, 6, &stop).await;
+        let expected = [("healthy", "critical"), ("critical", "healthy")]
+            .map(|(from, to)| (Value::from(from), Value::from(to)));
+        assert_eq!(hook.changes(), expected);
     })
     .await;
 }

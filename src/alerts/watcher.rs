@@ -32,18 +32,18 @@ impl Watcher {
         }
     }
 
-    /// Compares `health` with the health recorded; a change this server claims that
-    /// deserves an alert starts being sent to every webhook.
+    /// Compares `health`, from figures computed `as_of`, with the health recorded; a
+    /// change this server claims that deserves an alert starts being sent to every webhook.
     pub async fn check(
         &mut self,
         health: &SystemHealth,
-        now: DateTime<Utc>,
+        as_of: store::AsOf,
         stop: &Stop,
     ) -> Result<(), sqlx::Error> {
         // Deliveries that ended since the last check.
         while self.sending.try_join_next().is_some() {}
         let webhooks = self.alerts.redacted_webhooks();
-        let Some(claim) = store::claim_change(&self.db, health.status, now, &webhooks).await?
+        let Some(claim) = store::claim_change(&self.db, health.status, as_of, &webhooks).await?
         else {
             return Ok(());
         };
@@ -60,7 +60,7 @@ impl Watcher {
             kind: AlertKind::Change,
             previous: claim.previous,
             health,
-            at: now,
+            at: as_of.started,
             dashboard: self.alerts.dashboard.as_deref(),
         }
         .body();
@@ -94,10 +94,15 @@ pub async fn watch(state: AppState, sender: Sender, mut stop: Stop) {
             _ = ticks.tick() => {}
             () = stopping(Some(&mut stop)) => break,
         }
-        // On failure the next check tries again; nothing was claimed.
-        match state.figures(None).await {
-            Ok(figures) => {
-                let checked = watcher.check(&figures.system_health, Utc::now(), &stop);
+        // On failure the next check tries again; nothing was claimed. The shared figures
+        // may be older than this check: the claim compares when they were computed.
+        match state.figures_finished().await {
+            Ok((figures, finished)) => {
+                let as_of = store::AsOf {
+                    started: figures.generated_at.with_timezone(&Utc),
+                    finished,
+                };
+                let checked = watcher.check(&figures.system_health, as_of, &stop);
                 if let Err(error) = checked.await {
                     tracing::warn!(%error, "alerts: the change could not be recorded");
                 }

@@ -128,25 +128,7 @@ pub fn parse_event(text: &str) -> Result<Event, Invalid> {
             credits: fields.credits("credits", 0)?,
             email: fields.text("email", MAX_NAME_LEN)?,
         })),
-        "generation" => Ok(Event::Generation(GenerationEvent {
-            id: fields.non_empty("id", MAX_ID_LEN)?,
-            user_id: fields.non_empty("user_id", MAX_ID_LEN)?,
-            provider: fields.non_empty("provider", MAX_NAME_LEN)?,
-            model: fields.text("model", MAX_NAME_LEN)?,
-            status: {
-                let status: String = fields.required("status")?;
-                Status::parse(&status).ok_or_else(|| {
-                    invalid(format!(
-                        "status: {status:?} is not one of pending, succeeded, failed"
-                    ))
-                })?
-            },
-            credits: fields.credits("credits", 0)?,
-            cost: fields.cost("cost_usd")?,
-            created_at: fields.timestamp("created_at")?,
-            completed_at: fields.optional_timestamp("completed_at")?,
-            error: fields.optional::<String>("error")?.map(readable_error),
-        })),
+        "generation" => generation(&fields).map(Event::Generation),
         "refund" => Ok(Event::Refund(RefundEvent {
             generation_id: fields.non_empty("generation_id", MAX_ID_LEN)?,
             credits: fields.credits("credits", 1)?,
@@ -156,6 +138,39 @@ pub fn parse_event(text: &str) -> Result<Event, Invalid> {
             "kind: {other:?} is not one of user, generation, refund"
         ))),
     }
+}
+
+/// A generation event's fields; one cannot be completed before it was created.
+fn generation(fields: &Fields) -> Result<GenerationEvent, Invalid> {
+    let generation = GenerationEvent {
+        id: fields.non_empty("id", MAX_ID_LEN)?,
+        user_id: fields.non_empty("user_id", MAX_ID_LEN)?,
+        provider: fields.non_empty("provider", MAX_NAME_LEN)?,
+        model: fields.text("model", MAX_NAME_LEN)?,
+        status: {
+            let status: String = fields.required("status")?;
+            Status::parse(&status).ok_or_else(|| {
+                invalid(format!(
+                    "status: {status:?} is not one of pending, succeeded, failed"
+                ))
+            })?
+        },
+        credits: fields.credits("credits", 0)?,
+        cost: fields.cost("cost_usd")?,
+        created_at: fields.timestamp("created_at")?,
+        completed_at: fields.optional_timestamp("completed_at")?,
+        error: fields.optional::<String>("error")?.map(readable_error),
+    };
+    if let Some(completed_at) = generation.completed_at {
+        if completed_at < generation.created_at {
+            return Err(invalid(format!(
+                "completed_at: {} is before created_at, {}",
+                rfc3339_exact(completed_at),
+                rfc3339_exact(generation.created_at)
+            )));
+        }
+    }
+    Ok(generation)
 }
 
 /// A provider's error text as stored: cut when long, and without NUL characters (which
@@ -309,6 +324,13 @@ fn rfc3339(micros: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// In UTC, with as many decimals as it has.
+fn rfc3339_exact(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// The JSON type a field must have, as error messages name it.
 trait Expected: serde::de::DeserializeOwned {
     const WHAT: &'static str;
@@ -458,6 +480,25 @@ mod tests {
             .next(),
             Some("at: 2026-11-03T09:15:00 is not an RFC 3339 timestamp with an offset")
         );
+    }
+
+    #[test]
+    fn a_generation_cannot_complete_before_it_was_created() {
+        let completed = |at: &str| {
+            parse_event(&format!(
+                r#"{{"kind":"generation","id":"g","user_id":"u","provider":"P","status":"failed","credits":1,"cost_usd":"0","created_at":"2026-11-03T09:15:00Z","completed_at":"{at}"}}"#
+            ))
+        };
+        assert_eq!(
+            completed("2026-11-03T09:14:59.5Z").unwrap_err().0,
+            "completed_at: 2026-11-03T09:14:59.500Z is before created_at, 2026-11-03T09:15:00Z"
+        );
+        assert_eq!(
+            completed("2026-11-03T10:14:00+01:00").unwrap_err().0,
+            "completed_at: 2026-11-03T09:14:00Z is before created_at, 2026-11-03T09:15:00Z"
+        );
+        assert!(completed("2026-11-03T09:15:00Z").is_ok(), "at once is fine");
+        assert!(completed("2026-11-03T10:15:00+01:00").is_ok());
     }
 
     #[test]

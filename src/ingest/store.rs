@@ -6,10 +6,12 @@
 //! in memory, then writes the changed rows with multi-row statements and moves the running
 //! totals (`crate::totals`) by the difference between the rows before and after. The caller
 //! holds the write lock (`super::begin_write`), so nothing changes those rows meanwhile.
+//! An event that would take a grand total (`crate::totals::grand`) past `i64` is rejected.
 
 use super::event::{Event, GenerationEvent, RefundEvent, Status, UserEvent};
 use crate::db::bulk::{id_lists, insert_rows};
 use crate::stats::Tier;
+use crate::totals::grand::GrandTotals;
 use crate::totals::{Contribution, Deltas};
 use sqlx::{AnyConnection, Row};
 
@@ -142,14 +144,16 @@ pub async fn store_batch(
     }
     read_users(conn, &user_ids, &mut before).await?;
 
+    let grand_before = GrandTotals::read(conn).await?;
+    let mut grand = grand_before;
     let mut after = before.clone();
     let mut changes = Changes::default();
     let outcomes = parsed
         .iter()
         .map(|parsed| match parsed {
             Err(reason) => Err(reason.clone()),
-            Ok(Event::User(u)) => apply_user(&mut after, &mut changes, u),
-            Ok(Event::Generation(g)) => apply_generation(&mut after, &mut changes, g),
+            Ok(Event::User(u)) => apply_user(&mut after, &mut changes, &mut grand, u),
+            Ok(Event::Generation(g)) => apply_generation(&mut after, &mut changes, &mut grand, g),
             Ok(Event::Refund(r)) => apply_refund(&mut after, &mut changes, r),
         })
         .collect();
@@ -194,6 +198,7 @@ pub async fn store_batch(
         }
     }
     deltas.apply(conn).await?;
+    grand.write(grand_before, conn).await?;
     Ok(outcomes)
 }
 
@@ -207,17 +212,28 @@ struct Changes {
     lost_newest: Ids<String>,
 }
 
-fn apply_user(rows: &mut Rows, changes: &mut Changes, u: &UserEvent) -> Outcome {
+fn apply_user(
+    rows: &mut Rows,
+    changes: &mut Changes,
+    grand: &mut GrandTotals,
+    u: &UserEvent,
+) -> Outcome {
     match rows.users.get_mut(&u.id) {
         Some(user) if (user.tier, user.credits, &user.email) == (u.tier, u.credits, &u.email) => {
             return Ok(Applied::Unchanged)
         }
         Some(user) => {
+            grand
+                .replace_balance(user.credits, u.credits)
+                .map_err(|overflow| overflow.to_string())?;
             user.tier = u.tier;
             user.credits = u.credits;
             user.email = u.email.clone();
         }
         None => {
+            grand
+                .replace_balance(0, u.credits)
+                .map_err(|overflow| overflow.to_string())?;
             rows.users.insert(
                 u.id.clone(),
                 UserRow {
@@ -233,7 +249,12 @@ fn apply_user(rows: &mut Rows, changes: &mut Changes, u: &UserEvent) -> Outcome 
     Ok(Applied::Stored)
 }
 
-fn apply_generation(rows: &mut Rows, changes: &mut Changes, g: &GenerationEvent) -> Outcome {
+fn apply_generation(
+    rows: &mut Rows,
+    changes: &mut Changes,
+    grand: &mut GrandTotals,
+    g: &GenerationEvent,
+) -> Outcome {
     let old = rows.generations.get(&g.id);
     if old.is_some_and(|old| old.status != Status::Pending && g.status == Status::Pending) {
         return Ok(Applied::Unchanged);
@@ -242,6 +263,10 @@ fn apply_generation(rows: &mut Rows, changes: &mut Changes, g: &GenerationEvent)
     if old == Some(&new) {
         return Ok(Applied::Unchanged);
     }
+    let amounts = |row: &GenerationRow| (row.cost_micros, row.credits);
+    grand
+        .replace_generation(old.map_or((0, 0), amounts), amounts(&new))
+        .map_err(|overflow| overflow.to_string())?;
     if let Some(old) = old {
         if old.user_id != new.user_id || old.created_at > new.created_at {
             changes.lost_newest.insert(old.user_id.clone());

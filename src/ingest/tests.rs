@@ -233,3 +233,33 @@ async fn large_imports_span_several_transactions() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_import_rejects_a_balance_that_would_overflow_the_sum_of_balances() {
+    on_each_backend(|db| async move {
+        sqlx::query("UPDATE grand_totals SET total = $1 WHERE name = 'balances'")
+            .bind(i64::MAX - 100)
+            .execute(db.writer())
+            .await
+            .unwrap();
+        let lines = r#"{"kind":"user","id":"u_1","tier":"plus","credits":60}
+{"kind":"user","id":"u_2","tier":"free","credits":60}
+{"kind":"user","id":"u_1","tier":"plus","credits":10}
+{"kind":"user","id":"u_2","tier":"free","credits":60}
+"#;
+        let report = import(&db, lines, false).await;
+        assert_eq!(report.stored, 3);
+        assert_eq!(
+            report.rejected,
+            [Rejection {
+                line: 2,
+                reason: "credits: the balances of all users would exceed the largest sum kept, 9,223,372,036,854,775,807".into()
+            }]
+        );
+        assert_eq!(
+            one::<i64>(&db, "SELECT total FROM grand_totals WHERE name = 'balances'").await,
+            i64::MAX - 30
+        );
+    })
+    .await;
+}

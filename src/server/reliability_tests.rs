@@ -488,3 +488,35 @@ async fn a_failing_query_after_the_guard_is_a_503_without_the_databases_words() 
         );
     }
 }
+
+#[tokio::test]
+async fn readiness_is_answered_from_a_probe_at_most_a_second_old() {
+    let (db, _folder) = fresh_sqlite().await;
+    let server = TestServer::start(db.clone(), Settings::defaults()).await;
+    let http = Client::new();
+    let ready = || async {
+        let response = http
+            .get(format!("{}{READY_PATH}", server.url))
+            .send()
+            .await
+            .unwrap();
+        response.status()
+    };
+    let asked = Instant::now();
+    assert_eq!(ready().await, StatusCode::OK);
+    let probed = Instant::now();
+    // The database is gone; answers within a second of the probe still say ready, without
+    // asking it.
+    db.close().await;
+    let mut answers = 0;
+    while asked.elapsed() < Duration::from_millis(900) {
+        let status = ready().await;
+        if asked.elapsed() < Duration::from_secs(1) {
+            assert_eq!(status, StatusCode::OK);
+            answers += 1;
+        }
+    }
+    assert!(answers >= 3, "{answers} answers");
+    tokio::time::sleep(Duration::from_millis(1_050).saturating_sub(probed.elapsed())).await;
+    assert_eq!(ready().await, StatusCode::SERVICE_UNAVAILABLE);
+}

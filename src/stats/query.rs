@@ -479,13 +479,13 @@ pub async fn load_from(
         let sign: i64 = row.try_get(2)?;
         let int = |i: usize| row.try_get::<i64, _>(INTEGERS + i);
         match figure {
-            Figure::Generations => generations[window].add(&read_totals(&row)?, sign),
+            Figure::Generations => generations[window].add(&read_totals(&row)?, sign)?,
             Figure::Refunds => refunds[window] += sign * int(0)?,
             Figure::ActiveUsers => active_users += sign * int(0)?,
             Figure::Providers => by_provider
                 .entry(row.try_get(TEXTS)?)
                 .or_default()
-                .add(&read_totals(&row)?, sign),
+                .add(&read_totals(&row)?, sign)?,
             Figure::Balances => {
                 let Some(tier) = Tier::parse(&row.try_get::<String, _>(TEXTS)?) else {
                     continue;
@@ -495,12 +495,14 @@ pub async fn load_from(
                 entry.count = count;
                 entry.total_credits = credits;
                 user_stats.users_with_credits += with_credits;
-                user_stats.total_credits_in_circulation += credits;
+                let circulating = &mut user_stats.total_credits_in_circulation;
+                *circulating = summed(*circulating, credits, 1)?;
             }
             Figure::Consumed => {
                 let tier: Option<String> = row.try_get(TEXTS)?;
                 if let Some(tier) = tier.as_deref().and_then(Tier::parse) {
-                    user_stats.credits_by_tier.get_mut(tier).total_consumed += sign * int(0)?;
+                    let consumed = &mut user_stats.credits_by_tier.get_mut(tier).total_consumed;
+                    *consumed = summed(*consumed, int(0)?, sign)?;
                 }
             }
             // The first window counts overdue failures, the second refunds larger than charged.
@@ -519,7 +521,7 @@ pub async fn load_from(
                 if let Some(bar) = trend_counts.get_mut(window) {
                     bar.entry(row.try_get(TEXTS)?)
                         .or_default()
-                        .add(&read_totals(&row)?, sign)
+                        .add(&read_totals(&row)?, sign)?
                 }
             }
             Figure::Failures => failures.push((
@@ -885,12 +887,22 @@ impl GenerationTotals {
     }
 
     /// Adds (`sign` 1) or takes away (`sign` -1) `other`.
-    fn add(&mut self, other: &GenerationTotals, sign: i64) {
-        self.generations += sign * other.generations;
-        self.succeeded += sign * other.succeeded;
-        self.failed += sign * other.failed;
-        self.cost = Money::from_micros(self.cost.micros() + sign * other.cost.micros());
+    fn add(&mut self, other: &GenerationTotals, sign: i64) -> Result<(), sqlx::Error> {
+        self.generations = summed(self.generations, other.generations, sign)?;
+        self.succeeded = summed(self.succeeded, other.succeeded, sign)?;
+        self.failed = summed(self.failed, other.failed, sign)?;
+        let cost = summed(self.cost.micros(), other.cost.micros(), sign)?;
+        self.cost = Money::from_micros(cost);
+        Ok(())
     }
+}
+
+/// `total` plus `sign` times `part`, checked. The store keeps every sum of amounts within
+/// `i64` (`crate::totals::grand`); a total out of range is a database that broke that.
+fn summed(total: i64, part: i64, sign: i64) -> Result<i64, sqlx::Error> {
+    part.checked_mul(sign)
+        .and_then(|part| total.checked_add(part))
+        .ok_or_else(|| sqlx::Error::Decode("a sum of the stored totals is out of range".into()))
 }
 
 pub(crate) fn from_micros(micros: i64) -> DateTime<Utc> {

@@ -9,6 +9,7 @@
 //! the same way, so that during an outage waiting requests get their 503 together rather
 //! than each waiting for the database in turn; it is not kept longer than the figures.
 
+use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +29,8 @@ pub struct Shared<T> {
 struct Latest<T> {
     /// For a value, when it was computed as of; for a failure, when it was met.
     at: Instant,
+    /// When the computation ended: every read it made was made by then.
+    finished: DateTime<Utc>,
     outcome: Result<T, Unavailable>,
 }
 
@@ -45,16 +48,27 @@ impl<T: Clone> Shared<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, sqlx::Error>>,
     {
+        Ok(self.get_finished(compute).await?.0)
+    }
+
+    /// As [`Shared::get`], with the time its computation ended.
+    pub async fn get_finished<F, Fut>(&self, compute: F) -> Result<(T, DateTime<Utc>), Unavailable>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
         if self.max_age.is_zero() {
-            return compute().await.map_err(Arc::new);
+            let value = compute().await.map_err(Arc::new)?;
+            return Ok((value, Utc::now()));
         }
         // Held while computing: whoever comes meanwhile waits for this computation.
         let mut latest = self.latest.lock().await;
         if let Some(latest) = latest.as_ref().filter(|l| l.at.elapsed() <= self.max_age) {
-            return latest.outcome.clone();
+            return latest.outcome.clone().map(|value| (value, latest.finished));
         }
         let started = Instant::now();
         let outcome = compute().await.map_err(Arc::new);
+        let finished = Utc::now();
         let at = if outcome.is_ok() {
             started
         } else {
@@ -62,9 +76,10 @@ impl<T: Clone> Shared<T> {
         };
         *latest = Some(Latest {
             at,
+            finished,
             outcome: outcome.clone(),
         });
-        outcome
+        outcome.map(|value| (value, finished))
     }
 }
 

@@ -38,6 +38,7 @@ fuzz_target!(|bytes: &[u8]| {
             assert_time(g.created_at);
             if let Some(completed_at) = g.completed_at {
                 assert_time(completed_at);
+                assert!(completed_at >= g.created_at);
             }
             if let Some(error) = &g.error {
                 assert!(error.chars().count() <= MAX_ERROR_CHARS + 1 && !error.contains('\0'));

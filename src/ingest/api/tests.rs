@@ -243,3 +243,67 @@ async fn concurrent_overlapping_batches_lose_nothing_and_count_nothing_twice() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_event_that_would_overflow_a_grand_total_is_rejected_with_its_reason() {
+    on_each_backend(|db| async move {
+        let server = TestServer::start(db.clone(), Settings::defaults()).await;
+        let sender = Sender::new(&server).await;
+        let at = "2026-11-03T09:15:00Z";
+        // The sums of some years of a busy platform, within $1.5 and 10 credits of the
+        // largest kept: far too many events to send in a test.
+        for (name, room) in [("cost_micros", 1_500_000), ("credits_charged", 10)] {
+            sqlx::query("UPDATE grand_totals SET total = $2 WHERE name = $1")
+                .bind(name)
+                .bind(i64::MAX - room)
+                .execute(db.writer())
+                .await
+                .unwrap();
+        }
+        let priced = |id: &str, cost: &str, credits: i64| {
+            let mut event = generation(id, "succeeded", at);
+            event["cost_usd"] = json!(cost);
+            event["credits"] = json!(credits);
+            event
+        };
+        let batch = json!([
+            priced("g_1", "1", 2),
+            priced("g_2", "1", 2),
+            priced("g_3", "0.5", 2),
+            priced("g_4", "0", 7),
+            // A correction that lowers g_1's cost makes room again.
+            priced("g_1", "0.25", 2),
+            priced("g_5", "0.75", 0),
+        ]);
+        let (status, report) = sender.send(&batch).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let cost_reason = "cost_usd: the cost of all generations would exceed the largest sum kept, $9,223,372,036,854.775807";
+        assert_eq!(
+            report,
+            json!({"accepted": 4, "duplicates": 0, "rejected": [
+                {"index": 1, "reason": cost_reason},
+                {"index": 3, "reason": "credits: the credits charged for all generations would exceed the largest sum kept, 9,223,372,036,854,775,807"},
+            ]})
+        );
+        let grand = |name: &'static str| {
+            let db = db.clone();
+            async move {
+                sqlx::query("SELECT total FROM grand_totals WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap()
+                    .get::<i64, _>(0)
+            }
+        };
+        assert_eq!(grand("cost_micros").await, i64::MAX);
+        assert_eq!(grand("credits_charged").await, i64::MAX - 6);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM generations").await, 3);
+        // One more cent is too much; the figures still read.
+        let (_, report) = sender.send(&priced("g_6", "0.01", 0)).await;
+        assert_eq!(report["rejected"][0]["reason"], cost_reason);
+        let stats = server.state.figures(None).await.unwrap();
+        assert_eq!(stats.today_stats.generations, 0);
+    })
+    .await;
+}
