@@ -143,6 +143,8 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback_service(
             ServeDir::new(&*state.leptos_options.site_root)
+                .append_index_html_on_directories(false)
+                .call_fallback_on_method_not_allowed(true)
                 .fallback(not_found_page(&state).into_service()),
         )
         .layer(middleware::map_response(unreadable_server_fn_requests))
