@@ -91,22 +91,7 @@ enum Command {
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    // The audit trail (logins, tokens) is logged whatever RUST_LOG says about the rest.
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
-    let filter = if filter.contains("audit") {
-        filter
-    } else {
-        format!("{filter},audit=info")
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&filter)
-                .unwrap_or_else(|_| "info,sqlx=warn,audit=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for people; logs piped to files or collectors stay plain.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    crate::logging::init();
     match execute(cli.command.unwrap_or(Command::Serve)).await {
         Ok(code) => code,
         Err(error) => {

@@ -3,6 +3,7 @@
 //! in this one place.
 
 use crate::alerts::webhook::Webhook;
+use crate::auth::client_address::parse_proxy;
 use crate::auth::session::SessionPolicy;
 use crate::db::DbTimeouts;
 use crate::stats::query::{ReportSettings, DEFAULT_REFUND_GRACE};
@@ -63,6 +64,12 @@ pub struct AccessSettings {
     pub session: SessionPolicy,
     /// How long an account or address is refused after too many failed logins.
     pub login_lockout: Duration,
+    /// Peers whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How many password checks (argon2id, 19 MiB each) may run at once.
+    pub login_hash_concurrency: usize,
+    /// How many more may wait for their turn; beyond that, logins are answered `503`.
+    pub login_hash_queue: usize,
 }
 
 impl AccessSettings {
@@ -75,6 +82,21 @@ impl AccessSettings {
             .map_or(url.len(), |slash| after_scheme + slash);
         Some(&url[..end])
     }
+
+    /// Whether admins reach the dashboard over https (`public-url`).
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+/// Password checks waiting for their turn, by default: a few seconds of checks.
+const DEFAULT_LOGIN_HASH_QUEUE: usize = 64;
+
+/// One password check at a time per core, by default.
+fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// The `[app]` section of Leptos.toml, with the environment variable that overrides each key.
@@ -99,6 +121,12 @@ struct AppSection {
     session_max_hours: Option<u64>,
     /// `USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS`
     login_lockout_seconds: Option<u64>,
+    /// `USAGE_MONITOR_TRUSTED_PROXIES` (comma-separated)
+    trusted_proxies: Option<Vec<String>>,
+    /// `USAGE_MONITOR_LOGIN_HASH_CONCURRENCY`
+    login_hash_concurrency: Option<usize>,
+    /// `USAGE_MONITOR_LOGIN_HASH_QUEUE`
+    login_hash_queue: Option<usize>,
     /// `USAGE_MONITOR_DATABASE_ACQUIRE_TIMEOUT_SECONDS`
     database_acquire_timeout_seconds: Option<u64>,
     /// `USAGE_MONITOR_STATEMENT_TIMEOUT_SECONDS`
@@ -344,6 +372,36 @@ impl Settings {
         let secure_cookie = public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
+        let trusted_proxies = match env("USAGE_MONITOR_TRUSTED_PROXIES") {
+            Some(list) => list.split(',').map(str::to_owned).collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = trusted_proxies
+            .iter()
+            .filter(|entry| !entry.trim().is_empty())
+            .map(|entry| parse_proxy(entry))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| {
+                ConfigError::Invalid(format!(
+                    "trusted proxies (USAGE_MONITOR_TRUSTED_PROXIES, or trusted-proxies in [app]): {reason}"
+                ))
+            })?;
+        let login_hash_concurrency = number(
+            &env,
+            "USAGE_MONITOR_LOGIN_HASH_CONCURRENCY",
+            file.login_hash_concurrency,
+            default_hash_concurrency(),
+        )?;
+        let login_hash_concurrency = positive(
+            "USAGE_MONITOR_LOGIN_HASH_CONCURRENCY",
+            login_hash_concurrency as u64,
+        )? as usize;
+        let login_hash_queue = number(
+            &env,
+            "USAGE_MONITOR_LOGIN_HASH_QUEUE",
+            file.login_hash_queue,
+            DEFAULT_LOGIN_HASH_QUEUE,
+        )?;
         Ok(Settings {
             database_url,
             database_timeouts,
@@ -363,6 +421,9 @@ impl Settings {
                     secure_cookie,
                 },
                 login_lockout: Duration::from_secs(lockout_seconds),
+                trusted_proxies,
+                login_hash_concurrency,
+                login_hash_queue,
             },
             alerts,
         })
@@ -432,6 +493,9 @@ mod tests {
         assert_eq!(s.access.session.absolute, Duration::from_secs(12 * 3600));
         assert!(!s.access.session.secure_cookie);
         assert_eq!(s.access.login_lockout, Duration::from_secs(900));
+        assert!(s.access.trusted_proxies.is_empty());
+        assert_eq!(s.access.login_hash_concurrency, default_hash_concurrency());
+        assert_eq!(s.access.login_hash_queue, 64);
         assert_eq!(s.database_timeouts, DbTimeouts::DEFAULT);
         assert_eq!(s.shutdown_grace, Duration::from_secs(30));
         assert_eq!(s.stats_max_age, Duration::from_secs(1));
@@ -602,6 +666,33 @@ mod tests {
             error,
             "USAGE_MONITOR_ALERT_CHECK_SECONDS must be at least 1"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_password_checks_at_once() {
+        let file = "[app]\ntrusted-proxies = [\"10.0.0.0/8\", \"::1\"]\nlogin-hash-concurrency = 3\nlogin-hash-queue = 0\n";
+        let s = settings(file, &[]).unwrap();
+        let proxies: Vec<String> = s
+            .access
+            .trusted_proxies
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "::1/128"]);
+        assert_eq!(s.access.login_hash_concurrency, 3);
+        assert_eq!(s.access.login_hash_queue, 0);
+        let s = settings(file, &[("USAGE_MONITOR_TRUSTED_PROXIES", " 192.0.2.1 ,")]).unwrap();
+        assert_eq!(s.access.trusted_proxies[0].to_string(), "192.0.2.1/32");
+        let s = settings(file, &[("USAGE_MONITOR_TRUSTED_PROXIES", "")]).unwrap();
+        assert!(s.access.trusted_proxies.is_empty());
+        let error = settings("", &[("USAGE_MONITOR_TRUSTED_PROXIES", "10.0.0.0/8,proxy")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "trusted proxies (USAGE_MONITOR_TRUSTED_PROXIES, or trusted-proxies in [app]): \"proxy\" is not an address range such as 10.0.0.0/8 or an address"
+        );
+        assert!(settings("", &[("USAGE_MONITOR_LOGIN_HASH_CONCURRENCY", "0")]).is_err());
     }
 
     #[test]

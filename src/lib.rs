@@ -25,6 +25,8 @@ pub mod export;
 #[cfg(feature = "event-parsing")]
 pub mod ingest;
 #[cfg(feature = "ssr")]
+pub mod logging;
+#[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod server_cache;

@@ -4,7 +4,8 @@
 use crate::alerts::delivery::RetrySchedule;
 use crate::app::{shell, App};
 use crate::auth::guard::{guard, HEALTH_PATH, INGEST_PATH, READY_PATH, STATS_PATH};
-use crate::auth::headers::provide_request_nonce;
+use crate::auth::hashing::HashingGate;
+use crate::auth::headers::{provide_request_nonce, StrictTransport};
 use crate::auth::routes::SetupLink;
 use crate::auth::throttle::{LoginThrottle, ThrottlePolicy};
 use crate::config::Settings;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub throttle: Arc<LoginThrottle>,
+    pub hashing: Arc<HashingGate>,
     pub setup: Arc<SetupLink>,
     pub stats: Arc<Shared<DashboardStats>>,
     pub top_users: Arc<Shared<TopUsers>>,
@@ -51,6 +53,10 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::new(ThrottlePolicy::with_lockout(
                 settings.access.login_lockout,
             ))),
+            hashing: Arc::new(HashingGate::new(
+                settings.access.login_hash_concurrency,
+                settings.access.login_hash_queue,
+            )),
             stats: Arc::new(Shared::new(settings.stats_max_age)),
             top_users: Arc::new(Shared::new(crate::log::TOP_USERS_MAX_AGE)),
             ready: Arc::new(Shared::new(READY_MAX_AGE)),
@@ -156,7 +162,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::server_cache::cache_control,
         ))
-        .layer(middleware::from_fn(crate::auth::headers::security_headers))
+        .layer(middleware::from_fn_with_state(
+            StrictTransport(state.settings.access.is_https()),
+            crate::auth::headers::security_headers,
+        ))
         .with_state(state)
 }
 

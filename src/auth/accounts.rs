@@ -1,5 +1,6 @@
 //! Admin accounts: email and an argon2id password hash.
 
+use super::hashing::{Busy, HashingGate};
 use crate::db::Db;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -9,7 +10,11 @@ use std::sync::OnceLock;
 /// ASVS 2.1.1/2.1.2: at least 12 characters, and long passphrases are welcome.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
-const MAX_EMAIL_LEN: usize = 254;
+/// The longest email a form may send (RFC 5321's limit for a path), in bytes.
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// The longest password a form may send, in bytes: far above any password an admin can
+/// have, and refused before any work is done for it.
+pub const MAX_FORM_PASSWORD_BYTES: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -19,6 +24,36 @@ pub enum AccountError {
     Exists(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// Why a password could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The sizes a login or setup form's fields may have, checked before anything else is
+/// done with them. The reason names the field, never its value.
+pub fn check_form_sizes(email: &str, passwords: &[&str]) -> Result<(), AccountError> {
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(AccountError::Invalid(format!(
+            "the email has {} bytes; at most {MAX_EMAIL_BYTES} are allowed",
+            email.len()
+        )));
+    }
+    if let Some(long) = passwords
+        .iter()
+        .find(|password| password.len() > MAX_FORM_PASSWORD_BYTES)
+    {
+        return Err(AccountError::Invalid(format!(
+            "the password has {} bytes; at most {MAX_FORM_PASSWORD_BYTES} are allowed",
+            long.len()
+        )));
+    }
+    Ok(())
 }
 
 /// argon2id with OWASP's parameters: 19 MiB of memory, 2 passes, 1 lane.
@@ -33,7 +68,7 @@ pub fn normalize_email(email: &str) -> String {
 }
 
 pub fn check_email(email: &str) -> Result<(), AccountError> {
-    let valid = email.len() <= MAX_EMAIL_LEN
+    let valid = email.len() <= MAX_EMAIL_BYTES
         && email
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
@@ -159,9 +194,14 @@ pub async fn create_first_admin(
     create_admin(db, email, password, false).await
 }
 
-/// Whether the email and password belong to an admin. Takes the same time whether the
-/// email is unknown or the password wrong.
-pub async fn verify_login(db: &Db, email: &str, password: &str) -> Result<bool, sqlx::Error> {
+/// Whether the email and password belong to an admin, checked when `gate` gives the check
+/// its turn. Takes the same time whether the email is unknown or the password wrong.
+pub async fn verify_login(
+    db: &Db,
+    gate: &HashingGate,
+    email: &str,
+    password: &str,
+) -> Result<bool, LoginError> {
     let email = normalize_email(email);
     // No admin has an email that is not one (and PostgreSQL would refuse to look up text
     // with a NUL in it): such an email is unknown, checked against the decoy alike.
@@ -175,11 +215,14 @@ pub async fn verify_login(db: &Db, email: &str, password: &str) -> Result<bool, 
         Err(_) => None,
     };
     let known = stored.is_some();
-    let hash = stored.unwrap_or_else(|| decoy_hash().to_owned());
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || verify(&password, &hash))
-        .await
-        .unwrap_or(false);
+    // The decoy too is made on the checking thread, in its turn.
+    let matches = gate
+        .run(move || match &stored {
+            Some(hash) => verify(&password, hash),
+            None => verify(&password, decoy_hash()),
+        })
+        .await?;
     Ok(known && matches)
 }
 
@@ -187,6 +230,10 @@ pub async fn verify_login(db: &Db, email: &str, password: &str) -> Result<bool, 
 mod tests {
     use super::*;
     use crate::db::testing::on_each_backend;
+
+    async fn verify_login(db: &Db, email: &str, password: &str) -> Result<bool, LoginError> {
+        super::verify_login(db, &HashingGate::new(1, 0), email, password).await
+    }
 
     #[test]
     fn passwords_and_emails_are_checked_with_reasons() {
@@ -199,6 +246,17 @@ mod tests {
             assert!(check_email(bad).is_err(), "{bad}");
         }
         assert_eq!(normalize_email("  Ann@Example.COM "), "ann@example.com");
+        assert!(check_form_sizes(&"a".repeat(254), &["p".repeat(1024).as_str()]).is_ok());
+        let long_email = format!("{}@example.com", "x".repeat(250));
+        let reason = check_form_sizes(&long_email, &[]).unwrap_err().to_string();
+        assert_eq!(reason, "the email has 262 bytes; at most 254 are allowed");
+        let reason = check_form_sizes("ann@example.com", &["ok", &"é".repeat(513)])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            reason,
+            "the password has 1026 bytes; at most 1024 are allowed"
+        );
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 //! ([`provide_request_nonce`]), and the response's Content-Security-Policy names it, so that
 //! the page's scripts and its policy come from one value and cannot disagree.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -35,7 +35,19 @@ pub fn provide_request_nonce() {
     }
 }
 
-pub async fn security_headers(mut request: Request, next: Next) -> Response {
+/// Whether browsers are told to reach this site over https only: when `public-url` is an
+/// https address (over plain http the header would be ignored, and wrong).
+#[derive(Clone, Copy, Debug)]
+pub struct StrictTransport(pub bool);
+
+/// A year, the usual minimum for HSTS; subdomains are left alone, as they may be other sites.
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+pub async fn security_headers(
+    State(StrictTransport(https)): State<StrictTransport>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let nonce = Nonce::new();
     let policy = HeaderValue::from_str(&content_security_policy(&nonce))
         .expect("a nonce is base64, valid in a header");
@@ -52,6 +64,12 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
+    }
     headers.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),

@@ -16,6 +16,8 @@ pub enum FormProblem {
     InvalidCredentials,
     /// Too many failed attempts for this account or from this address.
     Throttled { retry_after_seconds: u64 },
+    /// Too many sign-ins being checked at once.
+    Busy { retry_after_seconds: u64 },
     /// The setup link is wrong, used, or an admin exists already.
     SetupClosed,
     /// A field the admin typed is not acceptable; the text says which and why.
@@ -30,6 +32,11 @@ impl FormProblem {
                 retry_after_seconds,
             } => format!(
                 "Too many failed sign-ins. Try again in {retry_after_seconds} s."
+            ),
+            FormProblem::Busy {
+                retry_after_seconds,
+            } => format!(
+                "The server is busy checking other sign-ins. Try again in {retry_after_seconds} s."
             ),
             FormProblem::SetupClosed => {
                 "This setup link is not valid: it was used already, or an admin exists. Sign in instead, or ask an admin to run usage-monitor create-admin.".into()
@@ -71,7 +78,11 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(feature = "ssr")]
 pub mod accounts;
 #[cfg(feature = "ssr")]
+pub mod client_address;
+#[cfg(feature = "ssr")]
 pub mod guard;
+#[cfg(feature = "ssr")]
+pub mod hashing;
 #[cfg(feature = "ssr")]
 pub mod headers;
 #[cfg(feature = "ssr")]
@@ -85,6 +96,8 @@ pub mod throttle;
 #[cfg(feature = "ssr")]
 pub mod token;
 
+#[cfg(all(test, feature = "ssr"))]
+mod door_tests;
 #[cfg(all(test, feature = "ssr"))]
 pub(crate) mod tests;
 

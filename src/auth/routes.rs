@@ -2,14 +2,16 @@
 //! admin. They are plain HTML form posts, so they work with or without JavaScript; a form
 //! that comes back with a problem is the same Leptos page, rendered with the problem.
 
-use super::accounts::{self, AccountError};
+use super::accounts::{self, AccountError, LoginError};
+use super::client_address::client_address;
+use super::hashing;
 use super::session::{self, AdminSession};
-use super::throttle::Verdict;
+use super::throttle::{GivenBack, Verdict};
 use super::{safe_next, FormProblem};
 use crate::app::shell;
 use crate::server::{ApiError, AppState};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
@@ -18,7 +20,7 @@ use leptos::prelude::provide_context;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::Duration;
 
 /// The one-time token of the first-admin link, while there is no admin.
 #[derive(Debug, Default)]
@@ -59,11 +61,15 @@ impl SetupLink {
     }
 }
 
+/// The most a form's body may have: a login or setup form is a few hundred bytes.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/setup", post(setup))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
 #[derive(Deserialize)]
@@ -77,57 +83,140 @@ struct LoginForm {
     password: String,
 }
 
+/// Where the request comes from, as far as this server can tell (README, Security, rule 5).
+fn address_of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    client_address(peer.ip(), headers, &state.settings.access.trusted_proxies)
+}
+
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<NextQuery>,
     uri: Uri,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let email = accounts::normalize_email(&form.email);
-    let address = peer.ip();
-    if let Verdict::Refuse { retry_after } = state.throttle.check(&email, address, Instant::now()) {
-        // Rounded up: a client that waits this long is let through.
-        let seconds = retry_after.as_millis().div_ceil(1000).max(1) as u64;
-        tracing::warn!(target: "audit", action = "login_throttled", ?email, %address, retry_after_seconds = seconds);
-        let mut response = render_form(
-            &state,
-            uri,
-            FormProblem::Throttled {
-                retry_after_seconds: seconds,
-            },
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return response;
-    }
-    let verified = match accounts::verify_login(&state.db, &email, &form.password).await {
-        Ok(verified) => verified,
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    if !verified {
-        let delay = state.throttle.failed(&email, address, Instant::now());
-        // Escaped (`?`): the client typed it; a line break must not forge a log line.
-        tracing::warn!(target: "audit", action = "login_failed", ?email, %address);
-        tokio::time::sleep(delay).await;
+    let address = address_of(&state, peer, &headers);
+    // Before anything is done with them, logged or counted: sizes only, never the text.
+    if let Err(AccountError::Invalid(reason)) =
+        accounts::check_form_sizes(&form.email, &[&form.password])
+    {
+        tracing::warn!(target: "audit", action = "login_refused", reason, %address);
         return render_form(
             &state,
             uri,
-            FormProblem::InvalidCredentials,
-            StatusCode::UNAUTHORIZED,
+            FormProblem::Invalid(reason),
+            StatusCode::BAD_REQUEST,
         )
         .await;
     }
-    state.throttle.succeeded(&email);
-    sign_in(&state, &email, address, &safe_next(query.next.as_deref())).await
+    let email = accounts::normalize_email(&form.email);
+    let reservation = match state
+        .throttle
+        .reserve(&state.db, &email, address, chrono::Utc::now())
+        .await
+    {
+        Ok(Verdict::Allow(reservation)) => reservation,
+        Ok(Verdict::Refuse { retry_after }) => {
+            tracing::warn!(target: "audit", action = "login_throttled", ?email, %address, retry_after_seconds = seconds(retry_after));
+            let problem = FormProblem::Throttled {
+                retry_after_seconds: seconds(retry_after),
+            };
+            return refuse(&state, uri, problem, StatusCode::TOO_MANY_REQUESTS).await;
+        }
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let checked = accounts::verify_login(&state.db, &state.hashing, &email, &form.password).await;
+    let given_back = match checked {
+        Ok(true) => Some(GivenBack::RightPassword),
+        Ok(false) => None,
+        Err(_) => Some(GivenBack::NotChecked),
+    };
+    if let Some(why) = given_back {
+        let now = chrono::Utc::now();
+        if let Err(error) = state
+            .throttle
+            .give_back(&state.db, &reservation, why, now)
+            .await
+        {
+            return ApiError::from(error).into_response();
+        }
+    }
+    match checked {
+        Ok(true) => {
+            let presented = state.settings.access.session.session_id(&headers);
+            sign_in(
+                &state,
+                &email,
+                address,
+                presented,
+                &safe_next(query.next.as_deref()),
+            )
+            .await
+        }
+        Ok(false) => {
+            // Escaped (`?`): the client typed it; a line break must not forge a log line.
+            tracing::warn!(target: "audit", action = "login_failed", ?email, %address);
+            tokio::time::sleep(reservation.failure_delay).await;
+            render_form(
+                &state,
+                uri,
+                FormProblem::InvalidCredentials,
+                StatusCode::UNAUTHORIZED,
+            )
+            .await
+        }
+        Err(LoginError::Busy(_)) => {
+            tracing::warn!(action = "login_busy", ?email, %address, "too many sign-ins at once");
+            let problem = FormProblem::Busy {
+                retry_after_seconds: seconds(hashing::RETRY_AFTER),
+            };
+            refuse(&state, uri, problem, StatusCode::SERVICE_UNAVAILABLE).await
+        }
+        Err(LoginError::Database(error)) => ApiError::from(error).into_response(),
+    }
 }
 
-/// Starts a session for `email` and sends the browser on to `next` with its cookie.
-async fn sign_in(state: &AppState, email: &str, address: IpAddr, next: &str) -> Response {
+/// Whole seconds, rounded up: a client that waits this long is let through.
+fn seconds(duration: Duration) -> u64 {
+    duration.as_millis().div_ceil(1000).max(1) as u64
+}
+
+/// The form with `problem`, under `status`, with `Retry-After`.
+async fn refuse(state: &AppState, uri: Uri, problem: FormProblem, status: StatusCode) -> Response {
+    let retry_after = match &problem {
+        FormProblem::Throttled {
+            retry_after_seconds,
+        }
+        | FormProblem::Busy {
+            retry_after_seconds,
+        } => Some(*retry_after_seconds),
+        _ => None,
+    };
+    let mut response = render_form(state, uri, problem, status).await;
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// Starts a session for `email` and sends the browser on to `next` with its cookie. The
+/// session the request presented, if any, ends: one browser, one session.
+async fn sign_in(
+    state: &AppState,
+    email: &str,
+    address: IpAddr,
+    presented: Option<&str>,
+    next: &str,
+) -> Response {
     let policy = &state.settings.access.session;
+    if let Some(old) = presented {
+        if let Err(error) = session::end(&state.db, old).await {
+            return ApiError::from(error).into_response();
+        }
+    }
     let id = match session::create(&state.db, email, chrono::Utc::now(), policy).await {
         Ok(id) => id,
         Err(error) => return ApiError::from(error).into_response(),
@@ -153,7 +242,8 @@ async fn logout(
         }
     }
     if let Some(Extension(admin)) = admin {
-        tracing::info!(target: "audit", action = "logout", email = %admin.email, address = %peer.ip());
+        let address = address_of(&state, peer, &headers);
+        tracing::info!(target: "audit", action = "logout", email = %admin.email, %address);
     }
     let mut response = Redirect::to("/login").into_response();
     if let Ok(value) = HeaderValue::from_str(&policy.clear_cookie()) {
@@ -179,10 +269,16 @@ async fn setup(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<SetupQuery>,
     uri: Uri,
+    headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Response {
     let token = query.token.unwrap_or_default();
+    let address = address_of(&state, peer, &headers);
     let problem = |problem, status| render_form(&state, uri.clone(), problem, status);
+    let sizes = accounts::check_form_sizes(&form.email, &[&form.password, &form.password_confirm]);
+    if let Err(AccountError::Invalid(reason)) = sizes {
+        return problem(FormProblem::Invalid(reason), StatusCode::BAD_REQUEST).await;
+    }
     if form.password != form.password_confirm {
         return problem(
             FormProblem::Invalid("the two passwords differ".into()),
@@ -197,7 +293,7 @@ async fn setup(
     }
     // Redeemed before the admin is created, so two racing submissions cannot both succeed.
     if !state.setup.redeem(&token) {
-        tracing::warn!(target: "audit", action = "setup_refused", address = %peer.ip());
+        tracing::warn!(target: "audit", action = "setup_refused", %address);
         return problem(FormProblem::SetupClosed, StatusCode::FORBIDDEN).await;
     }
     let email = match accounts::create_first_admin(&state.db, &form.email, &form.password).await {
@@ -215,8 +311,8 @@ async fn setup(
             .await;
         }
     };
-    tracing::info!(target: "audit", action = "admin_created", %email, address = %peer.ip(), via = "setup link");
-    sign_in(&state, &email, peer.ip(), &safe_next(None)).await
+    tracing::info!(target: "audit", action = "admin_created", %email, %address, via = "setup link");
+    sign_in(&state, &email, address, None, &safe_next(None)).await
 }
 
 /// The form's page again, with what went wrong, under the given status.

@@ -7,11 +7,23 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+/// The length of [`random_secret`]'s text.
+pub const SECRET_CHARS: usize = 43;
+
 /// 32 random bytes, URL-safe base64 (43 characters).
 pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether `text` could be one of [`random_secret`]'s: anything else is refused without
+/// asking the database.
+pub fn is_well_formed(text: &str) -> bool {
+    text.len() == SECRET_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What the database keeps instead of the secret: its SHA-256 in hex.
@@ -43,5 +55,10 @@ mod tests {
         assert!(same_secret(&a, &a.clone()));
         assert!(!same_secret(&a, &b));
         assert!(!same_secret(&a, &a[1..]));
+        assert!(is_well_formed(&a));
+        let (longer, plus) = (format!("{a}x"), format!("+{}", &a[1..]));
+        for bad in [&a[1..], longer.as_str(), plus.as_str(), "", "é"] {
+            assert!(!is_well_formed(bad), "{bad}");
+        }
     }
 }

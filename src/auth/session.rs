@@ -2,7 +2,7 @@
 //! server: a new random id at each login, only its hash stored, an idle and an absolute
 //! limit. The cookie only carries the id.
 
-use super::secret::{fingerprint, random_secret};
+use super::secret::{fingerprint, is_well_formed, random_secret};
 use crate::db::Db;
 use axum::http::header::{HeaderMap, COOKIE};
 use chrono::{DateTime, Utc};
@@ -56,7 +56,8 @@ impl SessionPolicy {
         )
     }
 
-    /// The session id the request's cookies carry, if any.
+    /// The session id the request's cookies carry, if any; one that is not shaped like an
+    /// id (length, alphabet) is no session, found without asking the database.
     pub fn session_id<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
         let name = self.cookie_name();
         headers
@@ -65,7 +66,7 @@ impl SessionPolicy {
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(key, value)| *key == name && !value.is_empty())
+            .find(|(key, value)| *key == name && is_well_formed(value))
             .map(|(_, value)| value)
     }
 }
@@ -234,14 +235,22 @@ mod tests {
             policy.set_cookie("abc"),
             "__Host-usage_monitor_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure"
         );
+        let id = random_secret();
         let mut headers = HeaderMap::new();
         headers.insert(
             COOKIE,
-            "a=1; __Host-usage_monitor_session=xyz; b=2"
+            format!("a=1; __Host-usage_monitor_session={id}; b=2")
                 .parse()
                 .unwrap(),
         );
-        assert_eq!(policy.session_id(&headers), Some("xyz"));
+        assert_eq!(policy.session_id(&headers), Some(id.as_str()));
+        let (longer, escaped) = (format!("{id}=="), format!("%2{}", &id[2..]));
+        for malformed in ["xyz", &id[1..], longer.as_str(), escaped.as_str()] {
+            let mut headers = HeaderMap::new();
+            let cookie = format!("__Host-usage_monitor_session={malformed}");
+            headers.insert(COOKIE, cookie.parse().unwrap());
+            assert_eq!(policy.session_id(&headers), None, "{malformed}");
+        }
         policy.secure_cookie = false;
         assert_eq!(policy.session_id(&headers), None);
     }

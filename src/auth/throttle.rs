@@ -1,23 +1,34 @@
-//! Slows down and then refuses repeated failed logins, per account and per address.
+//! Slows down and then refuses repeated logins (README, Security, rules 1, 4 and 6).
 //!
-//! Failures are counted in memory (per server process): after `free_failures` each further
-//! failure is answered more slowly, and at `lock_after_*` failures the account or the
-//! address is refused for `lockout`. A lock never outlives `lockout`, so someone else's
-//! failures cannot keep an admin out for longer than that; failures older than `lockout`
-//! are forgotten.
+//! Attempts are counted in the database (`login_attempts`), so that every server on it
+//! enforces one limit. An attempt is reserved *before* its password is checked, in one
+//! transaction over its three keys (all or none); a success, or an attempt that was never
+//! checked, gives its reservation back. So a burst of any size, on one server or many,
+//! checks at most the limit's number of passwords.
+//!
+//! - The account at one address is refused after `account_address_limit` attempts, and an
+//!   address after `address_limit` (whatever the accounts), until `lockout` has passed
+//!   since the last attempt let through.
+//! - The account alone is never locked, so that failures from elsewhere cannot keep its
+//!   admin out. It is paced instead: from the attempt after `free_attempts` on, the next
+//!   one is refused for a delay (doubling, at most `max_delay`), and a wrong password's
+//!   answer waits as long, so that a client trying one at a time is slowed, not refused.
 
-use std::collections::HashMap;
+use super::secret::fingerprint;
+use crate::db::Db;
+use chrono::{DateTime, Utc};
+use sqlx::{AnyConnection, Row};
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct ThrottlePolicy {
-    pub free_failures: u32,
-    pub lock_after_account_failures: u32,
-    pub lock_after_address_failures: u32,
+    pub free_attempts: u32,
+    pub account_address_limit: u32,
+    pub address_limit: u32,
     pub lockout: Duration,
-    /// The delay after the first slowed failure; it doubles with each one, up to `max_delay`.
+    /// The pause after the first paced attempt; it doubles with each one, up to `max_delay`.
     pub first_delay: Duration,
     pub max_delay: Duration,
 }
@@ -25,238 +36,272 @@ pub struct ThrottlePolicy {
 impl ThrottlePolicy {
     pub fn with_lockout(lockout: Duration) -> ThrottlePolicy {
         ThrottlePolicy {
-            free_failures: 3,
-            lock_after_account_failures: 5,
-            lock_after_address_failures: 20,
+            free_attempts: 3,
+            account_address_limit: 5,
+            address_limit: 20,
             lockout,
             first_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(4),
         }
     }
+
+    /// The pause an account's `attempts`-th attempt of a window imposes.
+    fn delay_after(&self, attempts: i64) -> Duration {
+        match attempts.checked_sub(i64::from(self.free_attempts) + 1) {
+            Some(doublings) if doublings >= 0 => self
+                .first_delay
+                .saturating_mul(1 << doublings.min(16))
+                .min(self.max_delay),
+            _ => Duration::ZERO,
+        }
+    }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    Allow,
+    Allow(Reservation),
     /// Refused for this long (the `Retry-After`).
     Refuse {
         retry_after: Duration,
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Key<'a> {
-    Account(&'a str),
-    Address(IpAddr),
+/// An attempt let through and counted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reservation {
+    keys: Vec<String>,
+    account: String,
+    /// How long the answer to a wrong password waits (the account's pace).
+    pub failure_delay: Duration,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum OwnedKey {
-    Account(String),
-    Address(IpAddr),
+/// Why an attempt is given back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GivenBack {
+    /// The password was right: the account's pace is lifted too, so that its admin is not
+    /// kept waiting by the pause their own sign-in set.
+    RightPassword,
+    /// The password was never checked (the server was too busy).
+    NotChecked,
 }
 
-impl Key<'_> {
-    fn owned(self) -> OwnedKey {
-        match self {
-            Key::Account(email) => OwnedKey::Account(email.to_owned()),
-            Key::Address(ip) => OwnedKey::Address(ip),
-        }
-    }
+/// One of an attempt's three counters.
+struct Key {
+    name: String,
+    /// Attempts let through per window; `i64::MAX` for the account, which is paced instead.
+    limit: i64,
+    paced: bool,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Failures {
-    count: u32,
-    last: Instant,
-    locked_until: Option<Instant>,
-}
-
-/// At most this many accounts and addresses are remembered; beyond it the stale ones go.
-const MAX_TRACKED: usize = 100_000;
+/// Expired rows are deleted at most this often by each server.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct LoginThrottle {
     policy: ThrottlePolicy,
-    failures: Mutex<HashMap<OwnedKey, Failures>>,
+    /// When this server last deleted expired rows (microseconds).
+    last_sweep: AtomicI64,
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn duration_from_micros(micros: i64) -> Duration {
+    Duration::from_micros(u64::try_from(micros).unwrap_or(0))
 }
 
 impl LoginThrottle {
     pub fn new(policy: ThrottlePolicy) -> LoginThrottle {
         LoginThrottle {
             policy,
-            failures: Mutex::new(HashMap::new()),
+            last_sweep: AtomicI64::new(i64::MIN),
         }
     }
 
-    fn keys(email: &str, address: IpAddr) -> [Key<'_>; 2] {
-        [Key::Account(email), Key::Address(address)]
+    /// The attempt's keys, in one order for every attempt, so that concurrent reservations
+    /// take their rows' locks in the same order and cannot deadlock.
+    fn keys(&self, email: &str, address: IpAddr) -> Vec<Key> {
+        let limit = |n: u32| i64::from(n);
+        let mut keys = vec![
+            Key {
+                name: format!("account:{}", fingerprint(email)),
+                limit: i64::MAX,
+                paced: true,
+            },
+            Key {
+                name: format!(
+                    "account-at-address:{}",
+                    fingerprint(&format!("{email}\n{address}"))
+                ),
+                limit: limit(self.policy.account_address_limit),
+                paced: false,
+            },
+            Key {
+                name: format!("address:{address}"),
+                limit: limit(self.policy.address_limit),
+                paced: false,
+            },
+        ];
+        keys.sort_by(|a, b| a.name.cmp(&b.name));
+        keys
     }
 
-    /// Whether a login for `email` from `address` may be tried now.
-    pub fn check(&self, email: &str, address: IpAddr, now: Instant) -> Verdict {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let retry_after = Self::keys(email, address)
+    /// Counts an attempt for `email` from `address` if all its keys allow one, else none.
+    pub async fn reserve(
+        &self,
+        db: &Db,
+        email: &str,
+        address: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<Verdict, sqlx::Error> {
+        let now = now.timestamp_micros();
+        self.sweep(db, now).await?;
+        let keys = self.keys(email, address);
+        let mut tx = begin_write(db).await?;
+        let mut failure_delay = Duration::ZERO;
+        for key in &keys {
+            let expires_at = now.saturating_add(micros(self.policy.lockout));
+            match take(&mut tx, key, now, expires_at).await? {
+                Some(attempts) if key.paced => {
+                    failure_delay = self.policy.delay_after(attempts);
+                    pace(&mut tx, key, now.saturating_add(micros(failure_delay))).await?;
+                }
+                Some(_) => {}
+                None => {
+                    let retry_after = retry_after(&mut tx, key, now).await?;
+                    tx.rollback().await?;
+                    return Ok(Verdict::Refuse { retry_after });
+                }
+            }
+        }
+        tx.commit().await?;
+        let account = keys
             .iter()
-            .filter_map(|key| failures.get(&key.owned())?.locked_until)
-            .filter(|until| *until > now)
-            .map(|until| until - now)
-            .max();
-        match retry_after {
-            Some(retry_after) => Verdict::Refuse { retry_after },
-            None => Verdict::Allow,
-        }
+            .find(|key| key.paced)
+            .map(|key| key.name.clone());
+        Ok(Verdict::Allow(Reservation {
+            account: account.unwrap_or_default(),
+            keys: keys.into_iter().map(|key| key.name).collect(),
+            failure_delay,
+        }))
     }
 
-    /// Counts a failed login; returns how long to wait before answering it.
-    pub fn failed(&self, email: &str, address: IpAddr, now: Instant) -> Duration {
-        let policy = &self.policy;
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= MAX_TRACKED {
-            failures.retain(|_, f| now.duration_since(f.last) < policy.lockout);
+    /// Gives an attempt back: its password was right, or never checked.
+    pub async fn give_back(
+        &self,
+        db: &Db,
+        reservation: &Reservation,
+        why: GivenBack,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let unpaced = match why {
+            GivenBack::RightPassword => reservation.account.as_str(),
+            GivenBack::NotChecked => "",
+        };
+        let mut query = sqlx::query(
+            "UPDATE login_attempts SET attempts = attempts - 1,
+                 not_before = CASE WHEN key = $5 THEN $4 ELSE not_before END
+             WHERE key IN ($1, $2, $3) AND attempts > 0 AND expires_at > $4",
+        );
+        for key in &reservation.keys {
+            query = query.bind(key);
         }
-        let mut worst = 0;
-        for key in Self::keys(email, address) {
-            let lock_after = match key {
-                Key::Account(_) => policy.lock_after_account_failures,
-                Key::Address(_) => policy.lock_after_address_failures,
-            };
-            let entry = failures.entry(key.owned()).or_insert(Failures {
-                count: 0,
-                last: now,
-                locked_until: None,
-            });
-            let lock_over = entry.locked_until.is_some_and(|until| until <= now);
-            if lock_over || now.duration_since(entry.last) >= policy.lockout {
-                *entry = Failures {
-                    count: 0,
-                    last: now,
-                    locked_until: None,
-                };
-            }
-            entry.count += 1;
-            entry.last = now;
-            if entry.count >= lock_after && entry.locked_until.is_none() {
-                entry.locked_until = Some(now + policy.lockout);
-            }
-            if matches!(key, Key::Account(_)) {
-                worst = worst.max(entry.count);
-            }
-        }
-        self.delay_after(worst)
+        query
+            .bind(now.timestamp_micros())
+            .bind(unpaced)
+            .execute(db.writer())
+            .await?;
+        Ok(())
     }
 
-    /// A login succeeded: the account's own failures are forgotten. The address's are
-    /// not, so one known password cannot reset the count of guesses at others.
-    pub fn succeeded(&self, email: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&OwnedKey::Account(email.to_owned()));
-    }
-
-    fn delay_after(&self, failures: u32) -> Duration {
-        let policy = &self.policy;
-        match failures.checked_sub(policy.free_failures + 1) {
-            None => Duration::ZERO,
-            Some(doublings) => policy
-                .first_delay
-                .saturating_mul(1 << doublings.min(16))
-                .min(policy.max_delay),
+    /// Deletes the rows whose window has passed, at most once per [`SWEEP_EVERY`].
+    async fn sweep(&self, db: &Db, now: i64) -> Result<(), sqlx::Error> {
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < micros(SWEEP_EVERY)
+            || self
+                .last_sweep
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
         }
+        sqlx::query("DELETE FROM login_attempts WHERE expires_at <= $1")
+            .bind(now)
+            .execute(db.writer())
+            .await?;
+        Ok(())
     }
+}
+
+/// A write transaction: on SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+/// that servers in other processes wait their turn (busy timeout) rather than fail.
+async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if db.is_sqlite() {
+        db.writer().begin_with("BEGIN IMMEDIATE").await
+    } else {
+        db.writer().begin().await
+    }
+}
+
+/// Counts one attempt on `key` if it has room; its attempts then, or `None` when full or
+/// paced. One conditional upsert: the row's lock makes concurrent ones take turns.
+async fn take(
+    conn: &mut AnyConnection,
+    key: &Key,
+    now: i64,
+    expires_at: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO login_attempts (key, attempts, not_before, expires_at) VALUES ($1, 1, 0, $2)
+         ON CONFLICT (key) DO UPDATE SET
+             attempts = CASE WHEN login_attempts.expires_at <= $3 THEN 1
+                             ELSE login_attempts.attempts + 1 END,
+             not_before = CASE WHEN login_attempts.expires_at <= $3 THEN 0
+                               ELSE login_attempts.not_before END,
+             expires_at = $2
+         WHERE login_attempts.expires_at <= $3
+            OR (login_attempts.attempts < $4 AND login_attempts.not_before <= $3)
+         RETURNING attempts",
+    )
+    .bind(&key.name)
+    .bind(expires_at)
+    .bind(now)
+    .bind(key.limit)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|row| row.try_get(0)).transpose()
+}
+
+async fn pace(conn: &mut AnyConnection, key: &Key, not_before: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE login_attempts SET not_before = $1 WHERE key = $2")
+        .bind(not_before)
+        .bind(&key.name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// How long until `key`, which refused an attempt, takes one again.
+async fn retry_after(
+    conn: &mut AnyConnection,
+    key: &Key,
+    now: i64,
+) -> Result<Duration, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT attempts, not_before, expires_at FROM login_attempts WHERE key = $1")
+            .bind(&key.name)
+            .fetch_one(&mut *conn)
+            .await?;
+    let (attempts, not_before, expires_at): (i64, i64, i64) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let until = if attempts >= key.limit {
+        expires_at
+    } else {
+        not_before
+    };
+    Ok(duration_from_micros(until.saturating_sub(now)).max(Duration::from_millis(1)))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MINUTE: Duration = Duration::from_secs(60);
-
-    fn throttle() -> LoginThrottle {
-        LoginThrottle::new(ThrottlePolicy::with_lockout(15 * MINUTE))
-    }
-
-    fn ip(text: &str) -> IpAddr {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn failures_are_slowed_then_the_account_is_locked_for_the_lockout_only() {
-        let t = throttle();
-        let start = Instant::now();
-        let delays: Vec<Duration> = (0..5)
-            .map(|_| t.failed("ann@example.com", ip("10.0.0.1"), start))
-            .collect();
-        let ms = |n| Duration::from_millis(n);
-        assert_eq!(delays, [ms(0), ms(0), ms(0), ms(500), ms(1000)]);
-        // Locked for the account, from any address.
-        assert_eq!(
-            t.check("ann@example.com", ip("10.0.0.2"), start + MINUTE),
-            Verdict::Refuse {
-                retry_after: 14 * MINUTE
-            }
-        );
-        assert_eq!(
-            t.check("bob@example.com", ip("10.0.0.2"), start + MINUTE),
-            Verdict::Allow
-        );
-        // The lock ends after the lockout, and a success then is let through.
-        assert_eq!(
-            t.check("ann@example.com", ip("10.0.0.2"), start + 15 * MINUTE),
-            Verdict::Allow
-        );
-        // After the lock, counting starts again from zero.
-        assert_eq!(
-            t.failed("ann@example.com", ip("10.0.0.1"), start + 16 * MINUTE),
-            Duration::ZERO
-        );
-    }
-
-    #[test]
-    fn one_address_guessing_many_accounts_is_locked() {
-        let t = throttle();
-        let now = Instant::now();
-        for n in 0..20 {
-            assert_eq!(
-                t.check(&format!("user{n}@example.com"), ip("10.0.0.9"), now),
-                Verdict::Allow
-            );
-            t.failed(&format!("user{n}@example.com"), ip("10.0.0.9"), now);
-        }
-        assert!(matches!(
-            t.check("ann@example.com", ip("10.0.0.9"), now),
-            Verdict::Refuse { .. }
-        ));
-        assert_eq!(
-            t.check("ann@example.com", ip("10.0.0.10"), now),
-            Verdict::Allow
-        );
-    }
-
-    #[test]
-    fn a_success_forgets_the_accounts_failures_and_old_failures_fade() {
-        let t = throttle();
-        let now = Instant::now();
-        for _ in 0..4 {
-            t.failed("ann@example.com", ip("10.0.0.1"), now);
-        }
-        t.succeeded("ann@example.com");
-        assert_eq!(
-            t.failed("ann@example.com", ip("10.0.0.1"), now),
-            Duration::ZERO
-        );
-        for _ in 0..3 {
-            t.failed("bob@example.com", ip("10.0.0.3"), now);
-        }
-        let later = now + 16 * MINUTE;
-        assert_eq!(
-            t.failed("bob@example.com", ip("10.0.0.3"), later),
-            Duration::ZERO
-        );
-    }
-
-    #[test]
-    fn delays_stop_growing() {
-        let t = throttle();
-        assert_eq!(t.delay_after(40), Duration::from_secs(4));
-    }
-}
+mod tests;
