@@ -6,7 +6,7 @@ use super::accounts::{self, AccountError, LoginError};
 use super::client_address::client_address;
 use super::hashing;
 use super::session::{self, AdminSession};
-use super::throttle::{GivenBack, Verdict};
+use super::throttle::{GivenBack, Reservation, Verdict};
 use super::{safe_next, FormProblem};
 use crate::app::shell;
 use crate::server::{ApiError, AppState};
@@ -111,20 +111,9 @@ async fn login(
         .await;
     }
     let email = accounts::normalize_email(&form.email);
-    let reservation = match state
-        .throttle
-        .reserve(&state.db, &email, address, chrono::Utc::now())
-        .await
-    {
-        Ok(Verdict::Allow(reservation)) => reservation,
-        Ok(Verdict::Refuse { retry_after }) => {
-            tracing::warn!(target: "audit", action = "login_throttled", ?email, %address, retry_after_seconds = seconds(retry_after));
-            let problem = FormProblem::Throttled {
-                retry_after_seconds: seconds(retry_after),
-            };
-            return refuse(&state, uri, problem, StatusCode::TOO_MANY_REQUESTS).await;
-        }
-        Err(error) => return ApiError::from(error).into_response(),
+    let reservation = match reserve(&state, &uri, &email, address).await {
+        Ok(reservation) => reservation,
+        Err(refusal) => return refusal,
     };
     let checked = accounts::verify_login(&state.db, &state.hashing, &email, &form.password).await;
     let given_back = match checked {
@@ -134,37 +123,22 @@ async fn login(
     };
     if let Some(why) = given_back {
         let now = chrono::Utc::now();
-        if let Err(error) = state
-            .throttle
-            .give_back(&state.db, &reservation, why, now)
-            .await
-        {
+        let throttle = &state.throttle;
+        if let Err(error) = throttle.give_back(&state.db, &reservation, why, now).await {
             return ApiError::from(error).into_response();
         }
     }
     match checked {
         Ok(true) => {
             let presented = state.settings.access.session.session_id(&headers);
-            sign_in(
-                &state,
-                &email,
-                address,
-                presented,
-                &safe_next(query.next.as_deref()),
-            )
-            .await
+            let next = safe_next(query.next.as_deref());
+            sign_in(&state, &email, address, presented, &next).await
         }
         Ok(false) => {
             // Escaped (`?`): the client typed it; a line break must not forge a log line.
             tracing::warn!(target: "audit", action = "login_failed", ?email, %address);
-            tokio::time::sleep(reservation.failure_delay).await;
-            render_form(
-                &state,
-                uri,
-                FormProblem::InvalidCredentials,
-                StatusCode::UNAUTHORIZED,
-            )
-            .await
+            let problem = FormProblem::InvalidCredentials;
+            render_form(&state, uri, problem, StatusCode::UNAUTHORIZED).await
         }
         Err(LoginError::Busy(_)) => {
             tracing::warn!(action = "login_busy", ?email, %address, "too many sign-ins at once");
@@ -174,6 +148,29 @@ async fn login(
             refuse(&state, uri, problem, StatusCode::SERVICE_UNAVAILABLE).await
         }
         Err(LoginError::Database(error)) => ApiError::from(error).into_response(),
+    }
+}
+
+/// Counts the attempt before its password is checked (README, Security, rule 1); the
+/// answer to send instead when the throttle refuses it.
+async fn reserve(
+    state: &AppState,
+    uri: &Uri,
+    email: &str,
+    address: IpAddr,
+) -> Result<Reservation, Response> {
+    let now = chrono::Utc::now();
+    match state.throttle.reserve(&state.db, email, address, now).await {
+        Ok(Verdict::Allow(reservation)) => Ok(reservation),
+        Ok(Verdict::Refuse { retry_after }) => {
+            let retry_after_seconds = seconds(retry_after);
+            tracing::warn!(target: "audit", action = "login_throttled", ?email, %address, retry_after_seconds);
+            let problem = FormProblem::Throttled {
+                retry_after_seconds,
+            };
+            Err(refuse(state, uri.clone(), problem, StatusCode::TOO_MANY_REQUESTS).await)
+        }
+        Err(error) => Err(ApiError::from(error).into_response()),
     }
 }
 

@@ -11,8 +11,7 @@
 //!   since the last attempt let through.
 //! - The account alone is never locked, so that failures from elsewhere cannot keep its
 //!   admin out. It is paced instead: from the attempt after `free_attempts` on, the next
-//!   one is refused for a delay (doubling, at most `max_delay`), and a wrong password's
-//!   answer waits as long, so that a client trying one at a time is slowed, not refused.
+//!   one is refused for a delay (doubling, at most `max_delay`).
 
 use super::secret::fingerprint;
 use crate::db::Db;
@@ -72,7 +71,7 @@ pub struct Reservation {
     keys: Vec<String>,
     account: String,
     /// How long the answer to a wrong password waits (the account's pace).
-    pub failure_delay: Duration,
+    pub pace: Duration,
 }
 
 /// Why an attempt is given back.
@@ -159,13 +158,13 @@ impl LoginThrottle {
         self.sweep(db, now).await?;
         let keys = self.keys(email, address);
         let mut tx = begin_write(db).await?;
-        let mut failure_delay = Duration::ZERO;
+        let mut pace = Duration::ZERO;
         for key in &keys {
             let expires_at = now.saturating_add(micros(self.policy.lockout));
             match take(&mut tx, key, now, expires_at).await? {
                 Some(attempts) if key.paced => {
-                    failure_delay = self.policy.delay_after(attempts);
-                    pace(&mut tx, key, now.saturating_add(micros(failure_delay))).await?;
+                    pace = self.policy.delay_after(attempts);
+                    set_pace(&mut tx, key, now.saturating_add(micros(pace))).await?;
                 }
                 Some(_) => {}
                 None => {
@@ -183,7 +182,7 @@ impl LoginThrottle {
         Ok(Verdict::Allow(Reservation {
             account: account.unwrap_or_default(),
             keys: keys.into_iter().map(|key| key.name).collect(),
-            failure_delay,
+            pace,
         }))
     }
 
@@ -273,7 +272,7 @@ async fn take(
     row.map(|row| row.try_get(0)).transpose()
 }
 
-async fn pace(conn: &mut AnyConnection, key: &Key, not_before: i64) -> Result<(), sqlx::Error> {
+async fn set_pace(conn: &mut AnyConnection, key: &Key, not_before: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE login_attempts SET not_before = $1 WHERE key = $2")
         .bind(not_before)
         .bind(&key.name)

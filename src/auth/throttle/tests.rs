@@ -73,7 +73,7 @@ async fn the_account_at_an_address_is_locked_but_the_account_is_only_paced() {
         let mut delays = Vec::new();
         for _ in 0..5 {
             match t.reserve(&db, ANN, ip("10.0.0.1"), now).await.unwrap() {
-                Verdict::Allow(reservation) => delays.push(reservation.failure_delay),
+                Verdict::Allow(reservation) => delays.push(reservation.pace),
                 refused => panic!("{refused:?}"),
             }
             now += TimeDelta::seconds(5);
@@ -92,7 +92,7 @@ async fn the_account_at_an_address_is_locked_but_the_account_is_only_paced() {
         let Verdict::Allow(admin) = t.reserve(&db, ANN, ip("10.0.0.2"), now).await.unwrap() else {
             panic!("the admin is locked out")
         };
-        assert_eq!(admin.failure_delay, Duration::from_secs(2));
+        assert_eq!(admin.pace, Duration::from_secs(2));
         // A success gives its own attempt back (and only its own), and lifts the pace.
         t.give_back(&db, &admin, GivenBack::RightPassword, now)
             .await
