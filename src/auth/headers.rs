@@ -23,7 +23,7 @@ pub fn content_security_policy(nonce: &str) -> String {
 
 /// The nonce of one request, in its extensions.
 #[derive(Clone)]
-struct RequestNonce(Nonce);
+pub struct RequestNonce(Nonce);
 
 /// Leptos context for rendering a page: the nonce [`security_headers`] made for this request
 /// (in place of the one Leptos would make, which no policy would name).

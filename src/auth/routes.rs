@@ -5,13 +5,15 @@
 use super::accounts::{self, AccountError, LoginError};
 use super::client_address::client_address;
 use super::hashing;
+use super::headers::{provide_request_nonce, RequestNonce};
 use super::session::{self, AdminSession};
 use super::throttle::{GivenBack, Reservation, Verdict};
 use super::{safe_next, FormProblem};
 use crate::app::shell;
 use crate::server::{ApiError, AppState};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
@@ -92,7 +94,7 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<NextQuery>,
-    uri: Uri,
+    page: FormPage,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -104,14 +106,14 @@ async fn login(
         tracing::warn!(target: "audit", action = "login_refused", reason, %address);
         return render_form(
             &state,
-            uri,
+            page,
             FormProblem::Invalid(reason),
             StatusCode::BAD_REQUEST,
         )
         .await;
     }
     let email = accounts::normalize_email(&form.email);
-    let reservation = match reserve(&state, &uri, &email, address).await {
+    let reservation = match reserve(&state, &page, &email, address).await {
         Ok(reservation) => reservation,
         Err(refusal) => return refusal,
     };
@@ -138,14 +140,14 @@ async fn login(
             // Escaped (`?`): the client typed it; a line break must not forge a log line.
             tracing::warn!(target: "audit", action = "login_failed", ?email, %address);
             let problem = FormProblem::InvalidCredentials;
-            render_form(&state, uri, problem, StatusCode::UNAUTHORIZED).await
+            render_form(&state, page, problem, StatusCode::UNAUTHORIZED).await
         }
         Err(LoginError::Busy(_)) => {
             tracing::warn!(action = "login_busy", ?email, %address, "too many sign-ins at once");
             let problem = FormProblem::Busy {
                 retry_after_seconds: seconds(hashing::RETRY_AFTER),
             };
-            refuse(&state, uri, problem, StatusCode::SERVICE_UNAVAILABLE).await
+            refuse(&state, page, problem, StatusCode::SERVICE_UNAVAILABLE).await
         }
         Err(LoginError::Database(error)) => ApiError::from(error).into_response(),
     }
@@ -155,7 +157,7 @@ async fn login(
 /// answer to send instead when the throttle refuses it.
 async fn reserve(
     state: &AppState,
-    uri: &Uri,
+    page: &FormPage,
     email: &str,
     address: IpAddr,
 ) -> Result<Reservation, Response> {
@@ -168,7 +170,7 @@ async fn reserve(
             let problem = FormProblem::Throttled {
                 retry_after_seconds,
             };
-            Err(refuse(state, uri.clone(), problem, StatusCode::TOO_MANY_REQUESTS).await)
+            Err(refuse(state, page.clone(), problem, StatusCode::TOO_MANY_REQUESTS).await)
         }
         Err(error) => Err(ApiError::from(error).into_response()),
     }
@@ -180,7 +182,12 @@ fn seconds(duration: Duration) -> u64 {
 }
 
 /// The form with `problem`, under `status`, with `Retry-After`.
-async fn refuse(state: &AppState, uri: Uri, problem: FormProblem, status: StatusCode) -> Response {
+async fn refuse(
+    state: &AppState,
+    page: FormPage,
+    problem: FormProblem,
+    status: StatusCode,
+) -> Response {
     let retry_after = match &problem {
         FormProblem::Throttled {
             retry_after_seconds,
@@ -190,7 +197,7 @@ async fn refuse(state: &AppState, uri: Uri, problem: FormProblem, status: Status
         } => Some(*retry_after_seconds),
         _ => None,
     };
-    let mut response = render_form(state, uri, problem, status).await;
+    let mut response = render_form(state, page, problem, status).await;
     if let Some(seconds) = retry_after {
         response
             .headers_mut()
@@ -265,13 +272,13 @@ async fn setup(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<SetupQuery>,
-    uri: Uri,
+    page: FormPage,
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Response {
     let token = query.token.unwrap_or_default();
     let address = address_of(&state, peer, &headers);
-    let problem = |problem, status| render_form(&state, uri.clone(), problem, status);
+    let problem = |problem, status| render_form(&state, page.clone(), problem, status);
     let sizes = accounts::check_form_sizes(&form.email, &[&form.password, &form.password_confirm]);
     if let Err(AccountError::Invalid(reason)) = sizes {
         return problem(FormProblem::Invalid(reason), StatusCode::BAD_REQUEST).await;
@@ -312,10 +319,29 @@ async fn setup(
     sign_in(&state, &email, address, None, &safe_next(None)).await
 }
 
+/// What a form's page is rendered again from: its address, and the nonce the response's
+/// policy names (README, Security), which its scripts must carry.
+#[derive(Clone)]
+struct FormPage {
+    uri: Uri,
+    nonce: Option<RequestNonce>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for FormPage {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(FormPage {
+            uri: parts.uri.clone(),
+            nonce: parts.extensions.get::<RequestNonce>().cloned(),
+        })
+    }
+}
+
 /// The form's page again, with what went wrong, under the given status.
 async fn render_form(
     state: &AppState,
-    uri: Uri,
+    page: FormPage,
     problem: FormProblem,
     status: StatusCode,
 ) -> Response {
@@ -325,10 +351,16 @@ async fn render_form(
         move || {
             provide_context(app_state.clone());
             provide_context(problem.clone());
+            provide_request_nonce();
         },
         move || shell(options.clone()),
     );
-    let request = Request::get(uri).body(Body::empty()).unwrap_or_default();
+    let mut request = Request::get(page.uri)
+        .body(Body::empty())
+        .unwrap_or_default();
+    if let Some(nonce) = page.nonce {
+        request.extensions_mut().insert(nonce);
+    }
     let mut response = render(request).await.into_response();
     *response.status_mut() = status;
     response

@@ -2,7 +2,7 @@
 //! Content-Security-Policy names, on both backends: a script without it would be refused by
 //! the browser and leave the page without its data or without hydration.
 
-use crate::auth::tests::{client, server_with_admin, sign_in};
+use crate::auth::tests::{client, server_with_admin, sign_in, EMAIL};
 use crate::config::Settings;
 use crate::db::testing::on_each_backend;
 use chrono::{Duration, Utc};
@@ -58,6 +58,11 @@ async fn page_nonce(client: &Client, url: &str, path: &str, cookie: Option<&str>
         [StatusCode::OK, StatusCode::NOT_FOUND].contains(&status),
         "{path}: {status}"
     );
+    scripts_nonce(response, path).await
+}
+
+/// Checks that each script of the page answered carries the nonce its policy names.
+async fn scripts_nonce(response: reqwest::Response, path: &str) -> String {
     let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .unwrap()
@@ -115,6 +120,25 @@ async fn every_inline_script_of_every_page_carries_the_pages_nonce() {
             let (found, _) = futures::join!(join_all(pages), join_all(files));
             nonces.extend(found);
         }
+        // The forms' pages drawn again after a refused POST, with what went wrong.
+        let wrong = [("email", EMAIL), ("password", "not the right password")];
+        let login = client
+            .post(format!("{}/login", server.url))
+            .form(&wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+        nonces.push(scripts_nonce(login, "POST /login").await);
+        let setup = [
+            ("email", "b@example.com"),
+            ("password", "x"),
+            ("password_confirm", "y"),
+        ];
+        let url = format!("{}/setup?token=wrong", server.url);
+        let setup = client.post(url).form(&setup).send().await.unwrap();
+        assert_eq!(setup.status(), StatusCode::BAD_REQUEST);
+        nonces.push(scripts_nonce(setup, "POST /setup").await);
         let count = nonces.len();
         nonces.sort();
         nonces.dedup();
