@@ -332,9 +332,20 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// How long a client told "unavailable" should wait before it tries again, in seconds.
+const RETRY_UNAVAILABLE_AFTER: &str = "2";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+        let mut response = (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response();
+        // A 503 is temporary by definition: say when to come back (RFC 9110, 15.6.4).
+        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_UNAVAILABLE_AFTER),
+            );
+        }
+        response
     }
 }
 
