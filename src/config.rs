@@ -2,15 +2,17 @@
 //! section for ours), each overridable by an environment variable. Every setting is read
 //! in this one place.
 
-use crate::alerts::webhook::Webhook;
-use crate::auth::client_address::parse_proxy;
-use crate::auth::session::SessionPolicy;
-use crate::db::DbTimeouts;
-use crate::stats::query::{ReportSettings, DEFAULT_REFUND_GRACE};
-use crate::stats::HealthThresholds;
+use crate::model::dashboard::HealthThresholds;
+use crate::store::alerts::webhook::Webhook;
+use crate::store::alerts::AlertSettings;
+use crate::store::auth::session::SessionPolicy;
+use crate::store::db::DbTimeouts;
+use crate::store::figures::{ReportSettings, DEFAULT_REFUND_GRACE};
 use chrono_tz::Tz;
+use ipnet::IpNet;
 use leptos::config::LeptosOptions;
 use serde::Deserialize;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,22 +39,6 @@ pub struct Settings {
     pub stats_max_age: Duration,
     pub access: AccessSettings,
     pub alerts: AlertSettings,
-}
-
-/// Where health changes are announced, and how often health is checked.
-#[derive(Clone, Debug)]
-pub struct AlertSettings {
-    /// Secrets: shown and logged only as [`Webhook::redacted`].
-    pub webhooks: Vec<Webhook>,
-    pub check_every: Duration,
-    /// The dashboard's address for the messages' link, when `public-url` is set.
-    pub dashboard: Option<String>,
-}
-
-impl AlertSettings {
-    pub fn redacted_webhooks(&self) -> Vec<String> {
-        self.webhooks.iter().map(Webhook::redacted).collect()
-    }
 }
 
 /// Who may come in, and for how long.
@@ -467,6 +453,15 @@ pub fn leptos_options() -> Result<LeptosOptions, ConfigError> {
         .and_then(|exe| Some(exe.parent()?.join(&*options.hash_file)))
         .is_some_and(|hash_file| hash_file.is_file());
     Ok(options)
+}
+
+/// A `trusted-proxies` entry: a CIDR range, or one address.
+pub fn parse_proxy(entry: &str) -> Result<IpNet, String> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpNet>()
+        .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{entry:?} is not an address range such as 10.0.0.0/8 or an address"))
 }
 
 #[cfg(test)]

@@ -2,36 +2,33 @@
 //!
 //! The crate builds twice: with `ssr` it is the server and CLI (`src/main.rs`), with
 //! `hydrate` it is the WebAssembly that makes the server-rendered page live.
+//!
+//! Its layers, lowest first; each uses only those before it (docs/architecture.md):
+//! - [`model`]: the types server and browser share (figures, money, ranges, formatting);
+//! - [`store`] (server): the database, ingest, running totals, figures, log, alerts;
+//! - [`config`] (server): the settings, read once from `Leptos.toml` and the environment;
+//! - [`error`] and [`state`] (server): what handlers answer on failure, and what they reach;
+//! - [`app`]: the pages' components and their thin server functions;
+//! - [`server`] (server): the router, the access guard, the forms, the JSON API, the CLI.
 
-pub mod alerts;
-pub mod app;
-pub mod auth;
-#[cfg(feature = "ssr")]
-pub mod bench;
-pub mod log;
-pub mod stats;
-pub mod ui;
+pub mod model;
 
 #[cfg(feature = "ssr")]
-pub mod cli;
+pub mod store;
+
 #[cfg(feature = "ssr")]
 pub mod config;
+
 #[cfg(feature = "ssr")]
-pub mod db;
+pub mod error;
+
 #[cfg(feature = "ssr")]
-pub mod demo;
-#[cfg(feature = "ssr")]
-pub mod export;
-#[cfg(feature = "event-parsing")]
-pub mod ingest;
-#[cfg(feature = "ssr")]
-pub mod logging;
+pub mod state;
+
+pub mod app;
+
 #[cfg(feature = "ssr")]
 pub mod server;
-#[cfg(feature = "ssr")]
-pub mod server_cache;
-#[cfg(feature = "ssr")]
-pub mod totals;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

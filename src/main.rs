@@ -8,7 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    usage_monitor::cli::run().await
+    usage_monitor::server::cli::run().await
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -2,9 +2,9 @@
 //! Content-Security-Policy names, on both backends: a script without it would be refused by
 //! the browser and leave the page without its data or without hydration.
 
-use crate::auth::tests::{client, server_with_admin, sign_in, EMAIL};
 use crate::config::Settings;
-use crate::db::testing::on_each_backend;
+use crate::server::auth::tests::{client, server_with_admin, sign_in, EMAIL};
+use crate::store::db::testing::on_each_backend;
 use chrono::{Duration, Utc};
 use futures::future::join_all;
 use reqwest::{header, Client, StatusCode};
@@ -85,7 +85,7 @@ async fn scripts_nonce(response: reqwest::Response, path: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_inline_script_of_every_page_carries_the_pages_nonce() {
     on_each_backend(|db| async move {
-        crate::demo::fill(&db, Utc::now(), chrono_tz::UTC)
+        crate::store::demo::fill(&db, Utc::now(), chrono_tz::UTC)
             .await
             .unwrap();
         let server = server_with_admin(db, Settings::defaults()).await;

@@ -2,15 +2,15 @@
 //! running server, a query failing behind the guard, and SQLite under many concurrent
 //! readers and writers.
 
-use crate::auth::accounts::create_admin;
-use crate::auth::guard::{HEALTH_PATH, INGEST_PATH, READY_PATH, STATS_PATH};
-use crate::auth::session;
-use crate::auth::token::{self, Scope};
 use crate::config::Settings;
-use crate::db::testing::{fresh_sqlite, OwnPostgres};
-use crate::db::{Db, DbTimeouts};
+use crate::server::auth::guard::{HEALTH_PATH, INGEST_PATH, READY_PATH, STATS_PATH};
 use crate::server::testing::TestServer;
-use crate::stats::query::{load_from, Source};
+use crate::store::auth::accounts::create_admin;
+use crate::store::auth::session;
+use crate::store::auth::token::{self, Scope};
+use crate::store::db::testing::{fresh_sqlite, OwnPostgres};
+use crate::store::db::{Db, DbTimeouts};
+use crate::store::figures::{load_from, Source};
 use reqwest::{header, Client, StatusCode};
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -51,7 +51,7 @@ impl Admin {
         let policy = &server.state.settings.access.session;
         let since = chrono::Utc::now() - chrono::TimeDelta::minutes(5);
         let id = session::create(db, EMAIL, since, policy).await.unwrap();
-        let name = |scope: &str| format!("{scope}-{}", crate::auth::secret::random_secret());
+        let name = |scope: &str| format!("{scope}-{}", crate::store::auth::secret::random_secret());
         Admin {
             http: Client::new(),
             url: server.url.clone(),

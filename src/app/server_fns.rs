@@ -1,0 +1,157 @@
+//! The server functions the pages call: each checks the session, reads the request's
+//! arguments, and asks the store.
+
+use crate::model::alerts::{AlertsPage, Delivery};
+use crate::model::dashboard::{DashboardSettings, DashboardStats};
+use crate::model::log::{LogPage, LogQuery, TopUsers, UserPage};
+use crate::model::range::RangeQuery;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::error::{bad_request, database_unavailable};
+#[cfg(feature = "ssr")]
+use crate::model::range::DateRange;
+#[cfg(feature = "ssr")]
+use crate::state::AppState;
+#[cfg(feature = "ssr")]
+use crate::store;
+#[cfg(feature = "ssr")]
+use crate::store::alerts::delivery::{RetrySchedule, Sender};
+#[cfg(feature = "ssr")]
+use crate::store::auth::session::AdminSession;
+
+/// The signed-in admin, or a 401. The guard has refused requests without a session
+/// already; this keeps each server function honest on its own.
+#[cfg(feature = "ssr")]
+async fn require_admin() -> Result<AdminSession, ServerFnError> {
+    let admin = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<AdminSession>().cloned());
+    match admin {
+        Some(admin) => Ok(admin),
+        None => {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            }
+            Err(ServerFnError::ServerError(
+                crate::model::access::session_needed(),
+            ))
+        }
+    }
+}
+
+/// The figures over the guide's windows, at most `stats-max-age-milliseconds` old
+/// (`shared`), or over the `range` asked for.
+#[server]
+pub async fn get_dashboard_stats(
+    #[server(default)] range: RangeQuery,
+) -> Result<DashboardStats, ServerFnError> {
+    require_admin().await?;
+    let range = DateRange::from_query(&range).map_err(|error| bad_request(&error))?;
+    let state = expect_context::<AppState>();
+    state
+        .figures(range.as_ref())
+        .await
+        .map_err(|error| database_unavailable(&error))
+}
+
+/// How the page behaves: how often it refreshes.
+#[server]
+pub async fn get_dashboard_settings() -> Result<DashboardSettings, ServerFnError> {
+    require_admin().await?;
+    let state = expect_context::<AppState>();
+    Ok(DashboardSettings {
+        refresh_seconds: state.settings.refresh_seconds,
+    })
+}
+
+/// The top users by cost: this month's, or the `range`'s.
+#[server]
+pub async fn get_top_users(
+    #[server(default)] range: RangeQuery,
+) -> Result<TopUsers, ServerFnError> {
+    require_admin().await?;
+    let range = DateRange::from_query(&range).map_err(|error| bad_request(&error))?;
+    let state = expect_context::<AppState>();
+    state
+        .top_users(range.as_ref())
+        .await
+        .map_err(|error| database_unavailable(&error))
+}
+
+/// A page of the log.
+#[server]
+pub async fn get_generations(#[server(default)] query: LogQuery) -> Result<LogPage, ServerFnError> {
+    require_admin().await?;
+    let filter = query.filter().map_err(|error| bad_request(&error))?;
+    let state = expect_context::<AppState>();
+    store::log::page(
+        &state.db,
+        &state.settings.report,
+        chrono::Utc::now(),
+        &filter,
+        crate::model::log::PAGE_SIZE,
+    )
+    .await
+    .map_err(|error| database_unavailable(&error))
+}
+
+/// A user's page; `None` for a user the platform never told us about.
+#[server]
+pub async fn get_user(#[server(default)] id: String) -> Result<Option<UserPage>, ServerFnError> {
+    require_admin().await?;
+    let state = expect_context::<AppState>();
+    store::log::user(&state.db, &state.settings.report, &id)
+        .await
+        .map_err(|error| database_unavailable(&error))
+}
+
+/// The page's contents.
+#[server]
+pub async fn get_alerts() -> Result<AlertsPage, ServerFnError> {
+    require_admin().await?;
+    let state = expect_context::<AppState>();
+    store::alerts::page(
+        &state.db,
+        &state.settings.report,
+        &state.settings.alerts,
+        crate::model::alerts::LOG_ROWS,
+    )
+    .await
+    .map_err(|error| database_unavailable(&error))
+}
+
+/// Sends a test message to every webhook now, with the usual retries, and logs it; returns
+/// the deliveries as logged.
+#[server]
+pub async fn send_test_alert() -> Result<Vec<Delivery>, ServerFnError> {
+    let admin = require_admin().await?;
+    let state = expect_context::<AppState>();
+    let alerts = &state.settings.alerts;
+    if alerts.webhooks.is_empty() {
+        return Err(bad_request(&crate::model::alerts::NO_WEBHOOKS));
+    }
+    let health = state
+        .figures(None)
+        .await
+        .map_err(|error| database_unavailable(&error))?
+        .system_health;
+    // A client of its own: the button is pressed rarely, and the state keeps none (the
+    // watcher's belongs to its task).
+    let sender = Sender::new(RetrySchedule::STANDARD).map_err(|error| -> ServerFnError {
+        tracing::error!(%error, "no HTTP client for alerts");
+        ServerFnError::ServerError(format!("The HTTP client could not be made: {error}"))
+    })?;
+    tracing::info!(target: "audit", action = "test_alert", admin = %admin.email);
+    let ids = store::alerts::announce::announce_test(
+        &state.db,
+        alerts,
+        &sender,
+        &health,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|error| database_unavailable(&error))?;
+    store::alerts::deliveries(&state.db, &state.settings.report, &ids)
+        .await
+        .map_err(|error| database_unavailable(&error))
+}

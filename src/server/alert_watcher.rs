@@ -1,0 +1,115 @@
+//! The watcher: a task of `serve` that reads the health every `alert-check-seconds` (the
+//! dashboard's own figures, shared with the pages), claims each change in the database and
+//! sends its message without holding up the next check.
+
+use crate::model::alerts::AlertKind;
+use crate::model::dashboard::SystemHealth;
+use crate::state::AppState;
+use crate::store::alerts as store;
+use crate::store::alerts::announce::deliver;
+use crate::store::alerts::delivery::{stopping, Sender, Stop};
+use crate::store::alerts::message::Message;
+use crate::store::alerts::AlertSettings;
+use crate::store::db::Db;
+use chrono::Utc;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+pub struct Watcher {
+    db: Db,
+    alerts: Arc<AlertSettings>,
+    sender: Sender,
+    /// Messages being sent; each finishes its log rows, also when the server stops.
+    sending: JoinSet<()>,
+}
+
+impl Watcher {
+    pub fn new(db: Db, alerts: Arc<AlertSettings>, sender: Sender) -> Watcher {
+        Watcher {
+            db,
+            alerts,
+            sender,
+            sending: JoinSet::new(),
+        }
+    }
+
+    /// Compares `health`, from figures computed `as_of`, with the health recorded; a
+    /// change this server claims that deserves an alert starts being sent to every webhook.
+    pub async fn check(
+        &mut self,
+        health: &SystemHealth,
+        as_of: store::AsOf,
+        stop: &Stop,
+    ) -> Result<(), sqlx::Error> {
+        // Deliveries that ended since the last check.
+        while self.sending.try_join_next().is_some() {}
+        let webhooks = self.alerts.redacted_webhooks();
+        let Some(claim) = store::claim_change(&self.db, health.status, as_of, &webhooks).await?
+        else {
+            return Ok(());
+        };
+        tracing::info!(
+            previous = claim.previous.map(|s| s.as_str()),
+            status = health.status.as_str(),
+            webhooks = claim.deliveries.len(),
+            "alerts: health changed"
+        );
+        if claim.deliveries.is_empty() {
+            return Ok(());
+        }
+        let body = Message {
+            kind: AlertKind::Change,
+            previous: claim.previous,
+            health,
+            at: as_of.started,
+            dashboard: self.alerts.dashboard.as_deref(),
+        }
+        .body();
+        let (db, alerts, sender, stop) = (
+            self.db.clone(),
+            self.alerts.clone(),
+            self.sender.clone(),
+            stop.clone(),
+        );
+        self.sending.spawn(async move {
+            deliver(&db, &alerts, &sender, &claim.deliveries, &body, Some(stop)).await;
+        });
+        Ok(())
+    }
+
+    /// Waits for the messages being sent (cut short when the server stops).
+    pub async fn finish_sending(&mut self) {
+        while self.sending.join_next().await.is_some() {}
+    }
+}
+
+/// Checks the health every `alert-check-seconds` until the server stops, then waits for
+/// the messages under way to be logged.
+pub async fn watch(state: AppState, sender: Sender, mut stop: Stop) {
+    let alerts = Arc::new(state.settings.alerts.clone());
+    let mut ticks = tokio::time::interval(alerts.check_every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut watcher = Watcher::new(state.db.clone(), alerts, sender);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = stopping(Some(&mut stop)) => break,
+        }
+        // On failure the next check tries again; nothing was claimed. The shared figures
+        // may be older than this check: the claim compares when they were computed.
+        match state.figures_finished().await {
+            Ok((figures, finished)) => {
+                let as_of = store::AsOf {
+                    started: figures.generated_at.with_timezone(&Utc),
+                    finished,
+                };
+                let checked = watcher.check(&figures.system_health, as_of, &stop);
+                if let Err(error) = checked.await {
+                    tracing::warn!(%error, "alerts: the change could not be recorded");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "alerts: no health to check"),
+        }
+    }
+    watcher.finish_sending().await;
+}

@@ -1,0 +1,343 @@
+//! `GET /api/admin/export/{table}.csv`: every table of the dashboard, and the generations
+//! log with its filters, as CSV for the range asked for (`?range=` or `?from=&to=`; the
+//! guide's windows without one). Quoting is the csv crate's; the log is streamed from the
+//! database as it is read, so 10 M rows never sit in memory.
+
+use crate::error::ApiError;
+use crate::model::dashboard::{DashboardStats, DateRange, Money, RangeQuery, Tier};
+use crate::model::log::{LogQuery, LogRow};
+use crate::state::AppState;
+use crate::store::log::send_rows;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, FixedOffset};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+pub const EXPORT_PREFIX: &str = "/api/admin/export/";
+
+/// The tables, as `{table}.csv` names them.
+pub const TABLES: [&str; 6] = [
+    "generations",
+    "providers",
+    "tiers",
+    "failures",
+    "top-users",
+    "trend",
+];
+
+/// Rows read ahead of a slow download.
+const ROWS_AHEAD: usize = 4096;
+/// Bytes sent at a time.
+const CHUNK_BYTES: usize = 64 << 10;
+
+pub async fn export(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    query: Result<Query<LogQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
+    let table = file
+        .strip_suffix(".csv")
+        .filter(|table| TABLES.contains(table))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no table {file:?}; the exports are {}",
+                    TABLES.map(|t| format!("{t}.csv")).join(", ")
+                ),
+            )
+        })?;
+    let Query(query) = query.map_err(|rejection| bad(rejection.body_text()))?;
+    let now = chrono::Utc::now();
+    if table == "generations" {
+        let filter = query.filter().map_err(|error| bad(error.to_string()))?;
+        return Ok(stream_generations(state, now, filter));
+    }
+    let provider = query.provider.clone();
+    let range = DateRange::from_query(&RangeQuery {
+        range: query.range,
+        from: query.from,
+        to: query.to,
+    })
+    .map_err(|error| bad(error.to_string()))?;
+    let csv = match table {
+        "top-users" => {
+            let top = state
+                .top_users(range.as_ref())
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?;
+            let mut out = writer(&[
+                "user_id",
+                "tier",
+                "generations",
+                "credits_consumed",
+                "cost_usd",
+            ]);
+            for user in &top.users {
+                out.write_record([
+                    text(&user.id),
+                    user.tier.as_str().into(),
+                    user.generations.to_string(),
+                    user.consumed.to_string(),
+                    dollars(user.cost),
+                ])
+                .map_err(csv_failed)?;
+            }
+            finish(out)?
+        }
+        _ => {
+            let stats = state
+                .figures(range.as_ref())
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?;
+            figures_csv(table, &stats, provider.as_deref())?
+        }
+    };
+    Ok(attachment(table, now, Body::from(csv)))
+}
+
+/// One of the figures' tables as CSV; the trend's bars are those of `provider` (all
+/// providers without one), as the chart draws them.
+fn figures_csv(
+    table: &str,
+    stats: &DashboardStats,
+    provider: Option<&str>,
+) -> Result<Vec<u8>, ApiError> {
+    let mut out;
+    match table {
+        "trend" => {
+            out = writer(&[
+                "start",
+                "end",
+                "generations",
+                "succeeded",
+                "failed",
+                "pending",
+                "cost_usd",
+            ]);
+            let trend = &stats.trend;
+            for (index, c) in trend.counts(provider).iter().enumerate() {
+                out.write_record([
+                    trend.bars[index].start.to_rfc3339(),
+                    trend.bar_end(index).to_rfc3339(),
+                    c.generations().to_string(),
+                    c.succeeded.to_string(),
+                    c.failed.to_string(),
+                    c.pending.to_string(),
+                    dollars(c.cost),
+                ])
+                .map_err(csv_failed)?;
+            }
+        }
+        "providers" => {
+            out = writer(&[
+                "provider",
+                "calls",
+                "succeeded",
+                "failed",
+                "success_rate_percent",
+                "latency_p50_ms",
+                "latency_p95_ms",
+                "cost_usd",
+            ]);
+            for p in &stats.providers {
+                out.write_record([
+                    text(&p.name),
+                    p.total_calls.to_string(),
+                    p.successful.to_string(),
+                    p.failed.to_string(),
+                    rate(p.success_rate),
+                    rate(p.latency_p50_ms),
+                    rate(p.latency_p95_ms),
+                    dollars(p.total_cost),
+                ])
+                .map_err(csv_failed)?;
+            }
+        }
+        "tiers" => {
+            out = writer(&["tier", "users", "total_credits", "credits_consumed"]);
+            for tier in [Tier::Pro, Tier::Plus, Tier::Free] {
+                let t = stats.user_stats.credits_by_tier.get(tier);
+                out.write_record([
+                    tier.as_str().into(),
+                    t.count.to_string(),
+                    t.total_credits.to_string(),
+                    t.total_consumed.to_string(),
+                ])
+                .map_err(csv_failed)?;
+            }
+        }
+        _ => {
+            out = writer(&["id", "provider", "created_at", "error"]);
+            for f in &stats.recent_failures {
+                out.write_record([
+                    text(&f.id),
+                    text(&f.provider),
+                    f.time.to_rfc3339(),
+                    text(&f.error),
+                ])
+                .map_err(csv_failed)?;
+            }
+        }
+    }
+    finish(out)
+}
+
+const GENERATION_COLUMNS: [&str; 11] = [
+    "id",
+    "user_id",
+    "provider",
+    "model",
+    "status",
+    "credits",
+    "refunded_credits",
+    "cost_usd",
+    "created_at",
+    "completed_at",
+    "error",
+];
+
+fn generation_record(row: &LogRow) -> [String; 11] {
+    let time = |t: Option<DateTime<FixedOffset>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    [
+        text(&row.id),
+        text(&row.user_id),
+        text(&row.provider),
+        row.model.as_deref().map(text).unwrap_or_default(),
+        row.status.clone(),
+        row.credits.to_string(),
+        row.refunded.map(|c| c.to_string()).unwrap_or_default(),
+        dollars(row.cost),
+        row.created_at.to_rfc3339(),
+        time(row.completed_at),
+        row.error.as_deref().map(text).unwrap_or_default(),
+    ]
+}
+
+/// The log as CSV, streamed: a task reads the rows into a bounded channel (so a slow
+/// download slows the reading), and the body turns them into CSV a chunk at a time. A
+/// database failure midway ends the body with an error, so the download fails instead of
+/// looking complete.
+fn stream_generations(
+    state: AppState,
+    now: DateTime<chrono::Utc>,
+    filter: crate::model::log::LogFilter,
+) -> Response {
+    let (sender, receiver) = mpsc::channel(ROWS_AHEAD);
+    tokio::spawn(async move {
+        let report = &state.settings.report;
+        if let Err(error) = send_rows(&state.db, report, now, &filter, &sender).await {
+            let _ = sender.send(Err(error)).await;
+        }
+    });
+    let header = chunk(&[GENERATION_COLUMNS.map(String::from)]).unwrap_or_default();
+    let body = futures_util::stream::unfold(
+        (receiver, Some(header)),
+        |(mut receiver, mut pending)| async move {
+            let mut records = Vec::new();
+            let mut size = 0;
+            let ended = loop {
+                match receiver.recv().await {
+                    Some(Ok(row)) => {
+                        let record = generation_record(&row);
+                        size += record.iter().map(String::len).sum::<usize>() + record.len();
+                        records.push(record);
+                        if size >= CHUNK_BYTES {
+                            break false;
+                        }
+                    }
+                    Some(Err(error)) => {
+                        tracing::error!(%error, "the export stopped: the database failed");
+                        let failure =
+                            std::io::Error::other("the export stopped: database unavailable");
+                        return Some((Err(failure), (receiver, None)));
+                    }
+                    None => break true,
+                }
+            };
+            let mut bytes = pending.take().unwrap_or_default();
+            bytes.extend(chunk(&records).unwrap_or_default());
+            if bytes.is_empty() && ended {
+                return None;
+            }
+            Some((
+                Ok::<_, std::io::Error>(Bytes::from(bytes)),
+                (receiver, (!ended).then(Vec::new)),
+            ))
+        },
+    );
+    // Fused: the compression layer polls once more after the end.
+    attachment("generations", now, Body::from_stream(body.fuse()))
+}
+
+/// Records as CSV text, without a header.
+fn chunk<const N: usize>(records: &[[String; N]]) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new().from_writer(Vec::new());
+    for record in records {
+        out.write_record(record)?;
+    }
+    out.into_inner().map_err(|error| error.into_error().into())
+}
+
+fn writer(header: &[&str]) -> csv::Writer<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = out.write_record(header);
+    out
+}
+
+fn finish(out: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ApiError> {
+    out.into_inner()
+        .map_err(|error| csv_failed(error.into_error().into()))
+}
+
+fn csv_failed(error: csv::Error) -> ApiError {
+    tracing::error!(%error, "writing CSV failed");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "writing CSV failed")
+}
+
+fn attachment(table: &str, now: DateTime<chrono::Utc>, body: Body) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"{table}-{}.csv\"",
+        now.format("%Y-%m-%dT%H%MZ")
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Exact dollars, six decimals: `0.039000`.
+fn dollars(money: Money) -> String {
+    let micros = money.micros();
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+/// A rate or latency; an empty cell when unknown.
+fn rate(value: Option<f64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or
+/// carriage return first: provider error texts and ids come from outside) gets a `'` in
+/// front, as OWASP advises, so that opening the export runs nothing.
+fn text(value: &str) -> String {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,10 @@
+//! Admins' accounts and their passwords' hashing, sessions, API tokens, the login
+//! throttle, and the first-admin link.
+
+pub mod accounts;
+pub mod hashing;
+pub mod secret;
+pub mod session;
+pub mod setup_link;
+pub mod throttle;
+pub mod token;

@@ -1,0 +1,13 @@
+//! Loading events: parsing and checking them (`event`, which needs no server, so that the
+//! fuzzer can build it alone), applying them (`store`), the JSON Lines import (`import`)
+//! that `usage-monitor import` and `usage-monitor demo` use, and the ingest API (`api`).
+
+mod import;
+pub mod store;
+
+pub use import::{
+    begin_write, import_lines, store_events, store_parsed, ImportError, Rejection, Report,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,346 @@
+//! The log's and the user page's SQL, the same text on both backends.
+//!
+//! A page reads the index of `created_at` backwards from where the last page ended and
+//! stops after one row more than it shows (to know whether there is a next page). Rows with
+//! the same `created_at` are ordered by id within it; neither backend needs an index of
+//! `(created_at, id)` for that: SQLite sorts each run of equal times as it goes and
+//! PostgreSQL does the same with an incremental sort, so no index is added and importing
+//! costs what it did.
+
+#[cfg(test)]
+mod on_databases;
+
+use crate::model::dashboard::DateRange;
+use crate::model::dashboard::{Money, Tier};
+use crate::model::log::{
+    Cursor, LogFilter, LogPage, LogRow, Problem, TopUser, TopUsers, UserPage, TOP_USERS,
+    USER_FAILURES,
+};
+use crate::model::windows::{Window, Windows};
+use crate::store::db::Db;
+use crate::store::figures::{from_micros, in_zone, ReportSettings};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+const ROW_COLUMNS: &str = "
+    SELECT g.id, g.user_id, g.provider, g.model, g.status, g.credits, g.cost_micros,
+           g.created_at, g.completed_at, g.error,
+           (SELECT r.credits FROM refunds r WHERE r.generation_id = g.id)
+    FROM generations g
+    WHERE 1 = 1";
+
+/// A value bound to a numbered parameter.
+enum Value {
+    Int(i64),
+    Text(String),
+}
+
+/// The log's statement: the filters given, in order, with their values.
+#[derive(Default)]
+struct Statement {
+    conditions: String,
+    values: Vec<Value>,
+}
+
+impl Statement {
+    /// The statement of the rows that pass `filter` as of `now`: within its range if it has
+    /// one; a failure is overdue for its refund once `refund-grace-minutes` have passed.
+    fn of(filter: &LogFilter, settings: &ReportSettings, now: DateTime<Utc>) -> Statement {
+        let overdue_before = now - settings.refund_grace;
+        let mut statement = Statement::default();
+        if let Some(window) = window_of(filter, settings, now) {
+            let start = statement.bind(Value::Int(window.start.timestamp_micros()));
+            let end = statement.bind(Value::Int(window.end.timestamp_micros()));
+            statement.and(format!("g.created_at >= {start} AND g.created_at < {end}"));
+        }
+        if let Some(Cursor { created_at, id }) = &filter.before {
+            let at = statement.bind(Value::Int(*created_at));
+            let id = statement.bind(Value::Text(id.clone()));
+            // The range of the index first, then the ties at its end.
+            statement.and(format!(
+                "g.created_at <= {at} AND (g.created_at < {at} OR g.id < {id})"
+            ));
+        }
+        for (column, value) in [
+            ("g.provider", &filter.provider),
+            ("g.status", &filter.status.map(str::to_owned)),
+            ("g.user_id", &filter.user),
+        ] {
+            if let Some(value) = value {
+                let value = statement.bind(Value::Text(value.clone()));
+                statement.and(format!("{column} = {value}"));
+            }
+        }
+        match filter.problem {
+            None => {}
+            Some(Problem::Unrefunded) => {
+                let before = statement.bind(Value::Int(overdue_before.timestamp_micros()));
+                statement.and(format!(
+                    "g.status = 'failed' AND g.created_at < {before}
+                     AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.generation_id = g.id)"
+                ));
+            }
+            Some(Problem::OverRefunded) => statement.and(
+                "EXISTS (SELECT 1 FROM refunds r WHERE r.generation_id = g.id AND r.credits > g.credits)"
+                    .into(),
+            ),
+        }
+        statement
+    }
+
+    /// The next parameter's `$n`, bound to `value`.
+    fn bind(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    fn and(&mut self, condition: String) {
+        self.conditions.push_str(" AND ");
+        self.conditions.push_str(&condition);
+    }
+
+    /// The statement's text, newest first, with at most `limit` rows if given.
+    fn sql(&self, limit: Option<usize>) -> String {
+        let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        format!(
+            "{ROW_COLUMNS}{} ORDER BY g.created_at DESC, g.id DESC{limit}",
+            self.conditions
+        )
+    }
+
+    /// `sql` with the statement's values bound.
+    fn bound<'q>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        self.values
+            .iter()
+            .fold(sqlx::query(sql), |query, value| match value {
+                Value::Int(n) => query.bind(*n),
+                Value::Text(text) => query.bind(text.as_str()),
+            })
+    }
+
+    /// The first `limit` rows, newest first.
+    async fn fetch(
+        self,
+        conn: &mut sqlx::AnyConnection,
+        limit: usize,
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let sql = self.sql(Some(limit));
+        self.bound(&sql).fetch_all(conn).await
+    }
+}
+
+/// The generations that pass `filter`, newest first: at most `limit`, and where the next
+/// page starts if there are more.
+pub async fn page(
+    db: &Db,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+    filter: &LogFilter,
+    limit: usize,
+) -> Result<LogPage, sqlx::Error> {
+    let zone = settings.time_zone;
+    let statement = Statement::of(filter, settings, now);
+    let rows = statement
+        .fetch(&mut *db.pool.acquire().await?, limit + 1)
+        .await?;
+    let mut rows = read_rows(&rows, zone)?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        let last = &rows[limit - 1];
+        Cursor {
+            created_at: last.created_at.timestamp_micros(),
+            id: last.id.clone(),
+        }
+        .to_string()
+    });
+    Ok(LogPage {
+        rows,
+        next,
+        range: (filter.range.as_ref())
+            .zip(window_of(filter, settings, now))
+            .map(|(range, window)| window.named(range, zone)),
+        time_zone: zone.name().to_owned(),
+    })
+}
+
+/// A tier as stored; the table's check admits no other.
+fn read_tier(row: &AnyRow, index: usize) -> Result<Tier, sqlx::Error> {
+    let text: String = row.try_get(index)?;
+    Tier::parse(&text).ok_or_else(|| sqlx::Error::Decode(format!("unknown tier {text}").into()))
+}
+
+/// The instants of a filter's time range, as of `now`.
+fn window_of(filter: &LogFilter, settings: &ReportSettings, now: DateTime<Utc>) -> Option<Window> {
+    let zone = settings.time_zone;
+    (filter.range.as_ref()).map(|range| Windows::at(now, zone).of_range(range, zone))
+}
+
+fn read_rows(rows: &[AnyRow], zone: Tz) -> Result<Vec<LogRow>, sqlx::Error> {
+    rows.iter().map(|row| read_row(row, zone)).collect()
+}
+
+fn read_row(row: &AnyRow, zone: Tz) -> Result<LogRow, sqlx::Error> {
+    let at = |micros: i64| in_zone(from_micros(micros), zone);
+    Ok(LogRow {
+        id: row.try_get(0)?,
+        user_id: row.try_get(1)?,
+        provider: row.try_get(2)?,
+        model: row.try_get(3)?,
+        status: row.try_get(4)?,
+        credits: row.try_get(5)?,
+        cost: Money::from_micros(row.try_get(6)?),
+        created_at: at(row.try_get(7)?),
+        completed_at: row.try_get::<Option<i64>, _>(8)?.map(at),
+        error: row.try_get(9)?,
+        refunded: row.try_get(10)?,
+    })
+}
+
+const USER: &str = "SELECT tier, credits FROM users WHERE id = $1";
+
+const USER_GENERATIONS: &str = "
+    SELECT COUNT(*),
+           COUNT(*) FILTER (WHERE g.status = 'succeeded'),
+           COUNT(*) FILTER (WHERE g.status = 'failed'),
+           COUNT(*) FILTER (WHERE g.status = 'pending'),
+           CAST(COALESCE(SUM(g.cost_micros), 0) AS BIGINT),
+           CAST(COALESCE(SUM(g.credits), 0) AS BIGINT),
+           MIN(g.created_at), MAX(g.created_at),
+           CAST(COALESCE(SUM(r.credits), 0) AS BIGINT)
+    FROM generations g
+    LEFT JOIN refunds r ON r.generation_id = g.id
+    WHERE g.user_id = $1";
+
+/// A user's page, read in one snapshot; `None` if there is no such user.
+pub async fn user(
+    db: &Db,
+    settings: &ReportSettings,
+    id: &str,
+) -> Result<Option<UserPage>, sqlx::Error> {
+    let zone = settings.time_zone;
+    let mut tx = db.pool.begin().await?;
+    let Some(user) = sqlx::query(USER).bind(id).fetch_optional(&mut *tx).await? else {
+        return Ok(None);
+    };
+    let totals = sqlx::query(USER_GENERATIONS)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let failed = LogFilter {
+        user: Some(id.to_owned()),
+        status: Some("failed"),
+        ..LogFilter::default()
+    };
+    let failures = Statement::of(&failed, settings, Utc::now())
+        .fetch(&mut tx, USER_FAILURES)
+        .await?;
+    tx.commit().await?;
+    let at = |micros: Option<i64>| micros.map(|m| in_zone(from_micros(m), zone));
+    Ok(Some(UserPage {
+        id: id.to_owned(),
+        tier: read_tier(&user, 0)?,
+        balance: user.try_get(1)?,
+        generations: totals.try_get(0)?,
+        succeeded: totals.try_get(1)?,
+        failed: totals.try_get(2)?,
+        pending: totals.try_get(3)?,
+        spend: Money::from_micros(totals.try_get(4)?),
+        credits_used: totals.try_get(5)?,
+        first_generation: at(totals.try_get(6)?),
+        last_generation: at(totals.try_get(7)?),
+        credits_refunded: totals.try_get(8)?,
+        recent_failures: read_rows(&failures, zone)?,
+        time_zone: zone.name().to_owned(),
+    }))
+}
+
+/// The users whose generations of a window cost the most, ties by id. The one figure read
+/// from the raw rows of its whole window (see [`super::TOP_USERS_MAX_AGE`]): the window's
+/// rows are summed per user alone, and only the top users' tiers and refunds are looked up.
+const TOP_USERS_BY_COST: &str = "
+    WITH top AS (
+        SELECT user_id, COUNT(*) AS generations, CAST(SUM(cost_micros) AS BIGINT) AS cost,
+               CAST(SUM(credits) AS BIGINT) AS credits
+        FROM generations
+        WHERE created_at >= $1 AND created_at < $2
+        GROUP BY user_id
+        ORDER BY 3 DESC, user_id
+        LIMIT $3)
+    SELECT t.user_id, u.tier, t.generations, t.cost,
+           t.credits - CAST(COALESCE((
+               SELECT SUM(r.credits) FROM generations g JOIN refunds r ON r.generation_id = g.id
+               WHERE g.user_id = t.user_id AND g.created_at >= $1 AND g.created_at < $2), 0)
+               AS BIGINT)
+    FROM top t
+    JOIN users u ON u.id = t.user_id
+    ORDER BY t.cost DESC, t.user_id";
+
+/// The top users by cost this month as of `now`, or in the chosen `range`.
+pub async fn top_users(
+    db: &Db,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+    range: Option<&DateRange>,
+) -> Result<TopUsers, sqlx::Error> {
+    let zone = settings.time_zone;
+    let windows = Windows::chosen(now, zone, range);
+    let window = windows.this_month;
+    let rows = sqlx::query(TOP_USERS_BY_COST)
+        .bind(window.start.timestamp_micros())
+        .bind(window.end.timestamp_micros())
+        .bind(TOP_USERS as i64)
+        .fetch_all(&db.pool)
+        .await?;
+    let users = rows
+        .iter()
+        .map(|row| {
+            Ok(TopUser {
+                id: row.try_get(0)?,
+                tier: read_tier(row, 1)?,
+                generations: row.try_get(2)?,
+                cost: Money::from_micros(row.try_get(3)?),
+                consumed: row.try_get(4)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(TopUsers {
+        users,
+        generated_at: in_zone(now, zone),
+        range: range.map(|range| window.named(range, zone)),
+    })
+}
+
+/// Sends every generation that passes `filter` to `rows`, newest first, as the database
+/// reads them: an export of any size without holding it. Stops early when nobody receives
+/// any more (the download was cancelled).
+pub async fn send_rows(
+    db: &Db,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+    filter: &LogFilter,
+    rows: &tokio::sync::mpsc::Sender<Result<LogRow, sqlx::Error>>,
+) -> Result<(), sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let zone = settings.time_zone;
+    let statement = Statement::of(filter, settings, now);
+    let sql = statement.sql(None);
+    let mut tx = db.pool.begin().await?;
+    if !db.is_sqlite() {
+        // An export reads for as long as it has rows; the statement timeout is for requests.
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut stream = statement.bound(&sql).fetch(&mut *tx);
+    while let Some(row) = stream.try_next().await? {
+        if rows.send(Ok(read_row(&row, zone)?)).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Everything the server keeps: the database and its migrations (`db`), loading events
+//! (`ingest`), the running totals kept with them (`totals`), the figures read from both
+//! (`figures`), the log and user pages (`log`), alerts' history and delivery (`alerts`),
+//! admins' accounts, sessions and tokens (`auth`), and the demo data (`demo`).
+
+pub mod alerts;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod figures;
+pub mod ingest;
+pub mod log;
+pub mod totals;
