@@ -1,69 +1,203 @@
-//! The errors answered to clients: the JSON API's [`ApiError`], and the server functions'
-//! helpers that set the response's status.
+//! The one error type clients are answered with: the JSON API, the guard in front of it,
+//! and every server function. Its kind is what a client acts on (sign in again, keep the
+//! figures and retry, fix the request); its text is for the admin who reads it.
+//!
+//! On the wire it is `{"error": "…", "kind": "…"}` with the kind's status code, so that the
+//! page decodes the guard's refusals and the server functions' failures alike.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, as a client tells failures apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorKind {
+    /// No admin session, or no valid token (401): the page offers to sign in again.
+    SignInFirst,
+    /// Refused whoever asks, such as a cross-site request (403).
+    Forbidden,
+    /// The request cannot be answered as asked: a bad range, filter or argument (400).
+    BadRequest,
+    /// Nothing by that name (404).
+    NotFound,
+    /// A body in a format the endpoint does not take (415).
+    UnsupportedMediaType,
+    /// The database did not answer; the same request may succeed shortly (503).
+    Unavailable,
+    /// The server failed (500).
+    Failed,
+    /// The browser got no answer from the server at all.
+    Unreachable,
+}
+
+impl ErrorKind {
+    /// The HTTP status the kind is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::SignInFirst => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::BadRequest => 400,
+            ErrorKind::NotFound => 404,
+            ErrorKind::UnsupportedMediaType => 415,
+            ErrorKind::Unavailable | ErrorKind::Unreachable => 503,
+            ErrorKind::Failed => 500,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    pub error: String,
+    pub kind: ErrorKind,
+}
 
 /// What a client is told when the database fails: it may try again, nothing more.
-const DATABASE_UNAVAILABLE: &str = "database unavailable; try again shortly";
+pub const DATABASE_UNAVAILABLE: &str = "database unavailable; try again shortly";
 
-/// For server functions: the database failed. Logged, and answered `503` with the same
-/// words as the JSON API, so that the page knows to keep its figures and retry.
-pub fn database_unavailable(error: &dyn std::fmt::Display) -> leptos::prelude::ServerFnError {
-    tracing::error!(%error, "database unavailable");
-    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(StatusCode::SERVICE_UNAVAILABLE);
-    }
-    leptos::prelude::ServerFnError::ServerError(DATABASE_UNAVAILABLE.into())
-}
-
-/// For server functions: the request asked for something that cannot be (a bad range or
-/// filter). Answered `400` with the reason, for the admin who asked.
-pub fn bad_request(reason: &dyn std::fmt::Display) -> leptos::prelude::ServerFnError {
-    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(StatusCode::BAD_REQUEST);
-    }
-    leptos::prelude::ServerFnError::Args(reason.to_string())
-}
-
-/// A failure of the JSON API (and of the guard in front of it): a status and
-/// `{"error": "..."}`.
-pub struct ApiError(pub StatusCode, pub String);
-
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError(status, message.into())
-    }
-}
-
-impl ApiError {
-    /// The database failed: the error is logged; the client learns only that it may try again.
-    pub fn unavailable(error: &dyn std::fmt::Display) -> ApiError {
-        tracing::error!(%error, "database unavailable");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> ApiError {
-        ApiError::unavailable(&error)
-    }
-}
-
-/// How long a client told "unavailable" should wait before it tries again, in seconds.
-const RETRY_UNAVAILABLE_AFTER: &str = "2";
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response();
-        // A 503 is temporary by definition: say when to come back (RFC 9110, 15.6.4).
-        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static(RETRY_UNAVAILABLE_AFTER),
-            );
+impl AppError {
+    pub fn new(kind: ErrorKind, error: impl Into<String>) -> AppError {
+        AppError {
+            error: error.into(),
+            kind,
         }
-        response
+    }
+
+    pub fn bad_request(reason: impl std::fmt::Display) -> AppError {
+        AppError::new(ErrorKind::BadRequest, reason.to_string())
+    }
+
+    pub fn sign_in_first() -> AppError {
+        AppError::new(
+            ErrorKind::SignInFirst,
+            crate::model::access::session_needed(),
+        )
+    }
+
+    pub fn is_sign_in_first(&self) -> bool {
+        self.kind == ErrorKind::SignInFirst
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    /// Failures of the server function machinery: arguments the server cannot read are
+    /// the client's mistake (400); no answer at all is the network's; the rest are ours.
+    fn from_server_fn_error(value: ServerFnErrorErr) -> AppError {
+        let kind = match &value {
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => ErrorKind::BadRequest,
+            ServerFnErrorErr::Request(_) => ErrorKind::Unreachable,
+            _ => ErrorKind::Failed,
+        };
+        AppError::new(kind, value.to_string()).answered()
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod on_the_server {
+    use super::*;
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::Json;
+
+    /// How long a client told "unavailable" should wait before it tries again, in seconds.
+    const RETRY_UNAVAILABLE_AFTER: &str = "2";
+
+    impl ErrorKind {
+        pub fn status_code(self) -> StatusCode {
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+
+    impl AppError {
+        /// The database failed: the error is logged; the client learns only that it may
+        /// try again.
+        pub fn unavailable(error: &dyn std::fmt::Display) -> AppError {
+            tracing::error!(%error, "database unavailable");
+            AppError::new(ErrorKind::Unavailable, DATABASE_UNAVAILABLE)
+        }
+
+        /// Inside a server function, gives the response this error's status (server
+        /// functions answer 500 to every error otherwise).
+        pub fn answered(self) -> AppError {
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(self.kind.status_code());
+                if self.kind == ErrorKind::Unavailable {
+                    response.insert_header(
+                        header::RETRY_AFTER,
+                        HeaderValue::from_static(RETRY_UNAVAILABLE_AFTER),
+                    );
+                }
+            }
+            self
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> AppError {
+            AppError::unavailable(&error)
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status = self.kind.status_code();
+            let unavailable = self.kind == ErrorKind::Unavailable;
+            let mut response = (status, Json(self)).into_response();
+            // A 503 is temporary by definition: say when to come back (RFC 9110, 15.6.4).
+            if unavailable {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_UNAVAILABLE_AFTER),
+                );
+            }
+            response
+        }
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+impl AppError {
+    /// In the browser there is no response to give a status to.
+    pub fn answered(self) -> AppError {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wire_form_is_the_json_apis() {
+        let error = AppError::bad_request("from must be before to");
+        let json = serde_json::to_value(&error).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": "from must be before to", "kind": "badRequest"})
+        );
+        let back: AppError = serde_json::from_value(json).unwrap();
+        assert_eq!(back, error);
+    }
+
+    #[test]
+    fn unreadable_arguments_are_the_clients_mistake() {
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::Args("x".into()));
+        assert_eq!(error.kind, ErrorKind::BadRequest);
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::Request("down".into()));
+        assert_eq!(error.kind, ErrorKind::Unreachable);
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::ServerError("x".into()));
+        assert_eq!(error.kind, ErrorKind::Failed);
     }
 }

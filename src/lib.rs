@@ -19,7 +19,6 @@ pub mod store;
 #[cfg(feature = "ssr")]
 pub mod config;
 
-#[cfg(feature = "ssr")]
 pub mod error;
 
 #[cfg(feature = "ssr")]

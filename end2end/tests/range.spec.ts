@@ -50,19 +50,19 @@ async function expectRange(page: Page, label: string, generations: number) {
   await expect(page.locator('[data-testid=range-picker] a[aria-current=page]')).toHaveText(label);
 }
 
-async function expectGuideView(page: Page) {
+async function expectDefaultView(page: Page) {
   await expect(page.locator('[data-testid=range-note]')).toHaveCount(0);
   await expect(page.locator('#month-heading')).toContainText('This Month');
   await expect(generationsCard(page).locator('.card-title')).toHaveText('Generations Today');
   await expect(generationsCard(page).locator('[data-testid=value]')).toHaveText(data.expected.cards['generations-today'].value);
-  await expect(page.locator('[data-testid=range-picker] a[aria-current=page]')).toHaveText('Guide view');
+  await expect(page.locator('[data-testid=range-picker] a[aria-current=page]')).toHaveText('Default view');
 }
 
 test('presets and a custom range drive the sections, live in the URL, and go back', async ({ page }) => {
   const errors = await collectErrors(page);
   await openDashboard(page, server.url);
   const now = data.clock.now;
-  await expectGuideView(page);
+  await expectDefaultView(page);
   const health = await page.locator('[data-testid=health-detail]').textContent();
 
   await test.step('a preset: the last 30 days', async () => {
@@ -82,7 +82,7 @@ test('presets and a custom range drive the sections, live in the URL, and go bac
     await expectRange(page, 'Last 30 days', createdIn(now - 30 * 24 * 60 * MINUTE, now + 1).length);
     await page.goBack();
     await expect(page).toHaveURL(`${server.url}${DASHBOARD_PATH}`);
-    await expectGuideView(page);
+    await expectDefaultView(page);
   });
 
   await test.step('a custom from–to: whole local days, the last one included', async () => {
@@ -139,7 +139,7 @@ test('a bad range is explained, and the picker stays to correct it', async ({ pa
   await expect(alert).toContainText('Unknown range “week”');
 
   // Correcting it brings the figures back.
-  await page.getByRole('link', { name: 'Guide view' }).click();
-  await expectGuideView(page);
+  await page.getByRole('link', { name: 'Default view' }).click();
+  await expectDefaultView(page);
   expect(errors).toEqual([]);
 });

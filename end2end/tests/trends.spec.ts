@@ -41,7 +41,7 @@ function barFigures(generations: GenerationSpec[]) {
   };
 }
 
-/** The 30 bars of the guide's view: each local day's generations, oldest day first. */
+/** The 30 bars of the default view: each local day's generations, oldest day first. */
 function dailyBars(provider?: string) {
   return Array.from({ length: 30 }, (_, i) => {
     const [start, end] = [localDayStart(29 - i), localDayStart(28 - i)];

@@ -11,6 +11,7 @@ use crate::model::dashboard::{
 };
 use crate::model::format::*;
 use crate::model::log::{LogQuery, Problem, TopUsers};
+use crate::model::paths::{DASHBOARD_PATH, LOGIN_PATH};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -96,7 +97,7 @@ fn LoadFailure(error: String, query: RangeQuery) -> impl IntoView {
     }
 }
 
-/// The dashboard's address for `range` (the guide's view without one), its trends chart
+/// The dashboard's address for `range` (the default view without one), its trends chart
 /// showing `provider` (all without one).
 fn page_href(range: Option<&DateRange>, provider: Option<&str>) -> String {
     let mut query = range.map(DateRange::to_query).unwrap_or_default();
@@ -125,8 +126,6 @@ fn chart_provider() -> Memo<Option<String>> {
 
 const PROVIDER_PARAMETER: &str = "provider";
 
-const DASHBOARD_PATH: &str = "/admin/credits";
-
 /// The presets as links and a custom from–to as a GET form: every choice is a URL, so it can
 /// be shared, bookmarked and gone back from.
 #[component]
@@ -146,7 +145,7 @@ fn RangePicker(chosen: Option<DateRange>, query: RangeQuery) -> impl IntoView {
     view! {
         <div class="range-picker" data-testid="range-picker">
             <nav class="range-presets" aria-label="Date range">
-                {link(None, "Guide view")}
+                {link(None, "Default view")}
                 {Preset::ALL.map(|preset| link(Some(DateRange::Preset(preset)), preset.label()))}
             </nav>
             // A plain GET form: the router's would add its button to the URL.
@@ -250,11 +249,7 @@ fn keep_fresh(
                         freshness.set(Freshness::Live);
                         top_users.refetch();
                     }
-                    Err(error)
-                        if error
-                            .to_string()
-                            .contains(crate::model::access::SIGN_IN_FIRST) =>
-                    {
+                    Err(error) if error.is_sign_in_first() => {
                         freshness.set(Freshness::SignedOut);
                         break;
                     }
@@ -281,7 +276,7 @@ fn StaleNotice(freshness: RwSignal<Freshness>, refresh_seconds: u64) -> impl Int
                     <div class="notice notice-warning" data-testid="signed-out-notice">
                         "Your session has ended, so these figures no longer refresh. "
                         // A full page load: the signed-out page starts afresh from the server.
-                        <a href=crate::model::access::path_with_query("/login", "next", Some("/admin/credits")) rel="external">"Sign in again"</a>
+                        <a href=crate::model::access::path_with_query(LOGIN_PATH, "next", Some(DASHBOARD_PATH)) rel="external">"Sign in again"</a>
                     </div>
                 }.into_any()),
                 Freshness::Stale { age_seconds, error } => Some(view! {
@@ -346,8 +341,13 @@ fn OverviewCards(stats: Signal<DashboardStats>) -> impl IntoView {
     let text = move |f: fn(&DashboardStats) -> String| Signal::derive(move || stats.with(f));
     // A chosen range is the same for every refresh of this page.
     let ranged = stats.with_untracked(|s| s.range.is_some());
-    let title =
-        move |guide: &'static str, in_range: &'static str| if ranged { in_range } else { guide };
+    let title = move |default: &'static str, in_range: &'static str| {
+        if ranged {
+            in_range
+        } else {
+            default
+        }
+    };
     view! {
         <section class="cards" aria-label=move || stats.with(|s| window_name(s, "Today"))>
             <StatCard

@@ -4,12 +4,11 @@ use crate::app::hydrated::Hydrated;
 use crate::app::server_fns::{get_generations, get_user};
 use crate::model::format::*;
 use crate::model::log::{LogQuery, LogRow, Problem, UserPage, STATUSES};
+use crate::model::paths::{LOG_PATH, USERS_PATH};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-pub const LOG_PATH: &str = "/admin/generations";
 
 /// The log's address for `query`.
 pub fn log_href(query: &LogQuery) -> String {
@@ -39,7 +38,7 @@ pub fn ExportLink(href: String, table: &'static str) -> impl IntoView {
 /// A user's page.
 pub fn user_href(id: &str) -> String {
     let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
-    format!("/admin/users/{id}")
+    format!("{USERS_PATH}/{id}")
 }
 
 #[component]

@@ -13,6 +13,7 @@ use crate::app::dashboard::CreditsPage;
 use crate::app::hydrated::Hydrated;
 use crate::app::log::{GenerationsPage, UserPageView};
 use crate::app::login::{LoginPage, SetupPage};
+use crate::model::paths::{ADMIN_AREA, ALERTS_PATH, DASHBOARD_PATH, LOG_PATH};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
@@ -64,19 +65,19 @@ pub fn App() -> impl IntoView {
 #[component]
 fn TopBar() -> impl IntoView {
     let location = use_location();
-    let in_admin_area = move || location.pathname.with(|path| path.starts_with("/admin"));
+    let in_admin_area = move || location.pathname.with(|path| path.starts_with(ADMIN_AREA));
     view! {
         <header class="topbar">
             // From the sign-in pages, a full page load: the server sends the signed-out
             // back to sign in, where the page drawn in the browser could not.
-            <a class="brand" href="/admin/credits" rel=move || (!in_admin_area()).then_some("external")>
+            <a class="brand" href=DASHBOARD_PATH rel=move || (!in_admin_area()).then_some("external")>
                 "usage-monitor"
             </a>
             <Show when=in_admin_area>
                 <nav aria-label="Admin">
-                    <A href="/admin/credits">"Credits"</A>
-                    <A href="/admin/generations">"Generations"</A>
-                    <A href="/admin/alerts">"Alerts"</A>
+                    <A href=DASHBOARD_PATH>"Credits"</A>
+                    <A href=LOG_PATH>"Generations"</A>
+                    <A href=ALERTS_PATH>"Alerts"</A>
                 </nav>
                 <form class="sign-out" method="post" action="/logout">
                     <button type="submit" data-testid="sign-out">"Sign out"</button>
@@ -95,7 +96,7 @@ fn NotFound() -> impl IntoView {
     view! {
         <Title text="Not found · usage-monitor"/>
         <h1>"Not found"</h1>
-        <p>"There is no page here. " <a href="/admin/credits">"Go to the dashboard"</a></p>
+        <p>"There is no page here. " <a href=DASHBOARD_PATH>"Go to the dashboard"</a></p>
         <Hydrated/>
     }
 }

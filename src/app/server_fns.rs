@@ -1,6 +1,7 @@
 //! The server functions the pages call: each checks the session, reads the request's
 //! arguments, and asks the store.
 
+use crate::error::AppError;
 use crate::model::alerts::{AlertsPage, Delivery};
 use crate::model::dashboard::{DashboardSettings, DashboardStats};
 use crate::model::log::{LogPage, LogQuery, TopUsers, UserPage};
@@ -8,7 +9,7 @@ use crate::model::range::RangeQuery;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::error::{bad_request, database_unavailable};
+use crate::error::ErrorKind;
 #[cfg(feature = "ssr")]
 use crate::model::range::DateRange;
 #[cfg(feature = "ssr")]
@@ -23,40 +24,34 @@ use crate::store::auth::session::AdminSession;
 /// The signed-in admin, or a 401. The guard has refused requests without a session
 /// already; this keeps each server function honest on its own.
 #[cfg(feature = "ssr")]
-async fn require_admin() -> Result<AdminSession, ServerFnError> {
+async fn require_admin() -> Result<AdminSession, AppError> {
     let admin = use_context::<axum::http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<AdminSession>().cloned());
     match admin {
         Some(admin) => Ok(admin),
-        None => {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(axum::http::StatusCode::UNAUTHORIZED);
-            }
-            Err(ServerFnError::ServerError(
-                crate::model::access::session_needed(),
-            ))
-        }
+        None => Err(AppError::sign_in_first().answered()),
     }
 }
 
-/// The figures over the guide's windows, at most `stats-max-age-milliseconds` old
+/// The figures over the default windows, at most `stats-max-age-milliseconds` old
 /// (`shared`), or over the `range` asked for.
 #[server]
 pub async fn get_dashboard_stats(
     #[server(default)] range: RangeQuery,
-) -> Result<DashboardStats, ServerFnError> {
+) -> Result<DashboardStats, AppError> {
     require_admin().await?;
-    let range = DateRange::from_query(&range).map_err(|error| bad_request(&error))?;
+    let range =
+        DateRange::from_query(&range).map_err(|error| AppError::bad_request(error).answered())?;
     let state = expect_context::<AppState>();
     state
         .figures(range.as_ref())
         .await
-        .map_err(|error| database_unavailable(&error))
+        .map_err(|error| AppError::unavailable(&error).answered())
 }
 
 /// How the page behaves: how often it refreshes.
 #[server]
-pub async fn get_dashboard_settings() -> Result<DashboardSettings, ServerFnError> {
+pub async fn get_dashboard_settings() -> Result<DashboardSettings, AppError> {
     require_admin().await?;
     let state = expect_context::<AppState>();
     Ok(DashboardSettings {
@@ -66,23 +61,24 @@ pub async fn get_dashboard_settings() -> Result<DashboardSettings, ServerFnError
 
 /// The top users by cost: this month's, or the `range`'s.
 #[server]
-pub async fn get_top_users(
-    #[server(default)] range: RangeQuery,
-) -> Result<TopUsers, ServerFnError> {
+pub async fn get_top_users(#[server(default)] range: RangeQuery) -> Result<TopUsers, AppError> {
     require_admin().await?;
-    let range = DateRange::from_query(&range).map_err(|error| bad_request(&error))?;
+    let range =
+        DateRange::from_query(&range).map_err(|error| AppError::bad_request(error).answered())?;
     let state = expect_context::<AppState>();
     state
         .top_users(range.as_ref())
         .await
-        .map_err(|error| database_unavailable(&error))
+        .map_err(|error| AppError::unavailable(&error).answered())
 }
 
 /// A page of the log.
 #[server]
-pub async fn get_generations(#[server(default)] query: LogQuery) -> Result<LogPage, ServerFnError> {
+pub async fn get_generations(#[server(default)] query: LogQuery) -> Result<LogPage, AppError> {
     require_admin().await?;
-    let filter = query.filter().map_err(|error| bad_request(&error))?;
+    let filter = query
+        .filter()
+        .map_err(|error| AppError::bad_request(error).answered())?;
     let state = expect_context::<AppState>();
     store::log::page(
         &state.db,
@@ -92,22 +88,22 @@ pub async fn get_generations(#[server(default)] query: LogQuery) -> Result<LogPa
         crate::model::log::PAGE_SIZE,
     )
     .await
-    .map_err(|error| database_unavailable(&error))
+    .map_err(|error| AppError::unavailable(&error).answered())
 }
 
 /// A user's page; `None` for a user the platform never told us about.
 #[server]
-pub async fn get_user(#[server(default)] id: String) -> Result<Option<UserPage>, ServerFnError> {
+pub async fn get_user(#[server(default)] id: String) -> Result<Option<UserPage>, AppError> {
     require_admin().await?;
     let state = expect_context::<AppState>();
     store::log::user(&state.db, &state.settings.report, &id)
         .await
-        .map_err(|error| database_unavailable(&error))
+        .map_err(|error| AppError::unavailable(&error).answered())
 }
 
 /// The page's contents.
 #[server]
-pub async fn get_alerts() -> Result<AlertsPage, ServerFnError> {
+pub async fn get_alerts() -> Result<AlertsPage, AppError> {
     require_admin().await?;
     let state = expect_context::<AppState>();
     store::alerts::page(
@@ -117,29 +113,30 @@ pub async fn get_alerts() -> Result<AlertsPage, ServerFnError> {
         crate::model::alerts::LOG_ROWS,
     )
     .await
-    .map_err(|error| database_unavailable(&error))
+    .map_err(|error| AppError::unavailable(&error).answered())
 }
 
 /// Sends a test message to every webhook now, with the usual retries, and logs it; returns
 /// the deliveries as logged.
 #[server]
-pub async fn send_test_alert() -> Result<Vec<Delivery>, ServerFnError> {
+pub async fn send_test_alert() -> Result<Vec<Delivery>, AppError> {
     let admin = require_admin().await?;
     let state = expect_context::<AppState>();
     let alerts = &state.settings.alerts;
     if alerts.webhooks.is_empty() {
-        return Err(bad_request(&crate::model::alerts::NO_WEBHOOKS));
+        return Err(AppError::bad_request(crate::model::alerts::NO_WEBHOOKS).answered());
     }
     let health = state
         .figures(None)
         .await
-        .map_err(|error| database_unavailable(&error))?
+        .map_err(|error| AppError::unavailable(&error).answered())?
         .system_health;
     // A client of its own: the button is pressed rarely, and the state keeps none (the
     // watcher's belongs to its task).
-    let sender = Sender::new(RetrySchedule::STANDARD).map_err(|error| -> ServerFnError {
+    let sender = Sender::new(RetrySchedule::STANDARD).map_err(|error| {
         tracing::error!(%error, "no HTTP client for alerts");
-        ServerFnError::ServerError(format!("The HTTP client could not be made: {error}"))
+        let reason = format!("The HTTP client could not be made: {error}");
+        AppError::new(ErrorKind::Failed, reason).answered()
     })?;
     tracing::info!(target: "audit", action = "test_alert", admin = %admin.email);
     let ids = store::alerts::announce::announce_test(
@@ -150,8 +147,8 @@ pub async fn send_test_alert() -> Result<Vec<Delivery>, ServerFnError> {
         chrono::Utc::now(),
     )
     .await
-    .map_err(|error| database_unavailable(&error))?;
+    .map_err(|error| AppError::unavailable(&error).answered())?;
     store::alerts::deliveries(&state.db, &state.settings.report, &ids)
         .await
-        .map_err(|error| database_unavailable(&error))
+        .map_err(|error| AppError::unavailable(&error).answered())
 }

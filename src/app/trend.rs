@@ -162,6 +162,8 @@ pub fn bar_summary(period: &str, c: &TrendCounts) -> String {
 }
 
 /// The chart of `trend` for `provider` (all providers when `None`).
+// Mostly view markup: the bars, the cost line, the axis and the tooltip.
+#[allow(clippy::too_many_lines)]
 #[component]
 pub fn TrendChart(trend: Signal<Trend>, provider: Signal<Option<String>>) -> impl IntoView {
     // The bar hovered or focused, whose figures show over the chart (in the browser only).

@@ -63,7 +63,6 @@ pub fn path_with_query(path: &str, key: &str, value: Option<&str>) -> String {
 
 /// Where to go after signing in: a path on this site, never another site.
 pub fn safe_next(next: Option<&str>) -> String {
-    const HOME: &str = "/admin/credits";
     match next {
         Some(path)
             if path.starts_with('/')
@@ -73,7 +72,7 @@ pub fn safe_next(next: Option<&str>) -> String {
         {
             path.to_owned()
         }
-        _ => HOME.to_owned(),
+        _ => super::paths::DASHBOARD_PATH.to_owned(),
     }
 }
 

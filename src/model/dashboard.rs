@@ -19,7 +19,7 @@ pub struct DashboardStats {
     pub generated_at: DateTime<FixedOffset>,
     /// The reporting time zone (IANA name) in which "today" and "this month" are computed.
     pub time_zone: String,
-    /// The range chosen in place of the guide's windows; absent in the guide's view.
+    /// The range chosen in place of the default windows; absent in the default view.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<ChosenRange>,
     pub today_stats: TodayStats,

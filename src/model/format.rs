@@ -87,11 +87,11 @@ pub fn health_label(status: HealthStatus) -> &'static str {
     }
 }
 
-/// The name of a range-based figure's window: the guide's own, or the chosen range.
-pub fn window_name(stats: &DashboardStats, guide: &str) -> String {
+/// The name of a range-based figure's window: the default one, or the chosen range.
+pub fn window_name(stats: &DashboardStats, default: &str) -> String {
     match &stats.range {
         Some(range) => range.label.clone(),
-        None => guide.to_owned(),
+        None => default.to_owned(),
     }
 }
 

@@ -158,7 +158,7 @@ impl LogQuery {
         })
     }
 
-    /// The log of a range: the dashboard's, or none for the guide's view.
+    /// The log of a range: the dashboard's, or none for the default view.
     pub fn of_range(range: &RangeQuery) -> LogQuery {
         LogQuery {
             range: range.range.clone(),

@@ -9,6 +9,7 @@ pub mod event;
 pub mod format;
 pub mod log;
 pub mod money;
+pub mod paths;
 pub mod range;
 pub mod trend;
 #[cfg(feature = "ssr")]

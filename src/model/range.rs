@@ -1,4 +1,4 @@
-//! The date range an admin may choose instead of the guide's fixed windows: a preset
+//! The date range an admin may choose instead of the default windows: a preset
 //! (`?range=7d`) or a custom from–to (`?from=2026-11-01&to=2026-11-15`), in the reporting
 //! time zone. Checked the same way in the browser (before asking) and on the server (which
 //! trusts no one); turning it into UTC instants needs the zone and is the server's
@@ -89,7 +89,7 @@ impl fmt::Display for InvalidQuery {
 impl std::error::Error for InvalidQuery {}
 
 impl DateRange {
-    /// The range a query asks for: `None` for the guide's own windows.
+    /// The range a query asks for: `None` for the default windows.
     pub fn from_query(query: &RangeQuery) -> Result<Option<DateRange>, InvalidQuery> {
         let given = |value: &Option<String>| {
             value
@@ -232,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn no_range_is_the_guides_view_and_empty_fields_count_as_absent() {
+    fn no_range_is_the_default_view_and_empty_fields_count_as_absent() {
         assert_eq!(DateRange::from_query(&RangeQuery::default()), Ok(None));
         assert_eq!(
             DateRange::from_query(&query(Some(""), Some(" "), Some(""))),

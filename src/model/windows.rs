@@ -54,7 +54,7 @@ impl Windows {
         }
     }
 
-    /// The guide's windows, or with a range chosen, that range in place of every window but
+    /// The default windows, or with a range chosen, that range in place of every window but
     /// health's last 24 hours, which is about now whatever the range.
     pub fn chosen(now: DateTime<Utc>, zone: Tz, range: Option<&DateRange>) -> Windows {
         let windows = Windows::at(now, zone);
@@ -72,7 +72,7 @@ impl Windows {
         }
     }
 
-    /// The instants a range covers, its presets ending at now as the guide's windows do.
+    /// The instants a range covers, its presets ending at now as the default windows do.
     pub fn of_range(&self, range: &DateRange, zone: Tz) -> Window {
         match *range {
             DateRange::Preset(Preset::Today) => self.today,
@@ -251,8 +251,8 @@ mod tests {
     fn a_chosen_range_replaces_every_window_but_healths() {
         let now = utc("2026-01-10T12:00:00Z");
         let berlin = chrono_tz::Europe::Berlin;
-        let guide = Windows::at(now, berlin);
-        assert_eq!(Windows::chosen(now, berlin, None), guide);
+        let default = Windows::at(now, berlin);
+        assert_eq!(Windows::chosen(now, berlin, None), default);
         let last_month = Windows::chosen(now, berlin, Some(&DateRange::Preset(Preset::LastMonth)));
         let december = Window {
             start: utc("2025-11-30T23:00:00Z"),
@@ -266,13 +266,13 @@ mod tests {
         ] {
             assert_eq!(window, december, "last month, across the new year");
         }
-        assert_eq!(last_month.last_24h, guide.last_24h);
+        assert_eq!(last_month.last_24h, default.last_24h);
         for (preset, window) in [
-            (Preset::Today, guide.today),
-            (Preset::Last24Hours, guide.last_24h),
-            (Preset::Last7Days, guide.last_7_days),
-            (Preset::Last30Days, guide.last_30_days),
-            (Preset::ThisMonth, guide.this_month),
+            (Preset::Today, default.today),
+            (Preset::Last24Hours, default.last_24h),
+            (Preset::Last7Days, default.last_7_days),
+            (Preset::Last30Days, default.last_30_days),
+            (Preset::ThisMonth, default.this_month),
         ] {
             let chosen = Windows::chosen(now, berlin, Some(&DateRange::Preset(preset)));
             assert_eq!(chosen.today, window, "{preset:?}");

@@ -49,7 +49,7 @@ enum Command {
         /// The figures as of this instant (RFC 3339) instead of now, e.g. to check a past day.
         #[arg(long, value_parser = parse_instant)]
         now: Option<DateTime<Utc>>,
-        /// A preset range in place of the guide's windows: today, 24h, 7d, 30d, this-month
+        /// A preset range in place of the default windows: today, 24h, 7d, 30d, this-month
         /// or last-month.
         #[arg(long)]
         range: Option<String>,

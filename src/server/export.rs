@@ -1,9 +1,9 @@
 //! `GET /api/admin/export/{table}.csv`: every table of the dashboard, and the generations
 //! log with its filters, as CSV for the range asked for (`?range=` or `?from=&to=`; the
-//! guide's windows without one). Quoting is the csv crate's; the log is streamed from the
+//! default windows without one). Quoting is the csv crate's; the log is streamed from the
 //! database as it is read, so 10 M rows never sit in memory.
 
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorKind};
 use crate::model::dashboard::{DashboardStats, DateRange, Money, RangeQuery, Tier};
 use crate::model::log::{LogQuery, LogRow};
 use crate::state::AppState;
@@ -11,7 +11,7 @@ use crate::store::log::send_rows;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
 use futures_util::StreamExt;
@@ -38,14 +38,14 @@ pub async fn export(
     State(state): State<AppState>,
     Path(file): Path<String>,
     query: Result<Query<LogQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
+) -> Result<Response, AppError> {
+    let bad = |message: String| AppError::new(ErrorKind::BadRequest, message);
     let table = file
         .strip_suffix(".csv")
         .filter(|table| TABLES.contains(table))
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
+            AppError::new(
+                ErrorKind::NotFound,
                 format!(
                     "no table {file:?}; the exports are {}",
                     TABLES.map(|t| format!("{t}.csv")).join(", ")
@@ -70,7 +70,7 @@ pub async fn export(
             let top = state
                 .top_users(range.as_ref())
                 .await
-                .map_err(|e| ApiError::unavailable(&e))?;
+                .map_err(|e| AppError::unavailable(&e))?;
             let mut out = writer(&[
                 "user_id",
                 "tier",
@@ -94,7 +94,7 @@ pub async fn export(
             let stats = state
                 .figures(range.as_ref())
                 .await
-                .map_err(|e| ApiError::unavailable(&e))?;
+                .map_err(|e| AppError::unavailable(&e))?;
             figures_csv(table, &stats, provider.as_deref())?
         }
     };
@@ -107,7 +107,7 @@ fn figures_csv(
     table: &str,
     stats: &DashboardStats,
     provider: Option<&str>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, AppError> {
     let mut out;
     match table {
         "trend" => {
@@ -291,14 +291,14 @@ fn writer(header: &[&str]) -> csv::Writer<Vec<u8>> {
     out
 }
 
-fn finish(out: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ApiError> {
+fn finish(out: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, AppError> {
     out.into_inner()
         .map_err(|error| csv_failed(error.into_error().into()))
 }
 
-fn csv_failed(error: csv::Error) -> ApiError {
+fn csv_failed(error: csv::Error) -> AppError {
     tracing::error!(%error, "writing CSV failed");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "writing CSV failed")
+    AppError::new(ErrorKind::Failed, "writing CSV failed")
 }
 
 fn attachment(table: &str, now: DateTime<chrono::Utc>, body: Body) -> Response {

@@ -2,14 +2,14 @@
 //! token (checked by the guard before the body is read). One event or an array of them,
 //! validated by the same code as `usage-monitor import`, stored in one transaction.
 
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorKind};
 use crate::model::event::{parse_event, Event};
 use crate::server::auth::guard::TokenName;
 use crate::state::AppState;
 use crate::store::ingest::store_parsed;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -38,20 +38,20 @@ pub async fn post_events(
     Extension(TokenName(token)): Extension<TokenName>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<IngestReport>, ApiError> {
+) -> Result<Json<IngestReport>, AppError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        return Err(AppError::new(
+            ErrorKind::UnsupportedMediaType,
             "send the events as Content-Type: application/json",
         ));
     }
     let items =
-        split_batch(&body).map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))?;
+        split_batch(&body).map_err(|message| AppError::new(ErrorKind::BadRequest, message))?;
     let events: Vec<Result<Event, String>> = items
         .iter()
         .map(|item| parse_event(item.get()).map_err(|invalid| invalid.0))
@@ -62,8 +62,8 @@ pub async fn post_events(
         .collect();
     let report = store_parsed(&state.db, &parsed).await.map_err(|error| {
         tracing::error!(%error, "an ingest batch was not stored");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        AppError::new(
+            ErrorKind::Unavailable,
             "database unavailable; nothing of this batch was stored, send it again",
         )
     })?;

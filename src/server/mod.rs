@@ -12,8 +12,9 @@ pub mod logging;
 
 use crate::app::{shell, App};
 use crate::config::Settings;
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorKind};
 use crate::model::dashboard::{DashboardStats, DateRange, RangeQuery};
+use crate::model::paths::{ADMIN_AREA, DASHBOARD_PATH};
 use crate::state::AppState;
 use crate::store::alerts::delivery::RetrySchedule;
 use crate::store::db::Db;
@@ -37,10 +38,10 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     Router::new()
-        .route("/", get(|| async { Redirect::temporary("/admin/credits") }))
+        .route("/", get(|| async { Redirect::temporary(DASHBOARD_PATH) }))
         .route(
-            "/admin",
-            get(|| async { Redirect::temporary("/admin/credits") }),
+            ADMIN_AREA,
+            get(|| async { Redirect::temporary(DASHBOARD_PATH) }),
         )
         .route(HEALTH_PATH, get(|| async { "ok" }))
         .route(READY_PATH, get(ready))
@@ -70,7 +71,6 @@ pub fn router(state: AppState) -> Router {
                 .call_fallback_on_method_not_allowed(true)
                 .fallback(not_found_page(&state).into_service()),
         )
-        .layer(middleware::map_response(unreadable_server_fn_requests))
         .layer(middleware::from_fn(impossible_paths))
         .layer(crate::server::compression::compression())
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -123,13 +123,13 @@ fn not_found_page(
 async fn credit_stats(
     State(state): State<AppState>,
     range: Result<Query<RangeQuery>, QueryRejection>,
-) -> Result<Json<DashboardStats>, ApiError> {
+) -> Result<Json<DashboardStats>, AppError> {
     let Query(range) =
-        range.map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
+        range.map_err(|rejection| AppError::new(ErrorKind::BadRequest, rejection.body_text()))?;
     let range = DateRange::from_query(&range)
-        .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, error.to_string()))?;
+        .map_err(|error| AppError::new(ErrorKind::BadRequest, error.to_string()))?;
     let stats = state.figures(range.as_ref()).await;
-    Ok(Json(stats.map_err(|error| ApiError::unavailable(&error))?))
+    Ok(Json(stats.map_err(|error| AppError::unavailable(&error))?))
 }
 
 /// How long `/readyz` waits for the database's answer: probes come often and want one soon.
@@ -179,26 +179,6 @@ async fn impossible_paths(request: axum::extract::Request, next: middleware::Nex
     next.run(request).await
 }
 
-/// Leptos answers a server function request whose arguments it cannot read with 500, as if
-/// the server had failed; the mistake is the client's, so it becomes a 400.
-async fn unreadable_server_fn_requests(response: Response) -> Response {
-    use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
-    {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    // An error's text is short; one too long to read stays a 500.
-    let Ok(text) = axum::body::to_bytes(body, 64 << 10).await else {
-        return Response::from_parts(parts, axum::body::Body::empty());
-    };
-    if text.starts_with(b"Args|") || text.starts_with(b"Deserialization|") {
-        parts.status = StatusCode::BAD_REQUEST;
-    }
-    Response::from_parts(parts, axum::body::Body::from(text))
-}
-
 /// Serves until Ctrl-C or SIGTERM; then stops accepting connections and finishes the
 /// requests in flight, for at most the shutdown grace period.
 pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
@@ -211,11 +191,11 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(
-        "serving the dashboard at http://{addr}/admin/credits (time zone {}, database {})",
+        "serving the dashboard at http://{addr}{DASHBOARD_PATH} (time zone {}, database {})",
         state.settings.report.time_zone,
         redact(&state.settings.database_url)
     );
-    println!("usage-monitor: dashboard at http://{addr}/admin/credits");
+    println!("usage-monitor: dashboard at http://{addr}{DASHBOARD_PATH}");
     if crate::store::auth::accounts::admin_count(&state.db).await? == 0 {
         // As Jupyter does: a one-time link, printed only here, creates the first admin.
         let token = state.setup.open();
@@ -347,6 +327,29 @@ mod reliability_tests;
 
 #[cfg(test)]
 mod tests {
+    use crate::model::paths::*;
+
+    #[test]
+    fn the_pages_are_where_the_links_say() {
+        let routes: Vec<String> = leptos_axum::generate_route_list(crate::app::App)
+            .iter()
+            .map(|route| route.path().to_owned())
+            .collect();
+        let user_page = format!("{USERS_PATH}/:id");
+        for page in [
+            DASHBOARD_PATH,
+            LOG_PATH,
+            ALERTS_PATH,
+            LOGIN_PATH,
+            SETUP_PATH,
+            &user_page,
+        ] {
+            assert!(
+                routes.iter().any(|route| route == page),
+                "{page} in {routes:?}"
+            );
+        }
+    }
     #[test]
     fn passwords_stay_out_of_logs() {
         assert_eq!(

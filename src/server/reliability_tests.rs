@@ -167,11 +167,11 @@ async fn a_range_comes_in_the_query_and_a_bad_one_is_refused_with_its_reason() {
     let server = TestServer::start(db, Settings::defaults()).await;
     let admin = Admin::new(&server).await;
 
-    let guide = admin.stats().await;
-    assert_eq!(guide.status, StatusCode::OK, "{}", guide.body);
+    let default = admin.stats().await;
+    assert_eq!(default.status, StatusCode::OK, "{}", default.body);
     assert!(
-        guide.json().get("range").is_none(),
-        "the guide's view has no range"
+        default.json().get("range").is_none(),
+        "the default view has no range"
     );
     let week = admin.stats_with("?range=7d").await;
     assert_eq!(week.status, StatusCode::OK, "{}", week.body);

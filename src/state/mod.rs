@@ -64,7 +64,7 @@ impl AppState {
         .await
     }
 
-    /// The guide's figures, and when their computation ended (for the alerts, which must
+    /// The default figures, and when their computation ended (for the alerts, which must
     /// know how old the shared figures are).
     pub async fn figures_finished(&self) -> Result<(DashboardStats, DateTime<Utc>), Unavailable> {
         let (db, report) = (&self.db, &self.settings.report);
@@ -83,7 +83,7 @@ impl AppState {
     }
 }
 
-/// The guide's view through `shared`, which many pages ask for at once; a chosen range
+/// The default view through `shared`, which many pages ask for at once; a chosen range
 /// (an admin asks for one at a time) computed for the request.
 async fn shared_unless_ranged<T: Clone, Fut>(
     shared: &Shared<T>,

@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 /// The database could not give the figures; the error is the one the computation met.
 pub type Unavailable = Arc<sqlx::Error>;
 
-/// A computed value (the guide's figures, the top users) shared for at most `max_age`.
+/// A computed value (the default figures, the top users) shared for at most `max_age`.
 #[derive(Debug)]
 pub struct Shared<T> {
     max_age: Duration,
@@ -94,7 +94,7 @@ mod tests {
 
     type SharedStats = Shared<DashboardStats>;
 
-    /// The guide's figures, through `shared`.
+    /// The default figures, through `shared`.
     async fn get(
         shared: &SharedStats,
         db: &Db,

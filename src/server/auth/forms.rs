@@ -5,7 +5,7 @@
 use super::client_address::client_address;
 use super::headers::{provide_request_nonce, RequestNonce};
 use crate::app::shell;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::model::access::{safe_next, FormProblem};
 use crate::state::AppState;
 use crate::store::auth::accounts::{self, AccountError, LoginError};
@@ -88,7 +88,7 @@ async fn login(
         let now = chrono::Utc::now();
         let throttle = &state.throttle;
         if let Err(error) = throttle.give_back(&state.db, &reservation, why, now).await {
-            return ApiError::from(error).into_response();
+            return AppError::from(error).into_response();
         }
     }
     match checked {
@@ -110,7 +110,7 @@ async fn login(
             };
             refuse(&state, page, problem, StatusCode::SERVICE_UNAVAILABLE).await
         }
-        Err(LoginError::Database(error)) => ApiError::from(error).into_response(),
+        Err(LoginError::Database(error)) => AppError::from(error).into_response(),
     }
 }
 
@@ -133,7 +133,7 @@ async fn reserve(
             };
             Err(refuse(state, page.clone(), problem, StatusCode::TOO_MANY_REQUESTS).await)
         }
-        Err(error) => Err(ApiError::from(error).into_response()),
+        Err(error) => Err(AppError::from(error).into_response()),
     }
 }
 
@@ -179,12 +179,12 @@ async fn sign_in(
     let policy = &state.settings.access.session;
     if let Some(old) = presented {
         if let Err(error) = session::end(&state.db, old).await {
-            return ApiError::from(error).into_response();
+            return AppError::from(error).into_response();
         }
     }
     let id = match session::create(&state.db, email, chrono::Utc::now(), policy).await {
         Ok(id) => id,
-        Err(error) => return ApiError::from(error).into_response(),
+        Err(error) => return AppError::from(error).into_response(),
     };
     tracing::info!(target: "audit", action = "login", %email, %address);
     let mut response = Redirect::to(next).into_response();
@@ -203,7 +203,7 @@ async fn logout(
     let policy = &state.settings.access.session;
     if let Some(id) = policy.session_id(&headers) {
         if let Err(error) = session::end(&state.db, id).await {
-            return ApiError::from(error).into_response();
+            return AppError::from(error).into_response();
         }
     }
     if let Some(Extension(admin)) = admin {

@@ -6,12 +6,12 @@
 //! function added later is protected without anyone remembering to protect it.
 //! Before that, requests that can change state must come from this site.
 
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorKind};
 use crate::state::AppState;
 use crate::store::auth::session;
 use crate::store::auth::token::{self, Scope};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -58,8 +58,8 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if !is_safe(request.method()) {
         if let Err(refusal) = same_site(request.headers(), &state) {
             tracing::warn!(target: "audit", action = "cross_site_refused", path = %request.uri().path(), reason = refusal);
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
+            return AppError::new(
+                ErrorKind::Forbidden,
                 format!("cross-site request refused: {refusal}"),
             )
             .into_response();
@@ -82,7 +82,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         .await
         {
             Ok(found) => admin = found,
-            Err(error) => return ApiError::from(error).into_response(),
+            Err(error) => return AppError::from(error).into_response(),
         }
     }
     if let Some(admin) = &admin {
@@ -106,8 +106,8 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             return Redirect::to(&login).into_response();
         }
         Door::Api if admin.is_none() => {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
+            return AppError::new(
+                ErrorKind::SignInFirst,
                 crate::model::access::session_needed(),
             )
             .into_response();
@@ -170,7 +170,7 @@ async fn token_for(
     scope: Scope,
 ) -> Result<TokenName, Response> {
     let refusal = |message: String| {
-        let mut response = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
+        let mut response = AppError::new(ErrorKind::SignInFirst, message).into_response();
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer"),
@@ -189,7 +189,7 @@ async fn token_for(
             "the API token is unknown, revoked, or lacks the {} scope",
             scope.as_str()
         ))),
-        Err(error) => Err(ApiError::from(error).into_response()),
+        Err(error) => Err(AppError::from(error).into_response()),
     }
 }
 
