@@ -1,6 +1,5 @@
-// mimalloc, for Rust and (by its `override` feature) for SQLite's C code alike: an import
-// spent a third of its time in the system allocator, and went from 34 k to 53 k events/s
-// at 10 M generations on SQLite.
+// mimalloc, for Rust and (by its `override` feature) for SQLite's C code alike: imports
+// allocate for every event, and the system allocator is slow at it.
 #[cfg(feature = "ssr")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
