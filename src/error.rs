@@ -93,10 +93,12 @@ impl FromServerFnError for AppError {
     /// Failures of the server function machinery: arguments the server cannot read are
     /// the client's mistake (400); no answer at all is the network's; the rest are ours.
     fn from_server_fn_error(value: ServerFnErrorErr) -> AppError {
+        // On the server, what cannot be deserialized is the request's arguments; in the
+        // browser it would be the server's answer.
+        let reading_arguments = cfg!(feature = "ssr");
         let kind = match &value {
-            ServerFnErrorErr::Args(_)
-            | ServerFnErrorErr::MissingArg(_)
-            | ServerFnErrorErr::Deserialization(_) => ErrorKind::BadRequest,
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => ErrorKind::BadRequest,
+            ServerFnErrorErr::Deserialization(_) if reading_arguments => ErrorKind::BadRequest,
             ServerFnErrorErr::Request(_) => ErrorKind::Unreachable,
             _ => ErrorKind::Failed,
         };

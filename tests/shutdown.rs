@@ -4,90 +4,23 @@
 //! cannot keep the process up past its grace period.
 #![cfg(feature = "ssr")]
 
+mod common;
+
+use common::{array, assert_totals_exact, generations, ingest_token, stats, Backend, Database};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_usage-monitor");
-
-/// `usage-monitor ARGS` on the database at `db_url`; its standard output.
-fn cli(db_url: &str, args: &[&str]) -> String {
-    let output = Command::new(BINARY)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "usage-monitor {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// The server process; killed if the test ends before it exits.
-struct Server {
-    process: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// `usage-monitor serve` on a free port, answering; its log goes to `log`.
-fn serve(db_url: &str, grace_seconds: u64, log: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|probe| probe.local_addr())
-        .unwrap()
-        .port();
-    let process = Command::new(BINARY)
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db_url)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env(
-            "USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS",
-            grace_seconds.to_string(),
-        )
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server { process, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-            stream
-                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .unwrap();
-            if response(&mut stream).0 == 200 {
-                return server;
-            }
-        }
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn sigterm(server: &Server) {
-    let status = Command::new("kill")
-        .args(["-TERM", &server.process.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+/// `usage-monitor serve` with a grace period of `grace_seconds`, answering.
+fn serve(database: &Database, grace_seconds: u64) -> common::Server {
+    let grace = grace_seconds.to_string();
+    let env = [("USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS", grace.as_str())];
+    common::serve(&database.url, &env, &database.log("serve.log"))
 }
 
 /// Waits for the process to exit, at most `limit`.
-fn exit_within(server: &mut Server, limit: Duration) -> (ExitStatus, Duration) {
+fn exit_within(server: &mut common::Server, limit: Duration) -> (ExitStatus, Duration) {
     let started = Instant::now();
     loop {
         if let Some(status) = server.process.try_wait().unwrap() {
@@ -100,18 +33,9 @@ fn exit_within(server: &mut Server, limit: Duration) -> (ExitStatus, Duration) {
     }
 }
 
-/// A batch of `count` generations (ids `prefix0`, `prefix1`, …) created in the last hour.
+/// A batch of `count` generations (ids `prefix0`, `prefix1`, …) created an hour ago.
 fn batch(prefix: &str, count: usize) -> Vec<u8> {
-    let at = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
-    let events: Vec<String> = (0..count)
-        .map(|i| {
-            format!(
-                r#"{{"kind":"generation","id":"{prefix}{i}","user_id":"u{}","provider":"NanoBanana","status":"succeeded","credits":2,"cost_usd":"0.039","created_at":"{at}","completed_at":"{at}"}}"#,
-                i % 50
-            )
-        })
-        .collect();
-    format!("[{}]", events.join(",")).into_bytes()
+    array(&generations(prefix, count, "succeeded", 60))
 }
 
 fn request_head(token: &str, body_length: usize) -> Vec<u8> {
@@ -122,51 +46,27 @@ fn request_head(token: &str, body_length: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Reads a whole response (the server closes the connection): its status and body.
+/// A whole response: its status and body.
 fn response(stream: &mut TcpStream) -> (u16, String) {
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_owned())
+    common::response(stream).expect("an HTTP response")
 }
 
 /// Generations stored, by the figures of the last 24 hours; and a rebuild of the totals
 /// from the raw rows must find nothing to correct (no batch applied in part).
 fn stored_generations(db_url: &str) -> u64 {
-    let stats: serde_json::Value =
-        serde_json::from_str(&cli(db_url, &["stats", "--json"])).unwrap();
-    let output = Command::new(BINARY)
-        .arg("rebuild-totals")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db_url)
-        .output()
+    let stored = stats(db_url)["systemHealth"]["tasksLast24h"]
+        .as_u64()
         .unwrap();
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert!(said.contains("they were already exact"), "{said}");
-    stats["systemHealth"]["tasksLast24h"].as_u64().unwrap()
-}
-
-fn ingest_token(db_url: &str) -> String {
-    cli(
-        db_url,
-        &["create-token", "--name", "platform", "--scope", "ingest"],
-    )
-    .trim()
-    .to_owned()
+    assert_totals_exact(db_url);
+    stored
 }
 
 #[test]
 fn sigterm_finishes_the_batches_in_flight_stores_them_whole_and_refuses_new_connections() {
-    let folder = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}/usage.db", folder.path().display());
+    let database = Database::new(Backend::Sqlite);
+    let (db_url, log) = (database.url.clone(), database.log("serve.log"));
     let token = ingest_token(&db_url);
-    let log = folder.path().join("serve.log");
-    let mut server = serve(&db_url, 60, &log);
+    let mut server = serve(&database, 60);
     let port = server.port;
 
     // An idle keep-alive connection, one request whose body is half sent, and one large
@@ -191,7 +91,7 @@ fn sigterm_finishes_the_batches_in_flight_stores_them_whole_and_refuses_new_conn
     b.write_all(&large).unwrap();
     std::thread::sleep(Duration::from_millis(500));
 
-    sigterm(&server);
+    server.sigterm();
     let signalled = Instant::now();
     std::thread::sleep(Duration::from_millis(300));
     match TcpStream::connect(("127.0.0.1", port)) {
@@ -229,11 +129,10 @@ fn sigterm_finishes_the_batches_in_flight_stores_them_whole_and_refuses_new_conn
 #[test]
 fn a_client_that_never_finishes_cannot_keep_the_server_up_past_its_grace_period() {
     const GRACE_SECONDS: u64 = 2;
-    let folder = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}/usage.db", folder.path().display());
+    let database = Database::new(Backend::Sqlite);
+    let (db_url, log) = (database.url.clone(), database.log("serve.log"));
     let token = ingest_token(&db_url);
-    let log = folder.path().join("serve.log");
-    let mut server = serve(&db_url, GRACE_SECONDS, &log);
+    let mut server = serve(&database, GRACE_SECONDS);
     let port = server.port;
 
     // A request whose body never comes, and a large batch that may or may not be stored
@@ -247,7 +146,7 @@ fn a_client_that_never_finishes_cannot_keep_the_server_up_past_its_grace_period(
     c.write_all(&large).unwrap();
     std::thread::sleep(Duration::from_millis(300));
 
-    sigterm(&server);
+    server.sigterm();
     let (status, exited) = exit_within(&mut server, Duration::from_secs(GRACE_SECONDS + 10));
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{status}: {log}");

@@ -335,7 +335,8 @@ mod tests {
             .iter()
             .map(|route| route.path().to_owned())
             .collect();
-        let user_page = format!("{USERS_PATH}/:id");
+        // axum's form of the route's `:id`.
+        let user_page = format!("{USERS_PATH}/{{id}}");
         for page in [
             DASHBOARD_PATH,
             LOG_PATH,

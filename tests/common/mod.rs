@@ -137,6 +137,52 @@ impl Server {
         self.process.kill().unwrap();
         self.process.wait().unwrap();
     }
+
+    /// `SIGTERM`: the process should finish what it is doing and exit.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// What the server has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The peak of the process's resident memory so far, in KiB.
+    pub fn peak_memory_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.process.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
+    }
+}
+
+/// `usage-monitor create-admin --email EMAIL`, the password on standard input.
+pub fn create_admin(db_url: &str, email: &str, password: &str) {
+    let mut process = Command::new(BINARY)
+        .args(["create-admin", "--email", email])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DATABASE_URL", db_url)
+        .env(ACQUIRE_TIMEOUT.0, ACQUIRE_TIMEOUT.1)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(process.stdin.take().unwrap(), "{password}").unwrap();
+    let output = process.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
 }
 
 /// `usage-monitor serve` on a free port with `env`, answering; its log goes to `log`.
