@@ -78,7 +78,17 @@ pub async fn fill(db: &Db, now: DateTime<Utc>, zone: Tz) -> Result<Report, Impor
 pub fn events(now: DateTime<Utc>, zone: Tz) -> Vec<Event> {
     let mut rng = fastrand::Rng::with_seed(2026);
     let mut events = Vec::new();
+    let users = push_users(&mut rng, &mut events);
+    let times = generation_times(&mut rng, now, zone);
+    for (n, created_at) in times.into_iter().enumerate() {
+        push_generation(&mut rng, &mut events, n, created_at, now, &users);
+    }
+    events
+}
 
+/// Pushes the users' events; returns their ids, each as often as its weight (paying users
+/// generate more).
+fn push_users(rng: &mut fastrand::Rng, events: &mut Vec<Event>) -> Vec<String> {
     let tiers = (0..60).map(|n| match n {
         0..5 => Tier::Pro,
         5..20 => Tier::Plus,
@@ -108,7 +118,11 @@ pub fn events(now: DateTime<Utc>, zone: Tz) -> Vec<Event> {
             email: Some(email),
         }));
     }
+    users
+}
 
+/// When the generations start, in order: tens a day for `DAYS` days, and tens today.
+fn generation_times(rng: &mut fastrand::Rng, now: DateTime<Utc>, zone: Tz) -> Vec<DateTime<Utc>> {
     let today_start = local_midnight(zone, now.with_timezone(&zone).date_naive());
     let mut times = Vec::new();
     for day in 1..=DAYS {
@@ -123,52 +137,61 @@ pub fn events(now: DateTime<Utc>, zone: Tz) -> Vec<Event> {
         times.push(today_start + Duration::seconds(rng.i64(0..elapsed - 60)));
     }
     times.sort();
+    times
+}
 
-    for (n, created_at) in times.into_iter().enumerate() {
-        let share = rng.u32(0..100);
-        let provider = if share < PROVIDERS[0].share_percent {
-            &PROVIDERS[0]
-        } else if share < PROVIDERS[0].share_percent + PROVIDERS[1].share_percent {
-            &PROVIDERS[1]
+/// Pushes the `n`th generation's event (starting at `created_at`, by one of `users`), and
+/// its refund's if it failed and was refunded by `now`.
+fn push_generation(
+    rng: &mut fastrand::Rng,
+    events: &mut Vec<Event>,
+    n: usize,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    users: &[String],
+) {
+    let share = rng.u32(0..100);
+    let provider = if share < PROVIDERS[0].share_percent {
+        &PROVIDERS[0]
+    } else if share < PROVIDERS[0].share_percent + PROVIDERS[1].share_percent {
+        &PROVIDERS[1]
+    } else {
+        &PROVIDERS[2]
+    };
+    let id = format!("gen_{:05}", n + 1);
+    let duration = Duration::seconds(rng.i64(6..=75));
+    let status = if created_at + duration > now {
+        Status::Pending
+    } else if rng.u32(0..100) < provider.failure_percent {
+        Status::Failed
+    } else {
+        Status::Succeeded
+    };
+    let finished = status != Status::Pending;
+    events.push(Event::Generation(GenerationEvent {
+        id: id.clone(),
+        user_id: users[rng.usize(..users.len())].clone(),
+        provider: provider.name.into(),
+        model: Some(provider.model.into()),
+        status,
+        credits: provider.credits,
+        cost: Money::from_micros(if status == Status::Succeeded {
+            provider.cost_micros
         } else {
-            &PROVIDERS[2]
-        };
-        let id = format!("gen_{:05}", n + 1);
-        let duration = Duration::seconds(rng.i64(6..=75));
-        let status = if created_at + duration > now {
-            Status::Pending
-        } else if rng.u32(0..100) < provider.failure_percent {
-            Status::Failed
-        } else {
-            Status::Succeeded
-        };
-        let finished = status != Status::Pending;
-        events.push(Event::Generation(GenerationEvent {
-            id: id.clone(),
-            user_id: users[rng.usize(..users.len())].clone(),
-            provider: provider.name.into(),
-            model: Some(provider.model.into()),
-            status,
+            0
+        }),
+        created_at: created_at.timestamp_micros(),
+        completed_at: finished.then(|| (created_at + duration).timestamp_micros()),
+        error: (status == Status::Failed).then(|| ERRORS[rng.usize(..ERRORS.len())].into()),
+    }));
+    let refund_at = created_at + duration + Duration::seconds(rng.i64(5..=300));
+    if status == Status::Failed && refund_at < now && rng.u32(0..10) < 9 {
+        events.push(Event::Refund(RefundEvent {
+            generation_id: id,
             credits: provider.credits,
-            cost: Money::from_micros(if status == Status::Succeeded {
-                provider.cost_micros
-            } else {
-                0
-            }),
-            created_at: created_at.timestamp_micros(),
-            completed_at: finished.then(|| (created_at + duration).timestamp_micros()),
-            error: (status == Status::Failed).then(|| ERRORS[rng.usize(..ERRORS.len())].into()),
+            at: refund_at.timestamp_micros(),
         }));
-        let refund_at = created_at + duration + Duration::seconds(rng.i64(5..=300));
-        if status == Status::Failed && refund_at < now && rng.u32(0..10) < 9 {
-            events.push(Event::Refund(RefundEvent {
-                generation_id: id,
-                credits: provider.credits,
-                at: refund_at.timestamp_micros(),
-            }));
-        }
     }
-    events
 }
 
 #[cfg(test)]
