@@ -18,14 +18,6 @@ use std::time::Duration;
 
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/usage-monitor.db";
-const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-/// Figures shared by the requests of one second: under load, one computation serves them all.
-const DEFAULT_STATS_MAX_AGE: Duration = Duration::from_secs(1);
-/// Beyond a few seconds, shared figures would be stale without anyone noticing.
-const MAX_STATS_MAX_AGE: Duration = Duration::from_secs(5);
-const DEFAULT_ALERT_CHECK: Duration = Duration::from_secs(60);
-/// Refunds later than a week are not late but missing.
-const MAX_REFUND_GRACE_MINUTES: u64 = 7 * 24 * 60;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -77,56 +69,424 @@ impl AccessSettings {
     }
 }
 
-/// Password checks waiting for their turn, by default: a few seconds of checks.
-const DEFAULT_LOGIN_HASH_QUEUE: usize = 64;
-
 /// One password check at a time per core, by default.
 fn default_hash_concurrency() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// The `[app]` section of Leptos.toml, with the environment variable that overrides each key.
+// ---------------------------------------------------------------------------------------
+// The settings of the `[app]` section, each declared once. Reading them (`Sources`), their
+// error messages and the table in docs/configuration.md (`settings_table_markdown`) all
+// follow from these declarations.
+// ---------------------------------------------------------------------------------------
+
+/// One setting: where it is read from, what it is unless set, what it accepts, what it means.
+struct SettingSpec {
+    /// Its key in the `[app]` section of `Leptos.toml`.
+    key: &'static str,
+    /// The environment variable that overrides the file.
+    env: &'static str,
+    /// Its type, with its value when neither the file nor the variable sets it.
+    kind: Kind,
+    /// The values it accepts, beyond its type.
+    bounds: Bounds,
+    /// What it does, in one line for an admin (Markdown, shown in docs/configuration.md).
+    meaning: &'static str,
+}
+
+/// A setting's type and default.
+enum Kind {
+    /// Text, with its default.
+    Text(&'static str),
+    /// Text, unset unless given.
+    OptionalText,
+    /// A whole number, with its default.
+    Whole(u64),
+    /// A whole number that defaults to the number of cores.
+    WholeDefaultCores,
+    /// A number such as `5` or `2.5`, with its default.
+    Percent(f64),
+    /// An array in the file, comma-separated in the variable (empty there: none); empty by
+    /// default.
+    List,
+}
+
+/// The values a setting accepts, beyond its type.
+enum Bounds {
+    /// Any value of its type.
+    Any,
+    /// A whole number from 1.
+    AtLeastOne,
+    /// A whole number from 0 to `max`; `why` ends the error message.
+    AtMost { max: u64, why: &'static str },
+    /// A number from 0 to 100.
+    Percent,
+    /// Checked by the code that reads the setting (in `Settings::from_sources`), as said here.
+    CheckedOnReading(&'static str),
+}
+
+const DATABASE_URL: SettingSpec = SettingSpec {
+    key: "database-url",
+    env: "DATABASE_URL",
+    kind: Kind::Text(DEFAULT_DATABASE_URL),
+    bounds: Bounds::Any,
+    meaning:
+        "`sqlite://PATH` (file and folder created on first start) or `postgres://USER@HOST:PORT/DB`",
+};
+const TIME_ZONE: SettingSpec = SettingSpec {
+    key: "time-zone",
+    env: "USAGE_MONITOR_TZ",
+    kind: Kind::Text("UTC"),
+    bounds: Bounds::CheckedOnReading("an IANA time zone name such as `Europe/Berlin`"),
+    meaning: "the reporting time zone, in which \"today\" and \"this month\" are counted; shown on the page",
+};
+const REFRESH_SECONDS: SettingSpec = SettingSpec {
+    key: "refresh-seconds",
+    env: "USAGE_MONITOR_REFRESH_SECONDS",
+    kind: Kind::Whole(30),
+    bounds: Bounds::AtLeastOne,
+    meaning: "how often an open page fetches fresh figures",
+};
+const DEGRADED_AT_PERCENT: SettingSpec = SettingSpec {
+    key: "degraded-at-percent",
+    env: "USAGE_MONITOR_DEGRADED_PERCENT",
+    kind: Kind::Percent(5.0),
+    bounds: Bounds::Percent,
+    meaning:
+        "failure rate (last 24 h) from which health is *degraded*; at most `critical-at-percent`",
+};
+const CRITICAL_AT_PERCENT: SettingSpec = SettingSpec {
+    key: "critical-at-percent",
+    env: "USAGE_MONITOR_CRITICAL_PERCENT",
+    kind: Kind::Percent(20.0),
+    bounds: Bounds::Percent,
+    meaning: "failure rate from which health is *critical*",
+};
+const PUBLIC_URL: SettingSpec = SettingSpec {
+    key: "public-url",
+    env: "USAGE_MONITOR_PUBLIC_URL",
+    kind: Kind::OptionalText,
+    bounds: Bounds::CheckedOnReading("starts with `https://` or `http://`"),
+    meaning: "the address admins open when it is not `site-addr` (e.g. behind a TLS proxy); `https://` makes the session cookie `Secure` and `__Host-`, and requests from it count as same-site",
+};
+const SESSION_IDLE_MINUTES: SettingSpec = SettingSpec {
+    key: "session-idle-minutes",
+    env: "USAGE_MONITOR_SESSION_IDLE_MINUTES",
+    kind: Kind::Whole(30),
+    bounds: Bounds::AtLeastOne,
+    meaning: "a session unused this long ends",
+};
+const SESSION_MAX_HOURS: SettingSpec = SettingSpec {
+    key: "session-max-hours",
+    env: "USAGE_MONITOR_SESSION_MAX_HOURS",
+    kind: Kind::Whole(12),
+    bounds: Bounds::AtLeastOne,
+    meaning: "a session ends this long after login, used or not",
+};
+const LOGIN_LOCKOUT_SECONDS: SettingSpec = SettingSpec {
+    key: "login-lockout-seconds",
+    env: "USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS",
+    kind: Kind::Whole(900),
+    bounds: Bounds::AtLeastOne,
+    meaning: "how long an account at an address, or an address, is refused after too many logins (see [the login door](security.md#the-login-door), rule 4)",
+};
+const TRUSTED_PROXIES: SettingSpec = SettingSpec {
+    key: "trusted-proxies",
+    env: "USAGE_MONITOR_TRUSTED_PROXIES",
+    kind: Kind::List,
+    bounds: Bounds::CheckedOnReading("CIDR ranges (`10.0.0.0/8`) or addresses"),
+    meaning: "proxies whose `X-Forwarded-For` names the client; without them, all clients behind a proxy share its address (rule 5)",
+};
+const LOGIN_HASH_CONCURRENCY: SettingSpec = SettingSpec {
+    key: "login-hash-concurrency",
+    env: "USAGE_MONITOR_LOGIN_HASH_CONCURRENCY",
+    kind: Kind::WholeDefaultCores,
+    bounds: Bounds::AtLeastOne,
+    meaning: "how many password checks (argon2id, 19 MiB each) run at once (rule 2)",
+};
+const LOGIN_HASH_QUEUE: SettingSpec = SettingSpec {
+    key: "login-hash-queue",
+    env: "USAGE_MONITOR_LOGIN_HASH_QUEUE",
+    // A few seconds of checks.
+    kind: Kind::Whole(64),
+    bounds: Bounds::Any,
+    meaning: "how many more wait for their turn (at most 5 s); beyond it, logins get `503` and `Retry-After` (rule 2)",
+};
+const DATABASE_ACQUIRE_TIMEOUT_SECONDS: SettingSpec = SettingSpec {
+    key: "database-acquire-timeout-seconds",
+    env: "USAGE_MONITOR_DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+    kind: Kind::Whole(DbTimeouts::DEFAULT.acquire.as_secs()),
+    bounds: Bounds::AtLeastOne,
+    meaning: "how long a request waits for a database connection, connecting included; while the database is down, requests get their `503` after this long",
+};
+const STATEMENT_TIMEOUT_SECONDS: SettingSpec = SettingSpec {
+    key: "statement-timeout-seconds",
+    env: "USAGE_MONITOR_STATEMENT_TIMEOUT_SECONDS",
+    kind: Kind::Whole(match DbTimeouts::DEFAULT.statement {
+        Some(limit) => limit.as_secs(),
+        None => 0,
+    }),
+    bounds: Bounds::AtLeastOne,
+    meaning: "the longest a statement may run on PostgreSQL (`statement_timeout`), and a write may wait for its turn on SQLite; command-line jobs (`import`, `demo`, `rebuild-totals`, `bench`) have no statement limit",
+};
+const STATS_MAX_AGE_MILLISECONDS: SettingSpec = SettingSpec {
+    key: "stats-max-age-milliseconds",
+    env: "USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS",
+    // Figures shared by the requests of one second: under load, one computation serves them
+    // all. Beyond a few seconds, shared figures would be stale without anyone noticing.
+    kind: Kind::Whole(1000),
+    bounds: Bounds::AtMost {
+        max: 5000,
+        why: ": figures older than that would look current",
+    },
+    meaning: "how long the server hands out the same figures to every page, refresh and API call that asks (`0`: each computes its own); see [Shared figures](architecture.md#shared-figures)",
+};
+const REFUND_GRACE_MINUTES: SettingSpec = SettingSpec {
+    key: "refund-grace-minutes",
+    env: "USAGE_MONITOR_REFUND_GRACE_MINUTES",
+    kind: Kind::Whole(DEFAULT_REFUND_GRACE.num_minutes() as u64),
+    // Refunds later than a week are not late but missing.
+    bounds: Bounds::AtMost {
+        max: 7 * 24 * 60,
+        why: " (a week)",
+    },
+    meaning: "how long a failed generation may wait for its refund before [refund reconciliation](metrics.md#refund-reconciliation) counts it",
+};
+const SHUTDOWN_GRACE_SECONDS: SettingSpec = SettingSpec {
+    key: "shutdown-grace-seconds",
+    env: "USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS",
+    kind: Kind::Whole(30),
+    bounds: Bounds::AtLeastOne,
+    meaning: "after SIGTERM (or Ctrl-C), how long requests in flight may take before the server exits anyway",
+};
+const ALERT_WEBHOOKS: SettingSpec = SettingSpec {
+    key: "alert-webhooks",
+    env: "USAGE_MONITOR_ALERT_WEBHOOKS",
+    kind: Kind::List,
+    bounds: Bounds::CheckedOnReading(
+        "`https://` URLs (`http://` only to `127.0.0.1`, `localhost` or `[::1]`)",
+    ),
+    meaning: "where [alerts](alerts.md#alerts) go: Slack-compatible webhook URLs; secrets, shown and logged as scheme and host only",
+};
+const ALERT_CHECK_SECONDS: SettingSpec = SettingSpec {
+    key: "alert-check-seconds",
+    env: "USAGE_MONITOR_ALERT_CHECK_SECONDS",
+    kind: Kind::Whole(60),
+    bounds: Bounds::AtLeastOne,
+    meaning: "how often the server checks the health for a change to announce",
+};
+
+/// Every setting of the `[app]` section, in the order of the documentation's table.
+const SETTINGS: &[SettingSpec] = &[
+    DATABASE_URL,
+    TIME_ZONE,
+    REFRESH_SECONDS,
+    DEGRADED_AT_PERCENT,
+    CRITICAL_AT_PERCENT,
+    PUBLIC_URL,
+    SESSION_IDLE_MINUTES,
+    SESSION_MAX_HOURS,
+    LOGIN_LOCKOUT_SECONDS,
+    TRUSTED_PROXIES,
+    LOGIN_HASH_CONCURRENCY,
+    LOGIN_HASH_QUEUE,
+    DATABASE_ACQUIRE_TIMEOUT_SECONDS,
+    STATEMENT_TIMEOUT_SECONDS,
+    STATS_MAX_AGE_MILLISECONDS,
+    REFUND_GRACE_MINUTES,
+    SHUTDOWN_GRACE_SECONDS,
+    ALERT_WEBHOOKS,
+    ALERT_CHECK_SECONDS,
+];
+
+impl SettingSpec {
+    /// How error messages name it: `USAGE_MONITOR_TZ, or time-zone in [app]`.
+    fn named(&self) -> String {
+        format!("{}, or {} in [app]", self.env, self.key)
+    }
+
+    /// A file value of the wrong type.
+    fn bad_file_value(&self, value: &toml::Value, expected: &str) -> ConfigError {
+        ConfigError::Invalid(format!("{} = {value} in [app] is not {expected}", self.key))
+    }
+
+    fn check_whole(&self, value: u64) -> Result<u64, ConfigError> {
+        match self.bounds {
+            Bounds::AtLeastOne if value == 0 => Err(ConfigError::Invalid(format!(
+                "{} must be at least 1",
+                self.env
+            ))),
+            Bounds::AtMost { max, why } if value > max => Err(ConfigError::Invalid(format!(
+                "{} ({value}) must be at most {max}{why}",
+                self.env
+            ))),
+            _ => Ok(value),
+        }
+    }
+
+    fn check_percent(&self, value: f64) -> Result<f64, ConfigError> {
+        match self.bounds {
+            Bounds::Percent if !(0.0..=100.0).contains(&value) => Err(ConfigError::Invalid(
+                format!("{} ({value}) must be a percentage, from 0 to 100", self.env),
+            )),
+            _ => Ok(value),
+        }
+    }
+}
+
+/// Where the settings come from: the file's `[app]` section, overridden by the environment.
+struct Sources<'a> {
+    file: &'a toml::Table,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// A setting's value as given, before it is read as its type.
+enum Given<'a> {
+    Env(String),
+    File(&'a toml::Value),
+}
+
+impl Sources<'_> {
+    /// The variable if it is set, else the file's key if it is there.
+    fn given(&self, spec: &SettingSpec) -> Option<Given<'_>> {
+        match (self.env)(spec.env) {
+            Some(text) => Some(Given::Env(text)),
+            None => self.file.get(spec.key).map(Given::File),
+        }
+    }
+
+    /// A text setting: as given, or its default.
+    fn text(&self, spec: &SettingSpec) -> Result<String, ConfigError> {
+        let Kind::Text(default) = spec.kind else {
+            panic!("{} is not declared as text with a default", spec.key)
+        };
+        Ok(self.optional_text(spec)?.unwrap_or_else(|| default.into()))
+    }
+
+    /// A text setting as given, if it is.
+    fn optional_text(&self, spec: &SettingSpec) -> Result<Option<String>, ConfigError> {
+        match self.given(spec) {
+            None => Ok(None),
+            Some(Given::Env(text)) => Ok(Some(text)),
+            Some(Given::File(toml::Value::String(text))) => Ok(Some(text.clone())),
+            Some(Given::File(other)) => Err(spec.bad_file_value(other, "text")),
+        }
+    }
+
+    /// A whole-number setting, within its bounds.
+    fn whole(&self, spec: &SettingSpec) -> Result<u64, ConfigError> {
+        let value = match (self.given(spec), &spec.kind) {
+            (Some(given), _) => parse_number(spec, given)?,
+            (None, Kind::Whole(default)) => *default,
+            (None, Kind::WholeDefaultCores) => default_hash_concurrency() as u64,
+            (None, _) => panic!("{} is not declared as a whole number", spec.key),
+        };
+        spec.check_whole(value)
+    }
+
+    /// A percentage setting, within its bounds.
+    fn percent(&self, spec: &SettingSpec) -> Result<f64, ConfigError> {
+        let value = match (self.given(spec), &spec.kind) {
+            (Some(given), _) => parse_number(spec, given)?,
+            (None, Kind::Percent(default)) => *default,
+            (None, _) => panic!("{} is not declared as a percentage", spec.key),
+        };
+        spec.check_percent(value)
+    }
+
+    /// A list setting's entries, without the blank ones.
+    fn list(&self, spec: &SettingSpec) -> Result<Vec<String>, ConfigError> {
+        let entries = match self.given(spec) {
+            None => Vec::new(),
+            Some(Given::Env(text)) => text.split(',').map(str::to_owned).collect(),
+            Some(Given::File(toml::Value::Array(values))) => values
+                .iter()
+                .map(|value| match value {
+                    toml::Value::String(entry) => Ok(entry.clone()),
+                    other => Err(spec.bad_file_value(other, "text")),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(Given::File(other)) => return Err(spec.bad_file_value(other, "a list")),
+        };
+        Ok(entries
+            .into_iter()
+            .filter(|entry| !entry.trim().is_empty())
+            .collect())
+    }
+}
+
+/// A number from the variable (`NAME=text`) or the file (a TOML number; a whole number's key
+/// takes no fraction, `30.0`, as its type takes none).
+fn parse_number<T: std::str::FromStr>(spec: &SettingSpec, given: Given) -> Result<T, ConfigError> {
+    match given {
+        Given::Env(text) => text.trim().parse().map_err(|_| {
+            ConfigError::Invalid(format!("{}={text:?} is not a valid number", spec.env))
+        }),
+        Given::File(value @ (toml::Value::Integer(_) | toml::Value::Float(_))) => value
+            .to_string()
+            .parse()
+            .map_err(|_| spec.bad_file_value(value, "a valid number")),
+        Given::File(other) => Err(spec.bad_file_value(other, "a valid number")),
+    }
+}
+
+/// The table of the `[app]` settings, as docs/configuration.md shows it (between its
+/// `<!-- settings-table -->` markers).
+pub fn settings_table_markdown() -> String {
+    let mut table = String::from(
+        "| setting (`[app]` in `Leptos.toml`) | variable | default | accepts | meaning |\n\
+         | --- | --- | --- | --- | --- |\n",
+    );
+    for spec in SETTINGS {
+        let variable = match spec.kind {
+            Kind::List => format!("`{}` (comma-separated; empty for none)", spec.env),
+            _ => format!("`{}`", spec.env),
+        };
+        let default = match spec.kind {
+            Kind::Text(text) => format!("`{text}`"),
+            Kind::Whole(number) => format!("`{number}`"),
+            Kind::Percent(number) => format!("`{number}`"),
+            Kind::WholeDefaultCores => "number of cores".into(),
+            Kind::OptionalText | Kind::List => "none".into(),
+        };
+        let accepts = match spec.bounds {
+            Bounds::Any => "any".into(),
+            Bounds::AtLeastOne => "at least 1".into(),
+            Bounds::AtMost { max, .. } => format!("0 to {max}"),
+            Bounds::Percent => "0 to 100".into(),
+            Bounds::CheckedOnReading(what) => what.into(),
+        };
+        table.push_str(&format!(
+            "| `{}` | {variable} | {default} | {accepts} | {} |\n",
+            spec.key, spec.meaning
+        ));
+    }
+    table
+}
+
+/// The `[app]` section of Leptos.toml: only the keys of [`SETTINGS`], so that a misspelt key
+/// is an error.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-struct AppSection {
-    /// `DATABASE_URL`
-    database_url: Option<String>,
-    /// `USAGE_MONITOR_TZ`
-    time_zone: Option<String>,
-    /// `USAGE_MONITOR_REFRESH_SECONDS`
-    refresh_seconds: Option<u64>,
-    /// `USAGE_MONITOR_DEGRADED_PERCENT`
-    degraded_at_percent: Option<f64>,
-    /// `USAGE_MONITOR_CRITICAL_PERCENT`
-    critical_at_percent: Option<f64>,
-    /// `USAGE_MONITOR_PUBLIC_URL`
-    public_url: Option<String>,
-    /// `USAGE_MONITOR_SESSION_IDLE_MINUTES`
-    session_idle_minutes: Option<u64>,
-    /// `USAGE_MONITOR_SESSION_MAX_HOURS`
-    session_max_hours: Option<u64>,
-    /// `USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS`
-    login_lockout_seconds: Option<u64>,
-    /// `USAGE_MONITOR_TRUSTED_PROXIES` (comma-separated)
-    trusted_proxies: Option<Vec<String>>,
-    /// `USAGE_MONITOR_LOGIN_HASH_CONCURRENCY`
-    login_hash_concurrency: Option<usize>,
-    /// `USAGE_MONITOR_LOGIN_HASH_QUEUE`
-    login_hash_queue: Option<usize>,
-    /// `USAGE_MONITOR_DATABASE_ACQUIRE_TIMEOUT_SECONDS`
-    database_acquire_timeout_seconds: Option<u64>,
-    /// `USAGE_MONITOR_STATEMENT_TIMEOUT_SECONDS`
-    statement_timeout_seconds: Option<u64>,
-    /// `USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS`
-    shutdown_grace_seconds: Option<u64>,
-    /// `USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS`
-    stats_max_age_milliseconds: Option<u64>,
-    /// `USAGE_MONITOR_REFUND_GRACE_MINUTES`
-    refund_grace_minutes: Option<u64>,
-    /// `USAGE_MONITOR_ALERT_WEBHOOKS` (comma-separated)
-    alert_webhooks: Option<Vec<String>>,
-    /// `USAGE_MONITOR_ALERT_CHECK_SECONDS`
-    alert_check_seconds: Option<u64>,
+#[serde(try_from = "toml::Table")]
+struct AppSection(toml::Table);
+
+impl TryFrom<toml::Table> for AppSection {
+    type Error = String;
+
+    fn try_from(table: toml::Table) -> Result<AppSection, String> {
+        let known = |key: &str| SETTINGS.iter().any(|spec| spec.key == key);
+        match table.keys().find(|key| !known(key)) {
+            Some(key) => Err(format!(
+                "unknown setting `{key}` in [app]; the settings are: {}",
+                SETTINGS
+                    .iter()
+                    .map(|spec| spec.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            None => Ok(AppSection(table)),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,238 +557,132 @@ impl Settings {
         file: AppSection,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
-        let database_url = env("DATABASE_URL")
-            .or(file.database_url)
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        let zone_name = env("USAGE_MONITOR_TZ")
-            .or(file.time_zone)
-            .unwrap_or_else(|| "UTC".into());
-        let time_zone: Tz = zone_name.parse().map_err(|_| {
-            ConfigError::Invalid(format!(
-                "time zone {zone_name:?} is not an IANA time zone name such as \"Europe/Berlin\" (USAGE_MONITOR_TZ, or time-zone in [app])"
-            ))
-        })?;
-        let refresh_seconds = number(
-            &env,
-            "USAGE_MONITOR_REFRESH_SECONDS",
-            file.refresh_seconds,
-            30,
-        )?;
-        if refresh_seconds == 0 {
-            return Err(ConfigError::Invalid(
-                "the refresh interval must be at least 1 second".into(),
-            ));
-        }
-        let health = HealthThresholds {
-            degraded_at_percent: number(
-                &env,
-                "USAGE_MONITOR_DEGRADED_PERCENT",
-                file.degraded_at_percent,
-                5.0,
-            )?,
-            critical_at_percent: number(
-                &env,
-                "USAGE_MONITOR_CRITICAL_PERCENT",
-                file.critical_at_percent,
-                20.0,
-            )?,
+        let sources = Sources {
+            file: &file.0,
+            env: &env,
         };
-        let valid = |p: f64| (0.0..=100.0).contains(&p);
-        if !valid(health.degraded_at_percent)
-            || !valid(health.critical_at_percent)
-            || health.degraded_at_percent > health.critical_at_percent
-        {
-            return Err(ConfigError::Invalid(format!(
-                "health thresholds must be percentages with degraded ({}) at most critical ({})",
-                health.degraded_at_percent, health.critical_at_percent
-            )));
-        }
-        let public_url = env("USAGE_MONITOR_PUBLIC_URL").or(file.public_url);
-        if let Some(url) = &public_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError::Invalid(format!(
-                    "USAGE_MONITOR_PUBLIC_URL {url:?} must start with https:// (or http://)"
-                )));
-            }
-        }
-        let positive = |name: &str, value: u64| {
-            if value == 0 {
-                Err(ConfigError::Invalid(format!("{name} must be at least 1")))
-            } else {
-                Ok(value)
-            }
-        };
-        let idle_minutes = positive(
-            "USAGE_MONITOR_SESSION_IDLE_MINUTES",
-            number(
-                &env,
-                "USAGE_MONITOR_SESSION_IDLE_MINUTES",
-                file.session_idle_minutes,
-                30,
-            )?,
-        )?;
-        let max_hours = positive(
-            "USAGE_MONITOR_SESSION_MAX_HOURS",
-            number(
-                &env,
-                "USAGE_MONITOR_SESSION_MAX_HOURS",
-                file.session_max_hours,
-                12,
-            )?,
-        )?;
-        let lockout_seconds = positive(
-            "USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS",
-            number(
-                &env,
-                "USAGE_MONITOR_LOGIN_LOCKOUT_SECONDS",
-                file.login_lockout_seconds,
-                900,
-            )?,
-        )?;
-        let seconds = |name: &str, from_file: Option<u64>, default: Duration| {
-            number(&env, name, from_file, default.as_secs())
-                .and_then(|value| positive(name, value))
-                .map(Duration::from_secs)
-        };
+        let seconds = |spec: &SettingSpec| sources.whole(spec).map(Duration::from_secs);
+        let database_url = sources.text(&DATABASE_URL)?;
+        let report = report_settings(&sources)?;
+        let refresh_seconds = sources.whole(&REFRESH_SECONDS)?;
+        let public_url = public_url(&sources)?;
         let database_timeouts = DbTimeouts {
-            acquire: seconds(
-                "USAGE_MONITOR_DATABASE_ACQUIRE_TIMEOUT_SECONDS",
-                file.database_acquire_timeout_seconds,
-                DbTimeouts::DEFAULT.acquire,
-            )?,
-            statement: Some(seconds(
-                "USAGE_MONITOR_STATEMENT_TIMEOUT_SECONDS",
-                file.statement_timeout_seconds,
-                DbTimeouts::DEFAULT.statement.unwrap_or_default(),
-            )?),
+            acquire: seconds(&DATABASE_ACQUIRE_TIMEOUT_SECONDS)?,
+            statement: Some(seconds(&STATEMENT_TIMEOUT_SECONDS)?),
         };
-        let shutdown_grace = seconds(
-            "USAGE_MONITOR_SHUTDOWN_GRACE_SECONDS",
-            file.shutdown_grace_seconds,
-            DEFAULT_SHUTDOWN_GRACE,
-        )?;
-        let stats_max_age_ms = number(
-            &env,
-            "USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS",
-            file.stats_max_age_milliseconds,
-            DEFAULT_STATS_MAX_AGE.as_millis() as u64,
-        )?;
-        if stats_max_age_ms > MAX_STATS_MAX_AGE.as_millis() as u64 {
-            return Err(ConfigError::Invalid(format!(
-                "USAGE_MONITOR_STATS_MAX_AGE_MILLISECONDS ({stats_max_age_ms}) must be at most {}: figures older than that would look current",
-                MAX_STATS_MAX_AGE.as_millis()
-            )));
-        }
-        let refund_grace_minutes = number(
-            &env,
-            "USAGE_MONITOR_REFUND_GRACE_MINUTES",
-            file.refund_grace_minutes,
-            DEFAULT_REFUND_GRACE.num_minutes() as u64,
-        )?;
-        if refund_grace_minutes > MAX_REFUND_GRACE_MINUTES {
-            return Err(ConfigError::Invalid(format!(
-                "USAGE_MONITOR_REFUND_GRACE_MINUTES ({refund_grace_minutes}) must be at most {MAX_REFUND_GRACE_MINUTES} (a week)"
-            )));
-        }
-        let webhooks = match env("USAGE_MONITOR_ALERT_WEBHOOKS") {
-            Some(list) => list.split(',').map(str::to_owned).collect(),
-            None => file.alert_webhooks.unwrap_or_default(),
-        };
-        let webhooks = webhooks
-            .iter()
-            .filter(|url| !url.trim().is_empty())
-            .map(|url| Webhook::parse(url))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| {
-                ConfigError::Invalid(format!(
-                    "alert webhooks (USAGE_MONITOR_ALERT_WEBHOOKS, or alert-webhooks in [app]): {reason}"
-                ))
-            })?;
-        let alerts = AlertSettings {
-            webhooks,
-            check_every: seconds(
-                "USAGE_MONITOR_ALERT_CHECK_SECONDS",
-                file.alert_check_seconds,
-                DEFAULT_ALERT_CHECK,
-            )?,
-            dashboard: public_url
-                .as_deref()
-                .map(|url| format!("{}/admin/credits", url.trim_end_matches('/'))),
-        };
-        let secure_cookie = public_url
-            .as_deref()
-            .is_some_and(|url| url.starts_with("https://"));
-        let trusted_proxies = match env("USAGE_MONITOR_TRUSTED_PROXIES") {
-            Some(list) => list.split(',').map(str::to_owned).collect(),
-            None => file.trusted_proxies.unwrap_or_default(),
-        };
-        let trusted_proxies = trusted_proxies
-            .iter()
-            .filter(|entry| !entry.trim().is_empty())
-            .map(|entry| parse_proxy(entry))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| {
-                ConfigError::Invalid(format!(
-                    "trusted proxies (USAGE_MONITOR_TRUSTED_PROXIES, or trusted-proxies in [app]): {reason}"
-                ))
-            })?;
-        let login_hash_concurrency = number(
-            &env,
-            "USAGE_MONITOR_LOGIN_HASH_CONCURRENCY",
-            file.login_hash_concurrency,
-            default_hash_concurrency(),
-        )?;
-        let login_hash_concurrency = positive(
-            "USAGE_MONITOR_LOGIN_HASH_CONCURRENCY",
-            login_hash_concurrency as u64,
-        )? as usize;
-        let login_hash_queue = number(
-            &env,
-            "USAGE_MONITOR_LOGIN_HASH_QUEUE",
-            file.login_hash_queue,
-            DEFAULT_LOGIN_HASH_QUEUE,
-        )?;
+        let shutdown_grace = seconds(&SHUTDOWN_GRACE_SECONDS)?;
+        let stats_max_age = Duration::from_millis(sources.whole(&STATS_MAX_AGE_MILLISECONDS)?);
+        let alerts = alert_settings(&sources, public_url.as_deref())?;
+        let access = access_settings(&sources, public_url)?;
         Ok(Settings {
             database_url,
             database_timeouts,
             shutdown_grace,
-            report: ReportSettings {
-                time_zone,
-                health,
-                refund_grace: chrono::Duration::minutes(refund_grace_minutes as i64),
-            },
+            report,
             refresh_seconds,
-            stats_max_age: Duration::from_millis(stats_max_age_ms),
-            access: AccessSettings {
-                public_url,
-                session: SessionPolicy {
-                    idle: Duration::from_secs(idle_minutes * 60),
-                    absolute: Duration::from_secs(max_hours * 3600),
-                    secure_cookie,
-                },
-                login_lockout: Duration::from_secs(lockout_seconds),
-                trusted_proxies,
-                login_hash_concurrency,
-                login_hash_queue,
-            },
+            stats_max_age,
+            access,
             alerts,
         })
     }
 }
 
-fn number<T: std::str::FromStr>(
-    env: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    from_file: Option<T>,
-    default: T,
-) -> Result<T, ConfigError> {
-    match env(name) {
-        Some(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError::Invalid(format!("{name}={text:?} is not a valid number"))),
-        None => Ok(from_file.unwrap_or(default)),
+/// The time zone, the health thresholds and the refund grace period.
+fn report_settings(sources: &Sources) -> Result<ReportSettings, ConfigError> {
+    let zone_name = sources.text(&TIME_ZONE)?;
+    let time_zone: Tz = zone_name.parse().map_err(|_| {
+        ConfigError::Invalid(format!(
+            "time zone {zone_name:?} is not an IANA time zone name such as \"Europe/Berlin\" ({})",
+            TIME_ZONE.named()
+        ))
+    })?;
+    let health = HealthThresholds {
+        degraded_at_percent: sources.percent(&DEGRADED_AT_PERCENT)?,
+        critical_at_percent: sources.percent(&CRITICAL_AT_PERCENT)?,
+    };
+    if health.degraded_at_percent > health.critical_at_percent {
+        return Err(ConfigError::Invalid(format!(
+            "health thresholds must be percentages with degraded ({}) at most critical ({})",
+            health.degraded_at_percent, health.critical_at_percent
+        )));
     }
+    let refund_grace_minutes = sources.whole(&REFUND_GRACE_MINUTES)?;
+    Ok(ReportSettings {
+        time_zone,
+        health,
+        refund_grace: chrono::Duration::minutes(refund_grace_minutes as i64),
+    })
+}
+
+/// `public-url`, if it is set: an http(s) address.
+fn public_url(sources: &Sources) -> Result<Option<String>, ConfigError> {
+    let public_url = sources.optional_text(&PUBLIC_URL)?;
+    if let Some(url) = &public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::Invalid(format!(
+                "{} {url:?} must start with https:// (or http://)",
+                PUBLIC_URL.env
+            )));
+        }
+    }
+    Ok(public_url)
+}
+
+/// Sessions, the login throttle and the password checks.
+fn access_settings(
+    sources: &Sources,
+    public_url: Option<String>,
+) -> Result<AccessSettings, ConfigError> {
+    let session = SessionPolicy {
+        idle: Duration::from_secs(sources.whole(&SESSION_IDLE_MINUTES)? * 60),
+        absolute: Duration::from_secs(sources.whole(&SESSION_MAX_HOURS)? * 3600),
+        secure_cookie: public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://")),
+    };
+    let login_lockout = Duration::from_secs(sources.whole(&LOGIN_LOCKOUT_SECONDS)?);
+    let trusted_proxies = sources
+        .list(&TRUSTED_PROXIES)?
+        .iter()
+        .map(|entry| parse_proxy(entry))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|reason| {
+            ConfigError::Invalid(format!(
+                "trusted proxies ({}): {reason}",
+                TRUSTED_PROXIES.named()
+            ))
+        })?;
+    Ok(AccessSettings {
+        public_url,
+        session,
+        login_lockout,
+        trusted_proxies,
+        login_hash_concurrency: sources.whole(&LOGIN_HASH_CONCURRENCY)? as usize,
+        login_hash_queue: sources.whole(&LOGIN_HASH_QUEUE)? as usize,
+    })
+}
+
+/// The webhooks, how often health is checked, and the dashboard's address for the messages.
+fn alert_settings(
+    sources: &Sources,
+    public_url: Option<&str>,
+) -> Result<AlertSettings, ConfigError> {
+    let webhooks = sources
+        .list(&ALERT_WEBHOOKS)?
+        .iter()
+        .map(|url| Webhook::parse(url))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|reason| {
+            ConfigError::Invalid(format!(
+                "alert webhooks ({}): {reason}",
+                ALERT_WEBHOOKS.named()
+            ))
+        })?;
+    Ok(AlertSettings {
+        webhooks,
+        check_every: Duration::from_secs(sources.whole(&ALERT_CHECK_SECONDS)?),
+        dashboard: public_url.map(|url| format!("{}/admin/credits", url.trim_end_matches('/'))),
+    })
 }
 
 /// Leptos's own settings (site address, where the built site is), from the same file;
@@ -688,6 +942,64 @@ mod tests {
             "trusted proxies (USAGE_MONITOR_TRUSTED_PROXIES, or trusted-proxies in [app]): \"proxy\" is not an address range such as 10.0.0.0/8 or an address"
         );
         assert!(settings("", &[("USAGE_MONITOR_LOGIN_HASH_CONCURRENCY", "0")]).is_err());
+    }
+
+    #[test]
+    fn the_documentation_shows_the_settings_as_declared() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/configuration.md"
+        ))
+        .unwrap();
+        let table = doc
+            .split_once("<!-- settings-table -->\n")
+            .and_then(|(_, rest)| rest.split_once("<!-- /settings-table -->"))
+            .map(|(table, _)| table)
+            .expect("docs/configuration.md marks its table with <!-- settings-table -->");
+        assert_eq!(
+            table,
+            settings_table_markdown(),
+            "docs/configuration.md's table is not what SETTINGS declares; between its markers goes:\n{}",
+            settings_table_markdown()
+        );
+    }
+
+    #[test]
+    fn file_values_of_the_wrong_type_are_named() {
+        let error = |file: &str| settings(file, &[]).unwrap_err().to_string();
+        assert_eq!(
+            error("[app]\nrefresh-seconds = \"soon\"\n"),
+            "refresh-seconds = \"soon\" in [app] is not a valid number"
+        );
+        assert_eq!(
+            error("[app]\nrefresh-seconds = 2.5\n"),
+            "refresh-seconds = 2.5 in [app] is not a valid number"
+        );
+        assert_eq!(
+            error("[app]\nsession-max-hours = -1\n"),
+            "session-max-hours = -1 in [app] is not a valid number"
+        );
+        assert_eq!(
+            error("[app]\ntime-zone = 1\n"),
+            "time-zone = 1 in [app] is not text"
+        );
+        assert_eq!(
+            error("[app]\ntrusted-proxies = \"10.0.0.0/8\"\n"),
+            "trusted-proxies = \"10.0.0.0/8\" in [app] is not a list"
+        );
+        let s = settings("[app]\ndegraded-at-percent = 7\n", &[]).unwrap();
+        assert_eq!(s.report.health.degraded_at_percent, 7.0);
+        let e = settings("", &[("USAGE_MONITOR_CRITICAL_PERCENT", "101")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "USAGE_MONITOR_CRITICAL_PERCENT (101) must be a percentage, from 0 to 100"
+        );
+        let e = toml::from_str::<ConfigFile>("[app]\ntimezone = \"UTC\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown setting `timezone` in [app]"), "{e}");
     }
 
     #[test]

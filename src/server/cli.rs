@@ -9,7 +9,7 @@ use crate::store::figures as query;
 use crate::store::ingest::{import_lines, Report};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio::io::BufReader;
 
@@ -110,128 +110,155 @@ async fn execute(command: Command) -> Result<ExitCode, Error> {
         Command::Serve => crate::server::serve(settings)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Import { file, strict } => {
-            // The file can be imported again: a power loss may cost its last commits.
-            let db = Db::connect_with(
-                &settings.database_url,
-                settings.database_timeouts.unlimited_statements(),
-                Durability::ProcessCrash,
-            )
-            .await?;
-            let report = if file.as_os_str() == "-" {
-                import_lines(&db, BufReader::new(tokio::io::stdin()), strict).await?
-            } else {
-                let input = tokio::fs::File::open(&file)
-                    .await
-                    .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
-                import_lines(&db, BufReader::new(input), strict).await?
-            };
-            print_report(&report);
-            Ok(if report.rejected.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
-        Command::Demo { if_empty } => {
-            let db = Db::connect(
-                &settings.database_url,
-                settings.database_timeouts.unlimited_statements(),
-            )
-            .await?;
-            if if_empty && crate::store::demo::has_generations(&db).await? {
-                eprintln!("usage-monitor: the database already has data; no demo data added");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let report =
-                crate::store::demo::fill(&db, Utc::now(), settings.report.time_zone).await?;
-            eprintln!("usage-monitor: demo data stored ({} events)", report.stored);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Import { file, strict } => import(&settings, &file, strict).await,
+        Command::Demo { if_empty } => demo(&settings, if_empty).await,
         Command::Stats {
             json,
             now,
             range,
             from,
             to,
-        } => {
-            let range = DateRange::from_query(&RangeQuery { range, from, to })?;
-            let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
-            let now = now.unwrap_or_else(Utc::now);
-            let stats = query::load(&db, &settings.report, now, range.as_ref()).await?;
-            if json {
-                println!("{}", serde_json::to_string(&stats)?);
-            } else {
-                println!("{}", crate::model::format::summary(&stats));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => print_stats(&settings, json, now, RangeQuery { range, from, to }).await,
         Command::CreateAdmin {
             email,
             generate_password,
             replace,
         } => create_admin(&settings, &email, generate_password, replace).await,
-        Command::CreateToken { name, scope } => {
-            let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
-            let scope = token::Scope::parse(&scope).ok_or("scope must be ingest or read")?;
-            let created = token::create(&db, &name, scope).await?;
-            tracing::info!(target: "audit", action = "token_created", name = %name.trim(), scope = scope.as_str(), address = "command line");
-            println!("{created}");
-            eprintln!(
-                "usage-monitor: token {:?} ({}) created; it is printed above, only this once",
-                name.trim(),
-                scope.as_str()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::ListTokens => {
-            let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
-            let day = |t: Option<DateTime<Utc>>| {
-                t.map_or("-".to_owned(), |t| {
-                    t.format("%Y-%m-%d %H:%M UTC").to_string()
-                })
-            };
-            println!("NAME                     SCOPE   CREATED               LAST USED             REVOKED");
-            for t in token::list(&db).await? {
-                println!(
-                    "{:<24} {:<7} {:<21} {:<21} {}",
-                    t.name,
-                    t.scope.as_str(),
-                    day(Some(t.created_at)),
-                    day(t.last_used_at),
-                    day(t.revoked_at)
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::RevokeToken { name } => {
-            let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
-            token::revoke(&db, &name).await?;
-            tracing::info!(target: "audit", action = "token_revoked", %name, address = "command line");
-            eprintln!("usage-monitor: token {name:?} revoked");
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::RebuildTotals => {
-            let db = Db::connect(
-                &settings.database_url,
-                settings.database_timeouts.unlimited_statements(),
-            )
-            .await?;
-            let rebuilt = crate::store::totals::rebuild(&db).await?;
-            eprintln!(
-                "usage-monitor: totals rebuilt from the raw rows; {}",
-                if rebuilt.were_exact {
-                    "they were already exact"
-                } else {
-                    "they had drifted and are now corrected"
-                }
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::CreateToken { name, scope } => create_token(&settings, &name, &scope).await,
+        Command::ListTokens => list_tokens(&settings).await,
+        Command::RevokeToken { name } => revoke_token(&settings, &name).await,
+        Command::RebuildTotals => rebuild_totals(&settings).await,
         Command::Bench(args) => crate::server::bench::run(args, &settings)
             .await
             .map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// `import FILE [--strict]`: fails if any line was rejected.
+async fn import(settings: &Settings, file: &Path, strict: bool) -> Result<ExitCode, Error> {
+    // The file can be imported again: a power loss may cost its last commits.
+    let db = Db::connect_with(
+        &settings.database_url,
+        settings.database_timeouts.unlimited_statements(),
+        Durability::ProcessCrash,
+    )
+    .await?;
+    let report = if file.as_os_str() == "-" {
+        import_lines(&db, BufReader::new(tokio::io::stdin()), strict).await?
+    } else {
+        let input = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+        import_lines(&db, BufReader::new(input), strict).await?
+    };
+    print_report(&report);
+    Ok(if report.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `demo [--if-empty]`
+async fn demo(settings: &Settings, if_empty: bool) -> Result<ExitCode, Error> {
+    let db = Db::connect(
+        &settings.database_url,
+        settings.database_timeouts.unlimited_statements(),
+    )
+    .await?;
+    if if_empty && crate::store::demo::has_generations(&db).await? {
+        eprintln!("usage-monitor: the database already has data; no demo data added");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = crate::store::demo::fill(&db, Utc::now(), settings.report.time_zone).await?;
+    eprintln!("usage-monitor: demo data stored ({} events)", report.stored);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stats [--json] [--now T] [--range R | --from A --to B]`
+async fn print_stats(
+    settings: &Settings,
+    json: bool,
+    now: Option<DateTime<Utc>>,
+    range: RangeQuery,
+) -> Result<ExitCode, Error> {
+    let range = DateRange::from_query(&range)?;
+    let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
+    let now = now.unwrap_or_else(Utc::now);
+    let stats = query::load(&db, &settings.report, now, range.as_ref()).await?;
+    if json {
+        println!("{}", serde_json::to_string(&stats)?);
+    } else {
+        println!("{}", crate::model::format::summary(&stats));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `create-token --name N --scope S`: prints the token, only this once.
+async fn create_token(settings: &Settings, name: &str, scope: &str) -> Result<ExitCode, Error> {
+    let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
+    let scope = token::Scope::parse(scope).ok_or("scope must be ingest or read")?;
+    let created = token::create(&db, name, scope).await?;
+    tracing::info!(target: "audit", action = "token_created", name = %name.trim(), scope = scope.as_str(), address = "command line");
+    println!("{created}");
+    eprintln!(
+        "usage-monitor: token {:?} ({}) created; it is printed above, only this once",
+        name.trim(),
+        scope.as_str()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `list-tokens`: names, scopes and dates; never the tokens.
+async fn list_tokens(settings: &Settings) -> Result<ExitCode, Error> {
+    let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
+    let day = |t: Option<DateTime<Utc>>| {
+        t.map_or("-".to_owned(), |t| {
+            t.format("%Y-%m-%d %H:%M UTC").to_string()
+        })
+    };
+    println!(
+        "NAME                     SCOPE   CREATED               LAST USED             REVOKED"
+    );
+    for t in token::list(&db).await? {
+        println!(
+            "{:<24} {:<7} {:<21} {:<21} {}",
+            t.name,
+            t.scope.as_str(),
+            day(Some(t.created_at)),
+            day(t.last_used_at),
+            day(t.revoked_at)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `revoke-token NAME`
+async fn revoke_token(settings: &Settings, name: &str) -> Result<ExitCode, Error> {
+    let db = Db::connect(&settings.database_url, settings.database_timeouts).await?;
+    token::revoke(&db, name).await?;
+    tracing::info!(target: "audit", action = "token_revoked", %name, address = "command line");
+    eprintln!("usage-monitor: token {name:?} revoked");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rebuild-totals`: says whether the totals were exact.
+async fn rebuild_totals(settings: &Settings) -> Result<ExitCode, Error> {
+    let db = Db::connect(
+        &settings.database_url,
+        settings.database_timeouts.unlimited_statements(),
+    )
+    .await?;
+    let rebuilt = crate::store::totals::rebuild(&db).await?;
+    eprintln!(
+        "usage-monitor: totals rebuilt from the raw rows; {}",
+        if rebuilt.were_exact {
+            "they were already exact"
+        } else {
+            "they had drifted and are now corrected"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn create_admin(

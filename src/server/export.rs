@@ -108,82 +108,96 @@ fn figures_csv(
     stats: &DashboardStats,
     provider: Option<&str>,
 ) -> Result<Vec<u8>, AppError> {
-    let mut out;
     match table {
-        "trend" => {
-            out = writer(&[
-                "start",
-                "end",
-                "generations",
-                "succeeded",
-                "failed",
-                "pending",
-                "cost_usd",
-            ]);
-            let trend = &stats.trend;
-            for (index, c) in trend.counts(provider).iter().enumerate() {
-                out.write_record([
-                    trend.bars[index].start.to_rfc3339(),
-                    trend.bar_end(index).to_rfc3339(),
-                    c.generations().to_string(),
-                    c.succeeded.to_string(),
-                    c.failed.to_string(),
-                    c.pending.to_string(),
-                    dollars(c.cost),
-                ])
-                .map_err(csv_failed)?;
-            }
-        }
-        "providers" => {
-            out = writer(&[
-                "provider",
-                "calls",
-                "succeeded",
-                "failed",
-                "success_rate_percent",
-                "latency_p50_ms",
-                "latency_p95_ms",
-                "cost_usd",
-            ]);
-            for p in &stats.providers {
-                out.write_record([
-                    text(&p.name),
-                    p.total_calls.to_string(),
-                    p.successful.to_string(),
-                    p.failed.to_string(),
-                    rate(p.success_rate),
-                    rate(p.latency_p50_ms),
-                    rate(p.latency_p95_ms),
-                    dollars(p.total_cost),
-                ])
-                .map_err(csv_failed)?;
-            }
-        }
-        "tiers" => {
-            out = writer(&["tier", "users", "total_credits", "credits_consumed"]);
-            for tier in [Tier::Pro, Tier::Plus, Tier::Free] {
-                let t = stats.user_stats.credits_by_tier.get(tier);
-                out.write_record([
-                    tier.as_str().into(),
-                    t.count.to_string(),
-                    t.total_credits.to_string(),
-                    t.total_consumed.to_string(),
-                ])
-                .map_err(csv_failed)?;
-            }
-        }
-        _ => {
-            out = writer(&["id", "provider", "created_at", "error"]);
-            for f in &stats.recent_failures {
-                out.write_record([
-                    text(&f.id),
-                    text(&f.provider),
-                    f.time.to_rfc3339(),
-                    text(&f.error),
-                ])
-                .map_err(csv_failed)?;
-            }
-        }
+        "trend" => trend_csv(stats, provider),
+        "providers" => providers_csv(stats),
+        "tiers" => tiers_csv(stats),
+        _ => failures_csv(stats),
+    }
+}
+
+/// The trend's bars (those of `provider`, or of all providers).
+fn trend_csv(stats: &DashboardStats, provider: Option<&str>) -> Result<Vec<u8>, AppError> {
+    let mut out = writer(&[
+        "start",
+        "end",
+        "generations",
+        "succeeded",
+        "failed",
+        "pending",
+        "cost_usd",
+    ]);
+    let trend = &stats.trend;
+    for (index, c) in trend.counts(provider).iter().enumerate() {
+        out.write_record([
+            trend.bars[index].start.to_rfc3339(),
+            trend.bar_end(index).to_rfc3339(),
+            c.generations().to_string(),
+            c.succeeded.to_string(),
+            c.failed.to_string(),
+            c.pending.to_string(),
+            dollars(c.cost),
+        ])
+        .map_err(csv_failed)?;
+    }
+    finish(out)
+}
+
+/// The providers' table.
+fn providers_csv(stats: &DashboardStats) -> Result<Vec<u8>, AppError> {
+    let mut out = writer(&[
+        "provider",
+        "calls",
+        "succeeded",
+        "failed",
+        "success_rate_percent",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "cost_usd",
+    ]);
+    for p in &stats.providers {
+        out.write_record([
+            text(&p.name),
+            p.total_calls.to_string(),
+            p.successful.to_string(),
+            p.failed.to_string(),
+            rate(p.success_rate),
+            rate(p.latency_p50_ms),
+            rate(p.latency_p95_ms),
+            dollars(p.total_cost),
+        ])
+        .map_err(csv_failed)?;
+    }
+    finish(out)
+}
+
+/// Users and credits by tier.
+fn tiers_csv(stats: &DashboardStats) -> Result<Vec<u8>, AppError> {
+    let mut out = writer(&["tier", "users", "total_credits", "credits_consumed"]);
+    for tier in [Tier::Pro, Tier::Plus, Tier::Free] {
+        let t = stats.user_stats.credits_by_tier.get(tier);
+        out.write_record([
+            tier.as_str().into(),
+            t.count.to_string(),
+            t.total_credits.to_string(),
+            t.total_consumed.to_string(),
+        ])
+        .map_err(csv_failed)?;
+    }
+    finish(out)
+}
+
+/// The recent failures.
+fn failures_csv(stats: &DashboardStats) -> Result<Vec<u8>, AppError> {
+    let mut out = writer(&["id", "provider", "created_at", "error"]);
+    for f in &stats.recent_failures {
+        out.write_record([
+            text(&f.id),
+            text(&f.provider),
+            f.time.to_rfc3339(),
+            text(&f.error),
+        ])
+        .map_err(csv_failed)?;
     }
     finish(out)
 }

@@ -139,54 +139,15 @@ impl Deltas {
 
     /// Adds the changes to the stored totals, skipping keys whose change is nothing.
     pub async fn apply(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        let generations: Vec<_> = self
-            .generations
-            .into_iter()
-            .filter(|(_, c)| *c != GenerationCounts::default())
-            .collect();
-        insert_rows(
-            conn,
-            "generation_totals",
-            [
-                "span",
-                "bucket",
-                "provider",
-                "tier",
-                "generations",
-                "succeeded",
-                "failed",
-                "cost_micros",
-                "consumed",
-                "unrefunded",
-                "over_refunded",
-            ],
-            "ON CONFLICT (span, bucket, provider, tier) DO UPDATE SET
-                 generations = generation_totals.generations + excluded.generations,
-                 succeeded = generation_totals.succeeded + excluded.succeeded,
-                 failed = generation_totals.failed + excluded.failed,
-                 cost_micros = generation_totals.cost_micros + excluded.cost_micros,
-                 consumed = generation_totals.consumed + excluded.consumed,
-                 unrefunded = generation_totals.unrefunded + excluded.unrefunded,
-                 over_refunded = generation_totals.over_refunded + excluded.over_refunded",
-            &generations,
-            |((span, bucket, provider, tier), c)| {
-                [
-                    (*span).into(),
-                    (*bucket).into(),
-                    provider.as_str().into(),
-                    (*tier).into(),
-                    c.generations.into(),
-                    c.succeeded.into(),
-                    c.failed.into(),
-                    c.cost_micros.into(),
-                    c.consumed.into(),
-                    c.unrefunded.into(),
-                    c.over_refunded.into(),
-                ]
-            },
-        )
-        .await?;
-        let refunds: Vec<_> = self.refunds.into_iter().filter(|(_, c)| *c != 0).collect();
+        let Deltas {
+            generations,
+            refunds,
+            balances,
+            activity,
+            latency,
+        } = self;
+        add_generation_totals(conn, generations).await?;
+        let refunds: Vec<_> = refunds.into_iter().filter(|(_, c)| *c != 0).collect();
         insert_rows(
             conn,
             "refund_totals",
@@ -196,31 +157,8 @@ impl Deltas {
             |((span, bucket), refunds)| [(*span).into(), (*bucket).into(), (*refunds).into()],
         )
         .await?;
-        let balances: Vec<_> = self
-            .balances
-            .into_iter()
-            .filter(|(_, c)| *c != BalanceCounts::default())
-            .collect();
-        insert_rows(
-            conn,
-            "balance_totals",
-            ["tier", "users", "credits", "users_with_credits"],
-            "ON CONFLICT (tier) DO UPDATE SET
-                 users = balance_totals.users + excluded.users,
-                 credits = balance_totals.credits + excluded.credits,
-                 users_with_credits = balance_totals.users_with_credits + excluded.users_with_credits",
-            &balances,
-            |(tier, c)| {
-                [
-                    (*tier).into(),
-                    c.users.into(),
-                    c.credits.into(),
-                    c.users_with_credits.into(),
-                ]
-            },
-        )
-        .await?;
-        let activity: Vec<_> = self.activity.into_iter().filter(|(_, c)| *c != 0).collect();
+        add_balance_totals(conn, balances).await?;
+        let activity: Vec<_> = activity.into_iter().filter(|(_, c)| *c != 0).collect();
         insert_rows(
             conn,
             "activity_totals",
@@ -230,26 +168,117 @@ impl Deltas {
             |((span, bucket), users)| [(*span).into(), (*bucket).into(), (*users).into()],
         )
         .await?;
-        let latency: Vec<_> = self.latency.into_iter().filter(|(_, c)| *c != 0).collect();
-        insert_rows(
-            conn,
-            "latency_totals",
-            ["span", "bucket", "provider", "bin", "generations"],
-            "ON CONFLICT (span, bucket, provider, bin) DO UPDATE SET
-                 generations = latency_totals.generations + excluded.generations",
-            &latency,
-            |((span, bucket, provider, bin), n)| {
-                [
-                    (*span).into(),
-                    (*bucket).into(),
-                    provider.as_str().into(),
-                    (*bin).into(),
-                    (*n).into(),
-                ]
-            },
-        )
-        .await
+        add_latency_totals(conn, latency).await
     }
+}
+
+/// [`Deltas::apply`]'s generation totals.
+async fn add_generation_totals(
+    conn: &mut AnyConnection,
+    generations: BTreeMap<(i64, i64, String, &'static str), GenerationCounts>,
+) -> Result<(), sqlx::Error> {
+    let generations: Vec<_> = generations
+        .into_iter()
+        .filter(|(_, c)| *c != GenerationCounts::default())
+        .collect();
+    insert_rows(
+        conn,
+        "generation_totals",
+        [
+            "span",
+            "bucket",
+            "provider",
+            "tier",
+            "generations",
+            "succeeded",
+            "failed",
+            "cost_micros",
+            "consumed",
+            "unrefunded",
+            "over_refunded",
+        ],
+        "ON CONFLICT (span, bucket, provider, tier) DO UPDATE SET
+             generations = generation_totals.generations + excluded.generations,
+             succeeded = generation_totals.succeeded + excluded.succeeded,
+             failed = generation_totals.failed + excluded.failed,
+             cost_micros = generation_totals.cost_micros + excluded.cost_micros,
+             consumed = generation_totals.consumed + excluded.consumed,
+             unrefunded = generation_totals.unrefunded + excluded.unrefunded,
+             over_refunded = generation_totals.over_refunded + excluded.over_refunded",
+        &generations,
+        |((span, bucket, provider, tier), c)| {
+            [
+                (*span).into(),
+                (*bucket).into(),
+                provider.as_str().into(),
+                (*tier).into(),
+                c.generations.into(),
+                c.succeeded.into(),
+                c.failed.into(),
+                c.cost_micros.into(),
+                c.consumed.into(),
+                c.unrefunded.into(),
+                c.over_refunded.into(),
+            ]
+        },
+    )
+    .await
+}
+
+/// [`Deltas::apply`]'s balance totals.
+async fn add_balance_totals(
+    conn: &mut AnyConnection,
+    balances: BTreeMap<&'static str, BalanceCounts>,
+) -> Result<(), sqlx::Error> {
+    let balances: Vec<_> = balances
+        .into_iter()
+        .filter(|(_, c)| *c != BalanceCounts::default())
+        .collect();
+    insert_rows(
+        conn,
+        "balance_totals",
+        ["tier", "users", "credits", "users_with_credits"],
+        "ON CONFLICT (tier) DO UPDATE SET
+             users = balance_totals.users + excluded.users,
+             credits = balance_totals.credits + excluded.credits,
+             users_with_credits = balance_totals.users_with_credits + excluded.users_with_credits",
+        &balances,
+        |(tier, c)| {
+            [
+                (*tier).into(),
+                c.users.into(),
+                c.credits.into(),
+                c.users_with_credits.into(),
+            ]
+        },
+    )
+    .await
+}
+
+/// [`Deltas::apply`]'s latency totals.
+async fn add_latency_totals(
+    conn: &mut AnyConnection,
+    latency: BTreeMap<(i64, i64, String, i64), i64>,
+) -> Result<(), sqlx::Error> {
+    let latency: Vec<_> = latency.into_iter().filter(|(_, c)| *c != 0).collect();
+    insert_rows(
+        conn,
+        "latency_totals",
+        ["span", "bucket", "provider", "bin", "generations"],
+        "ON CONFLICT (span, bucket, provider, bin) DO UPDATE SET
+             generations = latency_totals.generations + excluded.generations",
+        &latency,
+        |((span, bucket, provider, bin), n)| {
+            [
+                (*span).into(),
+                (*bucket).into(),
+                provider.as_str().into(),
+                (*bin).into(),
+                (*n).into(),
+            ]
+        },
+    )
+    .await
 }
 
 /// Every stored total, without the keys whose totals are all zero (which mean the same as
@@ -268,96 +297,132 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub async fn read(conn: &mut AnyConnection) -> Result<Snapshot, sqlx::Error> {
-        let mut snapshot = Snapshot::default();
-        for row in sqlx::query(
-            "SELECT span, bucket, provider, tier, generations, succeeded, failed, cost_micros, consumed,
-                    unrefunded, over_refunded
-             FROM generation_totals
-             WHERE generations <> 0 OR cost_micros <> 0 OR consumed <> 0
-             ORDER BY span, bucket, provider, tier",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            let counts = GenerationCounts {
-                generations: row.try_get(4)?,
-                succeeded: row.try_get(5)?,
-                failed: row.try_get(6)?,
-                cost_micros: row.try_get(7)?,
-                consumed: row.try_get(8)?,
-                unrefunded: row.try_get(9)?,
-                over_refunded: row.try_get(10)?,
-            };
-            snapshot.generations.push((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                counts,
-            ));
-        }
-        for row in sqlx::query(
-            "SELECT span, bucket, refunds FROM refund_totals WHERE refunds <> 0 ORDER BY span, bucket",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            snapshot
-                .refunds
-                .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
-        }
-        for row in sqlx::query(
-            "SELECT tier, users, credits, users_with_credits FROM balance_totals
-             WHERE users <> 0 OR credits <> 0 ORDER BY tier",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            let counts = BalanceCounts {
-                users: row.try_get(1)?,
-                credits: row.try_get(2)?,
-                users_with_credits: row.try_get(3)?,
-            };
-            snapshot.balances.push((row.try_get(0)?, counts));
-        }
-        for row in sqlx::query(
-            "SELECT id, last_generation_at FROM users WHERE last_generation_at IS NOT NULL ORDER BY id",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            snapshot
-                .last_generation_at
-                .push((row.try_get(0)?, row.try_get(1)?));
-        }
-        for row in sqlx::query(
-            "SELECT span, bucket, users FROM activity_totals WHERE users <> 0 ORDER BY span, bucket",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            snapshot
-                .activity
-                .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
-        }
-        for row in sqlx::query(
-            "SELECT span, bucket, provider, bin, generations FROM latency_totals
-             WHERE generations <> 0 ORDER BY span, bucket, provider, bin",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            snapshot.latency.push((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-            ));
-        }
-        snapshot.grand = grand::GrandTotals::read(conn).await?;
-        Ok(snapshot)
+        Ok(Snapshot {
+            generations: read_generation_totals(conn).await?,
+            refunds: read_bucket_counts(
+                conn,
+                "SELECT span, bucket, refunds FROM refund_totals WHERE refunds <> 0 ORDER BY span, bucket",
+            )
+            .await?,
+            balances: read_balance_totals(conn).await?,
+            last_generation_at: read_last_generation_times(conn).await?,
+            activity: read_bucket_counts(
+                conn,
+                "SELECT span, bucket, users FROM activity_totals WHERE users <> 0 ORDER BY span, bucket",
+            )
+            .await?,
+            latency: read_latency_totals(conn).await?,
+            grand: grand::GrandTotals::read(conn).await?,
+        })
     }
+}
+
+/// [`Snapshot::read`]'s generation totals.
+async fn read_generation_totals(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(i64, i64, String, String, GenerationCounts)>, sqlx::Error> {
+    let mut generations = Vec::new();
+    for row in sqlx::query(
+        "SELECT span, bucket, provider, tier, generations, succeeded, failed, cost_micros, consumed,
+                unrefunded, over_refunded
+         FROM generation_totals
+         WHERE generations <> 0 OR cost_micros <> 0 OR consumed <> 0
+         ORDER BY span, bucket, provider, tier",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let counts = GenerationCounts {
+            generations: row.try_get(4)?,
+            succeeded: row.try_get(5)?,
+            failed: row.try_get(6)?,
+            cost_micros: row.try_get(7)?,
+            consumed: row.try_get(8)?,
+            unrefunded: row.try_get(9)?,
+            over_refunded: row.try_get(10)?,
+        };
+        generations.push((
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            counts,
+        ));
+    }
+    Ok(generations)
+}
+
+/// A count per span and bucket, as `sql` selects them.
+async fn read_bucket_counts(
+    conn: &mut AnyConnection,
+    sql: &str,
+) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+    let mut counts = Vec::new();
+    for row in sqlx::query(sql).fetch_all(&mut *conn).await? {
+        counts.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+    }
+    Ok(counts)
+}
+
+/// [`Snapshot::read`]'s balance totals.
+async fn read_balance_totals(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, BalanceCounts)>, sqlx::Error> {
+    let mut balances = Vec::new();
+    for row in sqlx::query(
+        "SELECT tier, users, credits, users_with_credits FROM balance_totals
+         WHERE users <> 0 OR credits <> 0 ORDER BY tier",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let counts = BalanceCounts {
+            users: row.try_get(1)?,
+            credits: row.try_get(2)?,
+            users_with_credits: row.try_get(3)?,
+        };
+        balances.push((row.try_get(0)?, counts));
+    }
+    Ok(balances)
+}
+
+/// Each user's newest generation time, for the users that have one.
+async fn read_last_generation_times(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut times = Vec::new();
+    for row in sqlx::query(
+        "SELECT id, last_generation_at FROM users WHERE last_generation_at IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        times.push((row.try_get(0)?, row.try_get(1)?));
+    }
+    Ok(times)
+}
+
+/// [`Snapshot::read`]'s latency totals.
+async fn read_latency_totals(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(i64, i64, String, i64, i64)>, sqlx::Error> {
+    let mut latency = Vec::new();
+    for row in sqlx::query(
+        "SELECT span, bucket, provider, bin, generations FROM latency_totals
+         WHERE generations <> 0 ORDER BY span, bucket, provider, bin",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        latency.push((
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+        ));
+    }
+    Ok(latency)
 }
 
 /// The statements that compute the totals from the raw rows: those of the migrations that

@@ -120,29 +120,7 @@ pub async fn store_batch(
         .iter()
         .filter_map(|p| p.as_ref().ok().copied())
         .collect();
-    let generation_ids: Ids<&str> = events
-        .iter()
-        .filter_map(|event| match event {
-            Event::Generation(g) => Some(g.id.as_str()),
-            Event::Refund(r) => Some(r.generation_id.as_str()),
-            Event::User(_) => None,
-        })
-        .collect();
-    let mut before = Rows::default();
-    read_generations(conn, "g.id", &generation_ids, &mut before).await?;
-    let mut user_ids: Ids<String> = before
-        .generations
-        .values()
-        .map(|g| g.user_id.clone())
-        .collect();
-    for event in events {
-        match event {
-            Event::User(u) => user_ids.insert(u.id.clone()),
-            Event::Generation(g) => user_ids.insert(g.user_id.clone()),
-            Event::Refund(_) => false,
-        };
-    }
-    read_users(conn, &user_ids, &mut before).await?;
+    let mut before = read_rows_of(conn, events).await?;
 
     let grand_before = GrandTotals::read(conn).await?;
     let mut grand = grand_before;
@@ -157,8 +135,52 @@ pub async fn store_batch(
             Ok(Event::Refund(r)) => apply_refund(&mut after, &mut changes, r),
         })
         .collect();
+    add_generations_of_moved_users(conn, &mut before, &mut after, &mut changes).await?;
 
-    // A user who changed tier takes the totals of all their generations along.
+    write(conn, &before, &mut after, &changes).await?;
+
+    deltas(&before, &after, &changes).apply(conn).await?;
+    grand.write(grand_before, conn).await?;
+    Ok(outcomes)
+}
+
+/// The stored rows the events touch: their generations, and the users of those and of the
+/// events.
+async fn read_rows_of(conn: &mut AnyConnection, events: Vec<&Event>) -> Result<Rows, sqlx::Error> {
+    let generation_ids: Ids<&str> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Generation(g) => Some(g.id.as_str()),
+            Event::Refund(r) => Some(r.generation_id.as_str()),
+            Event::User(_) => None,
+        })
+        .collect();
+    let mut rows = Rows::default();
+    read_generations(conn, "g.id", &generation_ids, &mut rows).await?;
+    let mut user_ids: Ids<String> = rows
+        .generations
+        .values()
+        .map(|g| g.user_id.clone())
+        .collect();
+    for event in events {
+        match event {
+            Event::User(u) => user_ids.insert(u.id.clone()),
+            Event::Generation(g) => user_ids.insert(g.user_id.clone()),
+            Event::Refund(_) => false,
+        };
+    }
+    read_users(conn, &user_ids, &mut rows).await?;
+    Ok(rows)
+}
+
+/// A user who changed tier takes the totals of all their generations along: those are read
+/// into `before` and `after` and count as changed.
+async fn add_generations_of_moved_users(
+    conn: &mut AnyConnection,
+    before: &mut Rows,
+    after: &mut Rows,
+    changes: &mut Changes,
+) -> Result<(), sqlx::Error> {
     let moved: Ids<&str> = changes
         .users
         .iter()
@@ -175,9 +197,11 @@ pub async fn store_batch(
         before.generations.entry(id.clone()).or_insert(row);
         changes.generations.insert(id);
     }
+    Ok(())
+}
 
-    write(conn, &before, &mut after, &changes).await?;
-
+/// The change to the totals: the changed rows' shares before taken away, after added.
+fn deltas(before: &Rows, after: &Rows, changes: &Changes) -> Deltas {
     let mut deltas = Deltas::default();
     for id in &changes.generations {
         if let Some(row) = before.generations.get(id) {
@@ -197,9 +221,7 @@ pub async fn store_batch(
             deltas.newest_generation(user.last_generation_at, 1);
         }
     }
-    deltas.apply(conn).await?;
-    grand.write(grand_before, conn).await?;
-    Ok(outcomes)
+    deltas
 }
 
 /// Ids of the rows a batch changed.
@@ -392,6 +414,17 @@ async fn write(
     after: &mut Rows,
     changes: &Changes,
 ) -> Result<(), sqlx::Error> {
+    write_users(conn, after, changes).await?;
+    write_generations_and_refunds(conn, before, after, changes).await?;
+    reread_newest_generations(conn, after, changes).await
+}
+
+/// Inserts or updates the changed users.
+async fn write_users(
+    conn: &mut AnyConnection,
+    after: &Rows,
+    changes: &Changes,
+) -> Result<(), sqlx::Error> {
     let users: Vec<(&String, &UserRow)> = changes
         .users
         .iter()
@@ -414,8 +447,16 @@ async fn write(
             ]
         },
     )
-    .await?;
+    .await
+}
 
+/// Inserts the new generations, updates the changed ones, then inserts the new refunds.
+async fn write_generations_and_refunds(
+    conn: &mut AnyConnection,
+    before: &Rows,
+    after: &Rows,
+    changes: &Changes,
+) -> Result<(), sqlx::Error> {
     // New rows need no conflict check: the write lock keeps other writers out.
     let mut inserted = Vec::new();
     let mut updated = Vec::new();
@@ -439,41 +480,8 @@ async fn write(
          status = excluded.status, credits = excluded.credits, cost_micros = excluded.cost_micros,
          created_at = excluded.created_at, completed_at = excluded.completed_at, error = excluded.error";
     for (rows, tail) in [(&inserted, ""), (&updated, upsert)] {
-        insert_rows(
-            conn,
-            "generations",
-            [
-                "id",
-                "user_id",
-                "provider",
-                "model",
-                "status",
-                "credits",
-                "cost_micros",
-                "created_at",
-                "completed_at",
-                "error",
-            ],
-            tail,
-            rows,
-            |(id, g)| {
-                [
-                    id.as_str().into(),
-                    g.user_id.as_str().into(),
-                    g.provider.as_str().into(),
-                    g.model.as_deref().into(),
-                    g.status.as_str().into(),
-                    g.credits.into(),
-                    g.cost_micros.into(),
-                    g.created_at.into(),
-                    g.completed_at.into(),
-                    g.error.as_deref().into(),
-                ]
-            },
-        )
-        .await?;
+        insert_generations(conn, tail, rows).await?;
     }
-
     insert_rows(
         conn,
         "refunds",
@@ -482,8 +490,57 @@ async fn write(
         &refunds,
         |(id, (credits, at))| [id.as_str().into(), (*credits).into(), (*at).into()],
     )
-    .await?;
+    .await
+}
 
+/// `INSERT INTO generations … tail` for every row.
+async fn insert_generations(
+    conn: &mut AnyConnection,
+    tail: &str,
+    rows: &[(&String, &GenerationRow)],
+) -> Result<(), sqlx::Error> {
+    insert_rows(
+        conn,
+        "generations",
+        [
+            "id",
+            "user_id",
+            "provider",
+            "model",
+            "status",
+            "credits",
+            "cost_micros",
+            "created_at",
+            "completed_at",
+            "error",
+        ],
+        tail,
+        rows,
+        |(id, g)| {
+            [
+                id.as_str().into(),
+                g.user_id.as_str().into(),
+                g.provider.as_str().into(),
+                g.model.as_deref().into(),
+                g.status.as_str().into(),
+                g.credits.into(),
+                g.cost_micros.into(),
+                g.created_at.into(),
+                g.completed_at.into(),
+                g.error.as_deref().into(),
+            ]
+        },
+    )
+    .await
+}
+
+/// Sets the newest generation time of the users who may have lost theirs from their
+/// generations, in the database and in `after`.
+async fn reread_newest_generations(
+    conn: &mut AnyConnection,
+    after: &mut Rows,
+    changes: &Changes,
+) -> Result<(), sqlx::Error> {
     let lost: Vec<&str> = changes.lost_newest.iter().map(String::as_str).collect();
     for list in id_lists(conn, &lost) {
         let sql = format!(
