@@ -10,7 +10,7 @@ use crate::store::alerts::delivery::{RetrySchedule, Sender, Stop};
 use crate::store::alerts::webhook::Webhook;
 use crate::store::alerts::{self as store, AlertSettings};
 use crate::store::db::testing::on_each_backend;
-use crate::store::db::{Db, DbTimeouts};
+use crate::store::db::Db;
 use crate::store::figures::ReportSettings;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -235,7 +235,9 @@ async fn servers_racing_on_one_database_send_each_change_once() {
         let (_keep, stop) = never_stopping();
         // A second server: its own connections to the same database.
         let url = db.pool.connect_options().database_url.to_string();
-        let other_db = Db::connect(&url, DbTimeouts::DEFAULT).await.unwrap();
+        let other_db = Db::connect(&url, crate::store::db::testing::TIMEOUTS)
+            .await
+            .unwrap();
         let (mut one, mut two) = (watcher(&db, &alerts), watcher(&other_db, &alerts));
         let statuses = [Healthy, Degraded, Critical, Healthy, Critical, Idle];
         for (minute, status) in (0..).zip(statuses) {

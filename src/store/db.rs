@@ -345,6 +345,14 @@ pub mod testing {
     use std::future::Future;
     use std::panic::AssertUnwindSafe;
 
+    /// The tests' timeouts: generous, because the machine running them may be busy
+    /// (several test binaries, a build beside them), and a test that waits longer for a
+    /// connection still tests the same thing. Tests of the timeouts themselves set their own.
+    pub const TIMEOUTS: DbTimeouts = DbTimeouts {
+        acquire: Duration::from_secs(30),
+        statement: Some(Duration::from_secs(30)),
+    };
+
     pub fn postgres_admin_url() -> String {
         std::env::var("TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -372,7 +380,7 @@ pub mod testing {
         let folder = tempfile::tempdir().unwrap();
         let db = Db::connect(
             &format!("sqlite://{}/test.db", folder.path().display()),
-            DbTimeouts::DEFAULT,
+            TIMEOUTS,
         )
         .await
         .expect("fresh SQLite database");
@@ -395,7 +403,7 @@ pub mod testing {
             .await
             .unwrap();
         let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
-        let db = Db::connect(&format!("{base}/{name}"), DbTimeouts::DEFAULT)
+        let db = Db::connect(&format!("{base}/{name}"), TIMEOUTS)
             .await
             .expect("fresh PostgreSQL database");
         let closing = db.clone();

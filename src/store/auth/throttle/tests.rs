@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::store::db::testing::on_each_backend;
-use crate::store::db::DbTimeouts;
 use chrono::TimeDelta;
 
 const ANN: &str = "ann@example.com";
@@ -26,7 +25,9 @@ fn allowed(verdict: &Verdict) -> bool {
 /// Another connection pool on the same database, as another server process has.
 async fn another_server(db: &Db) -> Db {
     let url = db.pool.connect_options().database_url.to_string();
-    Db::connect(&url, DbTimeouts::DEFAULT).await.unwrap()
+    Db::connect(&url, crate::store::db::testing::TIMEOUTS)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
