@@ -217,7 +217,7 @@ const DATABASE_ACQUIRE_TIMEOUT_SECONDS: SettingSpec = SettingSpec {
     env: "USAGE_MONITOR_DATABASE_ACQUIRE_TIMEOUT_SECONDS",
     kind: Kind::Whole(DbTimeouts::DEFAULT.acquire.as_secs()),
     bounds: Bounds::AtLeastOne,
-    meaning: "how long a request waits for a database connection, connecting included; while the database is down, requests get their `503` after this long",
+    meaning: "how long a request waits for a database connection, connecting included; while the database is down, requests get their `503` after this long (command-line jobs wait at least 30 s)",
 };
 const STATEMENT_TIMEOUT_SECONDS: SettingSpec = SettingSpec {
     key: "statement-timeout-seconds",

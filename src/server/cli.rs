@@ -105,11 +105,15 @@ pub async fn run() -> ExitCode {
 type Error = Box<dyn std::error::Error>;
 
 async fn execute(command: Command) -> Result<ExitCode, Error> {
-    let settings = Settings::load()?;
-    match command {
-        Command::Serve => crate::server::serve(settings)
+    let mut settings = Settings::load()?;
+    if let Command::Serve = command {
+        return crate::server::serve(settings)
             .await
-            .map(|()| ExitCode::SUCCESS),
+            .map(|()| ExitCode::SUCCESS);
+    }
+    settings.database_timeouts = settings.database_timeouts.for_command_line();
+    match command {
+        Command::Serve => unreachable!("served above"),
         Command::Import { file, strict } => import(&settings, &file, strict).await,
         Command::Demo { if_empty } => demo(&settings, if_empty).await,
         Command::Stats {

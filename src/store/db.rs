@@ -30,6 +30,9 @@ pub struct Db {
     writer: AnyPool,
 }
 
+/// The least a command-line job waits for a database connection.
+pub const COMMAND_LINE_ACQUIRE: Duration = Duration::from_secs(30);
+
 /// How long the database may keep a request waiting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DbTimeouts {
@@ -49,6 +52,16 @@ impl DbTimeouts {
         acquire: Duration::from_secs(2),
         statement: Some(Duration::from_secs(10)),
     };
+
+    /// For a command-line job: nobody queues behind it, and its first connection may
+    /// create and migrate the database on a busy machine, so it waits for a connection at
+    /// least [`COMMAND_LINE_ACQUIRE`] rather than give up as a request must.
+    pub fn for_command_line(self) -> DbTimeouts {
+        DbTimeouts {
+            acquire: self.acquire.max(COMMAND_LINE_ACQUIRE),
+            ..self
+        }
+    }
 
     /// The same without a statement limit, for command-line jobs.
     pub fn unlimited_statements(self) -> DbTimeouts {
