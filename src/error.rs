@@ -9,9 +9,9 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-/// What went wrong, as a client tells failures apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// What went wrong, as a client tells failures apart. On the wire, its name
+/// ([`ErrorKind::name`]); a name a client does not know reads as [`ErrorKind::Failed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// No admin session, or no valid token (401): the page offers to sign in again.
     SignInFirst,
@@ -32,6 +32,31 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    const ALL: [ErrorKind; 8] = [
+        ErrorKind::SignInFirst,
+        ErrorKind::Forbidden,
+        ErrorKind::BadRequest,
+        ErrorKind::NotFound,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::Unavailable,
+        ErrorKind::Failed,
+        ErrorKind::Unreachable,
+    ];
+
+    /// The kind's name in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::SignInFirst => "signInFirst",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::BadRequest => "badRequest",
+            ErrorKind::NotFound => "notFound",
+            ErrorKind::UnsupportedMediaType => "unsupportedMediaType",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Failed => "failed",
+            ErrorKind::Unreachable => "unreachable",
+        }
+    }
+
     /// The HTTP status the kind is answered with.
     pub fn status(self) -> u16 {
         match self {
@@ -43,6 +68,22 @@ impl ErrorKind {
             ErrorKind::Unavailable | ErrorKind::Unreachable => 503,
             ErrorKind::Failed => 500,
         }
+    }
+}
+
+// Written by hand rather than derived: the browser decodes every error, and a derived
+// visitor for the kinds would weigh on the WebAssembly for no gain.
+impl Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        let kind = ErrorKind::ALL.into_iter().find(|kind| kind.name() == name);
+        Ok(kind.unwrap_or(ErrorKind::Failed))
     }
 }
 
@@ -191,6 +232,13 @@ mod tests {
         );
         let back: AppError = serde_json::from_value(json).unwrap();
         assert_eq!(back, error);
+        for kind in ErrorKind::ALL {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(serde_json::from_value::<ErrorKind>(json).unwrap(), kind);
+        }
+        let unknown = serde_json::json!({"error": "new", "kind": "somethingNew"});
+        let read: AppError = serde_json::from_value(unknown).unwrap();
+        assert_eq!(read.kind, ErrorKind::Failed);
     }
 
     #[test]
