@@ -286,11 +286,14 @@ mod tests {
     use crate::store::db::testing::on_each_backend;
     use std::sync::{Arc, Mutex};
 
+    /// Each row as (the figure it went to, the name it says, its value).
+    type Landed = Arc<Mutex<Vec<(&'static str, String, i64)>>>;
+
     /// Asks for rows that say which figure they are meant for, and notes where they land.
     struct Named {
         name: &'static str,
         sql: &'static str,
-        landed: Arc<Mutex<Vec<(&'static str, String, i64)>>>,
+        landed: Landed,
     }
 
     const NAME: Text = Text::column(0);
@@ -313,7 +316,7 @@ mod tests {
     #[tokio::test]
     async fn each_row_goes_back_to_the_figure_that_asked_for_it() {
         on_each_backend(|db| async move {
-            let landed = Arc::new(Mutex::new(Vec::new()));
+            let landed = Landed::default();
             let named = |name: &'static str, sql: &'static str| -> Box<dyn Figure> {
                 Box::new(Named {
                     name,
