@@ -1,9 +1,77 @@
-//! Latency percentiles from histograms: each finished generation's `completed_at −
-//! created_at` falls in a bin an eighth of a doubling wide (`migrations/0007`), so that
-//! buckets of time add up and a window's median and 95th percentile cost what its counts do.
+//! Latency percentiles per provider over the last 30 days, from histograms: each finished
+//! generation's `completed_at − created_at` falls in a bin an eighth of a doubling wide
+//! (`migrations/0007`), so that buckets of time add up and a window's median and 95th
+//! percentile cost what its counts do.
 
+use super::statement::{Ask, Int, Query, Row, Text};
+use super::{Figure, Report};
+use crate::model::dashboard::DashboardStats;
+use crate::model::windows::Window;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
+
+/// Finished generations per provider and latency bin.
+const LATENCY: Query = Query {
+    raw_rows: "
+    SELECT g.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           (SELECT MAX(b.bin) FROM latency_bins b
+            WHERE b.lower_micros <= g.completed_at - g.created_at OR b.bin = 0),
+           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM generations g
+    WHERE g.created_at >= $1 AND g.created_at < $2
+      AND g.status <> 'pending' AND g.completed_at IS NOT NULL
+    GROUP BY 1, 4",
+    totals: "
+    SELECT provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           bin, CAST(SUM(generations) AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM latency_totals
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2
+    GROUP BY provider, bin",
+};
+const PROVIDER: Text = Text::column(0);
+const BIN: Int = Int::column(0);
+const GENERATIONS: Int = Int::column(1);
+
+/// Each provider's histogram over the last 30 days. Listed after [`super::providers`]:
+/// it fills in the percentiles of the providers that figure wrote.
+pub(super) struct Latency {
+    last_30_days: Window,
+    /// Provider → bin → finished generations.
+    bins: BTreeMap<String, BTreeMap<i64, i64>>,
+}
+
+impl Latency {
+    pub fn new(report: &Report) -> Latency {
+        Latency {
+            last_30_days: report.windows.last_30_days,
+            bins: BTreeMap::new(),
+        }
+    }
+}
+
+impl Figure for Latency {
+    fn ask(&self, ask: &mut Ask<'_>) {
+        ask.windows(&[self.last_30_days], LATENCY);
+    }
+
+    fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
+        *self
+            .bins
+            .entry(row.text(PROVIDER)?)
+            .or_default()
+            .entry(row.int(BIN)?)
+            .or_default() += row.sign()? * row.int(GENERATIONS)?;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, stats: &mut DashboardStats) {
+        for provider in &mut stats.providers {
+            let bins = self.bins.remove(&provider.name).unwrap_or_default();
+            provider.latency_p50_ms = percentile_ms(&bins, 0.5);
+            provider.latency_p95_ms = percentile_ms(&bins, 0.95);
+        }
+    }
+}
 
 /// Bins below 1 ms, then from 1 ms up by 2^(1/8) to about 37 hours; the last is open-ended.
 const BINS: usize = 8 * 27 + 2;
