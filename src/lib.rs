@@ -11,6 +11,9 @@
 //! - [`app`]: the pages' components and their thin server functions;
 //! - [`server`] (server): the router, the access guard, the forms, the JSON API, the CLI.
 
+// Tests read best as one story each, however long.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 pub mod model;
 
 #[cfg(feature = "ssr")]

@@ -104,7 +104,7 @@ fn figures(report: &Report) -> Vec<Box<dyn Figure>> {
     ]
 }
 
-/// The dashboard's figures as of `now` over the guide's windows or a `chosen` range, from
+/// The dashboard's figures as of `now` over the default windows or a `chosen` range, from
 /// the running totals.
 pub async fn load(
     db: &Db,
@@ -115,7 +115,7 @@ pub async fn load(
     load_from(db, Source::Totals, settings, now, chosen).await
 }
 
-/// The dashboard's figures as of `now` over the guide's windows or a `chosen` range,
+/// The dashboard's figures as of `now` over the default windows or a `chosen` range,
 /// computed from `source`.
 pub async fn load_from(
     db: &Db,

@@ -600,7 +600,7 @@ async fn last_month_replaces_every_window_but_healths() {
     on_each_backend(|db| async move {
         import(&db, &reference_events()).await;
         let now = "2026-11-15T12:00:00Z";
-        let guide = stats_at(&db, chrono_tz::UTC, now).await;
+        let default = stats_at(&db, chrono_tz::UTC, now).await;
         let last_month = Some(DateRange::Preset(
             crate::model::dashboard::Preset::LastMonth,
         ));
@@ -609,7 +609,7 @@ async fn last_month_replaces_every_window_but_healths() {
         assert_eq!(range.label, "Last month");
         assert_eq!(range.from.to_rfc3339(), "2026-10-01T00:00:00+00:00");
         assert_eq!(range.to.to_rfc3339(), "2026-11-01T00:00:00+00:00");
-        assert_eq!(guide.range, None);
+        assert_eq!(default.range, None);
 
         // October: g10 (succeeded, $2) and g12 (failed), both by u_pro; g12's refund is in November.
         let october = TodayStats {
@@ -640,14 +640,14 @@ async fn last_month_replaces_every_window_but_healths() {
         assert_eq!(stats.user_stats.credits_by_tier.pro.total_consumed, 5);
         assert_eq!(stats.user_stats.credits_by_tier.plus.total_consumed, 0);
         // Health, balances and users with credits are about now.
-        assert_eq!(stats.system_health, guide.system_health);
+        assert_eq!(stats.system_health, default.system_health);
         assert_eq!(
             stats.user_stats.users_with_credits,
-            guide.user_stats.users_with_credits
+            default.user_stats.users_with_credits
         );
         assert_eq!(
             stats.user_stats.credits_by_tier.pro.total_credits,
-            guide.user_stats.credits_by_tier.pro.total_credits
+            default.user_stats.credits_by_tier.pro.total_credits
         );
     })
     .await;
