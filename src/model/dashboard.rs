@@ -1,4 +1,4 @@
-//! The dashboard's figures, as `../METRICS.md` (docs/README "What the figures mean") defines
+//! The dashboard's figures, as docs/metrics.md defines
 //! them: the types shared by server and browser, and the arithmetic on them.
 //!
 //! The server fills [`DashboardStats`] from SQL aggregates (`query`, server only); everything

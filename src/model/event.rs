@@ -1,4 +1,4 @@
-//! The events of METRICS.md, parsed and checked field by field so that a bad one is
+//! The events of docs/metrics.md, parsed and checked field by field so that a bad one is
 //! rejected with a reason that names what was wrong.
 
 use crate::model::dashboard::{Money, Tier};

@@ -7,7 +7,7 @@ use std::ops::Add;
 
 const MICROS_PER_DOLLAR: i64 = 1_000_000;
 
-/// US dollars in millionths (METRICS.md allows up to 6 decimal places), so that sums are exact.
+/// US dollars in millionths (docs/metrics.md allows up to 6 decimal places), so that sums are exact.
 ///
 /// In JSON it is a number whose text is the exact decimal (`0.3`, `1234.000001`): the
 /// nearest double to a decimal of at most 15 digits prints back as that decimal.

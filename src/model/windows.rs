@@ -1,4 +1,4 @@
-//! The time windows of METRICS.md, as UTC instants, computed in the reporting time zone.
+//! The time windows of docs/metrics.md, as UTC instants, computed in the reporting time zone.
 
 use super::dashboard::ChosenRange;
 use super::range::{DateRange, Preset};

@@ -1,4 +1,4 @@
-//! The figures of METRICS.md on hand-built data with hand-computed answers, each on a
+//! The figures of docs/metrics.md on hand-built data with hand-computed answers, each on a
 //! fresh SQLite database and a fresh PostgreSQL one.
 
 use super::*;

@@ -1,4 +1,4 @@
-//! Applies a batch of events to the database, following the rules of METRICS.md: the same
+//! Applies a batch of events to the database, following the rules of docs/metrics.md: the same
 //! event twice changes nothing, a finished generation never goes back to pending, a
 //! generation may come before its user, and a refund needs its generation.
 //!
