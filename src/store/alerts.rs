@@ -60,7 +60,7 @@ pub async fn recorded(db: &Db) -> Result<Option<HealthStatus>, sqlx::Error> {
         .bind(HEALTH)
         .fetch_optional(&db.pool)
         .await?;
-    row.map(|row| health(&row.try_get::<String, _>(0)?))
+    row.map(|row| health(&row.try_get::<String, _>("status")?))
         .transpose()
 }
 
@@ -226,8 +226,8 @@ pub async fn page(
         .await?;
     let recorded = match state {
         Some(row) => Some(RecordedHealth {
-            status: health(&row.try_get::<String, _>(0)?)?,
-            since: in_zone(from_micros(row.try_get(1)?), report.time_zone),
+            status: health(&row.try_get::<String, _>("status")?)?,
+            since: in_zone(from_micros(row.try_get("changed_at")?), report.time_zone),
         }),
         None => None,
     };
@@ -253,28 +253,28 @@ pub async fn page(
 fn delivery(row: &AnyRow, report: &ReportSettings) -> Result<Delivery, sqlx::Error> {
     let at = |micros: i64| in_zone(from_micros(micros), report.time_zone);
     Ok(Delivery {
-        id: row.try_get(0)?,
-        created_at: at(row.try_get(1)?),
-        attempted_at: row.try_get::<Option<i64>, _>(2)?.map(at),
+        id: row.try_get("id")?,
+        created_at: at(row.try_get("created_at")?),
+        attempted_at: row.try_get::<Option<i64>, _>("attempted_at")?.map(at),
         kind: named(
-            &row.try_get::<String, _>(3)?,
+            &row.try_get::<String, _>("kind")?,
             &AlertKind::ALL,
             AlertKind::as_str,
         )?,
         previous: row
-            .try_get::<Option<String>, _>(4)?
+            .try_get::<Option<String>, _>("previous")?
             .map(|name| health(&name))
             .transpose()?,
-        status: health(&row.try_get::<String, _>(5)?)?,
-        webhook: row.try_get(6)?,
-        attempts: row.try_get(7)?,
+        status: health(&row.try_get::<String, _>("status")?)?,
+        webhook: row.try_get("webhook")?,
+        attempts: row.try_get("attempts")?,
         outcome: named(
-            &row.try_get::<String, _>(8)?,
+            &row.try_get::<String, _>("outcome")?,
             &Outcome::ALL,
             Outcome::as_str,
         )?,
-        http_status: row.try_get(9)?,
-        error: row.try_get(10)?,
+        http_status: row.try_get("http_status")?,
+        error: row.try_get("error")?,
     })
 }
 

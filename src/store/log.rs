@@ -27,7 +27,7 @@ use sqlx::Row;
 const ROW_COLUMNS: &str = "
     SELECT g.id, g.user_id, g.provider, g.model, g.status, g.credits, g.cost_micros,
            g.created_at, g.completed_at, g.error,
-           (SELECT r.credits FROM refunds r WHERE r.generation_id = g.id)
+           (SELECT r.credits FROM refunds r WHERE r.generation_id = g.id) AS refunded
     FROM generations g
     WHERE 1 = 1";
 
@@ -169,8 +169,8 @@ pub async fn page(
 }
 
 /// A tier as stored; the table's check admits no other.
-fn read_tier(row: &AnyRow, index: usize) -> Result<Tier, sqlx::Error> {
-    let text: String = row.try_get(index)?;
+fn read_tier(row: &AnyRow, column: &str) -> Result<Tier, sqlx::Error> {
+    let text: String = row.try_get(column)?;
     Tier::parse(&text).ok_or_else(|| sqlx::Error::Decode(format!("unknown tier {text}").into()))
 }
 
@@ -187,31 +187,31 @@ fn read_rows(rows: &[AnyRow], zone: Tz) -> Result<Vec<LogRow>, sqlx::Error> {
 fn read_row(row: &AnyRow, zone: Tz) -> Result<LogRow, sqlx::Error> {
     let at = |micros: i64| in_zone(from_micros(micros), zone);
     Ok(LogRow {
-        id: row.try_get(0)?,
-        user_id: row.try_get(1)?,
-        provider: row.try_get(2)?,
-        model: row.try_get(3)?,
-        status: row.try_get(4)?,
-        credits: row.try_get(5)?,
-        cost: Money::from_micros(row.try_get(6)?),
-        created_at: at(row.try_get(7)?),
-        completed_at: row.try_get::<Option<i64>, _>(8)?.map(at),
-        error: row.try_get(9)?,
-        refunded: row.try_get(10)?,
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        provider: row.try_get("provider")?,
+        model: row.try_get("model")?,
+        status: row.try_get("status")?,
+        credits: row.try_get("credits")?,
+        cost: Money::from_micros(row.try_get("cost_micros")?),
+        created_at: at(row.try_get("created_at")?),
+        completed_at: row.try_get::<Option<i64>, _>("completed_at")?.map(at),
+        error: row.try_get("error")?,
+        refunded: row.try_get("refunded")?,
     })
 }
 
 const USER: &str = "SELECT tier, credits FROM users WHERE id = $1";
 
 const USER_GENERATIONS: &str = "
-    SELECT COUNT(*),
-           COUNT(*) FILTER (WHERE g.status = 'succeeded'),
-           COUNT(*) FILTER (WHERE g.status = 'failed'),
-           COUNT(*) FILTER (WHERE g.status = 'pending'),
-           CAST(COALESCE(SUM(g.cost_micros), 0) AS BIGINT),
-           CAST(COALESCE(SUM(g.credits), 0) AS BIGINT),
-           MIN(g.created_at), MAX(g.created_at),
-           CAST(COALESCE(SUM(r.credits), 0) AS BIGINT)
+    SELECT COUNT(*) AS generations,
+           COUNT(*) FILTER (WHERE g.status = 'succeeded') AS succeeded,
+           COUNT(*) FILTER (WHERE g.status = 'failed') AS failed,
+           COUNT(*) FILTER (WHERE g.status = 'pending') AS pending,
+           CAST(COALESCE(SUM(g.cost_micros), 0) AS BIGINT) AS spend,
+           CAST(COALESCE(SUM(g.credits), 0) AS BIGINT) AS credits_used,
+           MIN(g.created_at) AS first_generation, MAX(g.created_at) AS last_generation,
+           CAST(COALESCE(SUM(r.credits), 0) AS BIGINT) AS credits_refunded
     FROM generations g
     LEFT JOIN refunds r ON r.generation_id = g.id
     WHERE g.user_id = $1";
@@ -243,17 +243,17 @@ pub async fn user(
     let at = |micros: Option<i64>| micros.map(|m| in_zone(from_micros(m), zone));
     Ok(Some(UserPage {
         id: id.to_owned(),
-        tier: read_tier(&user, 0)?,
-        balance: user.try_get(1)?,
-        generations: totals.try_get(0)?,
-        succeeded: totals.try_get(1)?,
-        failed: totals.try_get(2)?,
-        pending: totals.try_get(3)?,
-        spend: Money::from_micros(totals.try_get(4)?),
-        credits_used: totals.try_get(5)?,
-        first_generation: at(totals.try_get(6)?),
-        last_generation: at(totals.try_get(7)?),
-        credits_refunded: totals.try_get(8)?,
+        tier: read_tier(&user, "tier")?,
+        balance: user.try_get("credits")?,
+        generations: totals.try_get("generations")?,
+        succeeded: totals.try_get("succeeded")?,
+        failed: totals.try_get("failed")?,
+        pending: totals.try_get("pending")?,
+        spend: Money::from_micros(totals.try_get("spend")?),
+        credits_used: totals.try_get("credits_used")?,
+        first_generation: at(totals.try_get("first_generation")?),
+        last_generation: at(totals.try_get("last_generation")?),
+        credits_refunded: totals.try_get("credits_refunded")?,
         recent_failures: read_rows(&failures, zone)?,
         time_zone: zone.name().to_owned(),
     }))
@@ -275,7 +275,7 @@ const TOP_USERS_BY_COST: &str = "
            t.credits - CAST(COALESCE((
                SELECT SUM(r.credits) FROM generations g JOIN refunds r ON r.generation_id = g.id
                WHERE g.user_id = t.user_id AND g.created_at >= $1 AND g.created_at < $2), 0)
-               AS BIGINT)
+               AS BIGINT) AS consumed
     FROM top t
     JOIN users u ON u.id = t.user_id
     ORDER BY t.cost DESC, t.user_id";
@@ -300,11 +300,11 @@ pub async fn top_users(
         .iter()
         .map(|row| {
             Ok(TopUser {
-                id: row.try_get(0)?,
-                tier: read_tier(row, 1)?,
-                generations: row.try_get(2)?,
-                cost: Money::from_micros(row.try_get(3)?),
-                consumed: row.try_get(4)?,
+                id: row.try_get("user_id")?,
+                tier: read_tier(row, "tier")?,
+                generations: row.try_get("generations")?,
+                cost: Money::from_micros(row.try_get("cost")?),
+                consumed: row.try_get("consumed")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;

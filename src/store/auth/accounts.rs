@@ -134,10 +134,10 @@ fn decoy_hash() -> &'static str {
 }
 
 pub async fn admin_count(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) FROM admins")
+    sqlx::query("SELECT COUNT(*) AS admins FROM admins")
         .fetch_one(&db.pool)
         .await?
-        .try_get(0)
+        .try_get("admins")
 }
 
 /// Creates an admin, or with `replace` sets a new password for an existing one and ends
@@ -210,7 +210,7 @@ pub async fn verify_login(
             .bind(email)
             .fetch_optional(&db.pool)
             .await?
-            .map(|row| row.try_get(0))
+            .map(|row| row.try_get("password_hash"))
             .transpose()?,
         Err(_) => None,
     };

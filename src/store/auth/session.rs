@@ -118,8 +118,11 @@ pub async fn find(
     else {
         return Ok(None);
     };
-    let (email, created_at, last_seen_at): (String, i64, i64) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let (email, created_at, last_seen_at): (String, i64, i64) = (
+        row.try_get("admin_email")?,
+        row.try_get("created_at")?,
+        row.try_get("last_seen_at")?,
+    );
     let now = now.timestamp_micros();
     if now - last_seen_at > micros(policy.idle) || now - created_at > micros(policy.absolute) {
         end(db, id).await?;

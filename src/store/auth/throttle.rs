@@ -269,7 +269,7 @@ async fn take(
     .bind(key.limit)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|row| row.try_get(0)).transpose()
+    row.map(|row| row.try_get("attempts")).transpose()
 }
 
 async fn set_pace(conn: &mut AnyConnection, key: &Key, not_before: i64) -> Result<(), sqlx::Error> {
@@ -292,8 +292,11 @@ async fn retry_after(
             .bind(&key.name)
             .fetch_one(&mut *conn)
             .await?;
-    let (attempts, not_before, expires_at): (i64, i64, i64) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let (attempts, not_before, expires_at): (i64, i64, i64) = (
+        row.try_get("attempts")?,
+        row.try_get("not_before")?,
+        row.try_get("expires_at")?,
+    );
     let until = if attempts >= key.limit {
         expires_at
     } else {

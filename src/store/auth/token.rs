@@ -104,11 +104,11 @@ pub async fn list(db: &Db) -> Result<Vec<TokenInfo>, sqlx::Error> {
     .iter()
     .map(|row| {
         Ok(TokenInfo {
-            name: row.try_get(0)?,
-            scope: Scope::parse(&row.try_get::<String, _>(1)?).unwrap_or(Scope::Read),
-            created_at: time(Some(row.try_get(2)?)).unwrap_or_default(),
-            last_used_at: time(row.try_get(3)?),
-            revoked_at: time(row.try_get(4)?),
+            name: row.try_get("name")?,
+            scope: Scope::parse(&row.try_get::<String, _>("scope")?).unwrap_or(Scope::Read),
+            created_at: time(Some(row.try_get("created_at")?)).unwrap_or_default(),
+            last_used_at: time(row.try_get("last_used_at")?),
+            revoked_at: time(row.try_get("revoked_at")?),
         })
     })
     .collect()
@@ -139,7 +139,8 @@ pub async fn authenticate(
     else {
         return Ok(None);
     };
-    let (name, last_used_at): (String, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+    let (name, last_used_at): (String, Option<i64>) =
+        (row.try_get("name")?, row.try_get("last_used_at")?);
     // Decided here rather than in the UPDATE's WHERE: a statement that writes nothing
     // still waits for SQLite's write lock, which an import may hold.
     let now = Utc::now().timestamp_micros();

@@ -40,8 +40,8 @@ impl GrandTotals {
             .fetch_all(&mut *conn)
             .await?
         {
-            let name: String = row.try_get(0)?;
-            let total = row.try_get(1)?;
+            let name: String = row.try_get("name")?;
+            let total = row.try_get("total")?;
             match name.as_str() {
                 COST => totals.cost_micros = total,
                 CREDITS_CHARGED => totals.credits_charged = total,
