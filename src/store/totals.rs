@@ -301,14 +301,14 @@ impl Snapshot {
             generations: read_generation_totals(conn).await?,
             refunds: read_bucket_counts(
                 conn,
-                "SELECT span, bucket, refunds FROM refund_totals WHERE refunds <> 0 ORDER BY span, bucket",
+                "SELECT span, bucket, refunds AS count FROM refund_totals WHERE refunds <> 0 ORDER BY span, bucket",
             )
             .await?,
             balances: read_balance_totals(conn).await?,
             last_generation_at: read_last_generation_times(conn).await?,
             activity: read_bucket_counts(
                 conn,
-                "SELECT span, bucket, users FROM activity_totals WHERE users <> 0 ORDER BY span, bucket",
+                "SELECT span, bucket, users AS count FROM activity_totals WHERE users <> 0 ORDER BY span, bucket",
             )
             .await?,
             latency: read_latency_totals(conn).await?,
@@ -333,33 +333,37 @@ async fn read_generation_totals(
     .await?
     {
         let counts = GenerationCounts {
-            generations: row.try_get(4)?,
-            succeeded: row.try_get(5)?,
-            failed: row.try_get(6)?,
-            cost_micros: row.try_get(7)?,
-            consumed: row.try_get(8)?,
-            unrefunded: row.try_get(9)?,
-            over_refunded: row.try_get(10)?,
+            generations: row.try_get("generations")?,
+            succeeded: row.try_get("succeeded")?,
+            failed: row.try_get("failed")?,
+            cost_micros: row.try_get("cost_micros")?,
+            consumed: row.try_get("consumed")?,
+            unrefunded: row.try_get("unrefunded")?,
+            over_refunded: row.try_get("over_refunded")?,
         };
         generations.push((
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get(3)?,
+            row.try_get("span")?,
+            row.try_get("bucket")?,
+            row.try_get("provider")?,
+            row.try_get("tier")?,
             counts,
         ));
     }
     Ok(generations)
 }
 
-/// A count per span and bucket, as `sql` selects them.
+/// A count per span and bucket, as `sql` selects them (`span`, `bucket`, `count`).
 async fn read_bucket_counts(
     conn: &mut AnyConnection,
     sql: &str,
 ) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
     let mut counts = Vec::new();
     for row in sqlx::query(sql).fetch_all(&mut *conn).await? {
-        counts.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+        counts.push((
+            row.try_get("span")?,
+            row.try_get("bucket")?,
+            row.try_get("count")?,
+        ));
     }
     Ok(counts)
 }
@@ -377,11 +381,11 @@ async fn read_balance_totals(
     .await?
     {
         let counts = BalanceCounts {
-            users: row.try_get(1)?,
-            credits: row.try_get(2)?,
-            users_with_credits: row.try_get(3)?,
+            users: row.try_get("users")?,
+            credits: row.try_get("credits")?,
+            users_with_credits: row.try_get("users_with_credits")?,
         };
-        balances.push((row.try_get(0)?, counts));
+        balances.push((row.try_get("tier")?, counts));
     }
     Ok(balances)
 }
@@ -397,7 +401,7 @@ async fn read_last_generation_times(
     .fetch_all(&mut *conn)
     .await?
     {
-        times.push((row.try_get(0)?, row.try_get(1)?));
+        times.push((row.try_get("id")?, row.try_get("last_generation_at")?));
     }
     Ok(times)
 }
@@ -415,11 +419,11 @@ async fn read_latency_totals(
     .await?
     {
         latency.push((
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get(3)?,
-            row.try_get(4)?,
+            row.try_get("span")?,
+            row.try_get("bucket")?,
+            row.try_get("provider")?,
+            row.try_get("bin")?,
+            row.try_get("generations")?,
         ));
     }
     Ok(latency)

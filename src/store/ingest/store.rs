@@ -348,28 +348,29 @@ async fn read_generations(
     for list in id_lists(conn, &ids) {
         let sql = format!(
             "SELECT g.id, g.user_id, g.provider, g.model, g.status, g.credits, g.cost_micros,
-                    g.created_at, g.completed_at, g.error, r.credits, r.at
+                    g.created_at, g.completed_at, g.error,
+                    r.credits AS refund_credits, r.at AS refund_at
              FROM generations g LEFT JOIN refunds r ON r.generation_id = g.id
              WHERE {column} IN {}",
             list.sql
         );
         for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-            let status: String = row.try_get(4)?;
-            let refund_credits: Option<i64> = row.try_get(10)?;
-            let refund_at: Option<i64> = row.try_get(11)?;
+            let status: String = row.try_get("status")?;
+            let refund_credits: Option<i64> = row.try_get("refund_credits")?;
+            let refund_at: Option<i64> = row.try_get("refund_at")?;
             let generation = GenerationRow {
-                user_id: row.try_get(1)?,
-                provider: row.try_get(2)?,
-                model: row.try_get(3)?,
+                user_id: row.try_get("user_id")?,
+                provider: row.try_get("provider")?,
+                model: row.try_get("model")?,
                 status: Status::parse(&status).ok_or_else(|| bad_value("status", &status))?,
-                credits: row.try_get(5)?,
-                cost_micros: row.try_get(6)?,
-                created_at: row.try_get(7)?,
-                completed_at: row.try_get(8)?,
-                error: row.try_get(9)?,
+                credits: row.try_get("credits")?,
+                cost_micros: row.try_get("cost_micros")?,
+                created_at: row.try_get("created_at")?,
+                completed_at: row.try_get("completed_at")?,
+                error: row.try_get("error")?,
                 refund: refund_credits.zip(refund_at),
             };
-            rows.generations.insert(row.try_get(0)?, generation);
+            rows.generations.insert(row.try_get("id")?, generation);
         }
     }
     Ok(())
@@ -387,14 +388,14 @@ async fn read_users(
             list.sql
         );
         for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-            let tier: String = row.try_get(1)?;
+            let tier: String = row.try_get("tier")?;
             let user = UserRow {
                 tier: Tier::parse(&tier).ok_or_else(|| bad_value("tier", &tier))?,
-                credits: row.try_get(2)?,
-                email: row.try_get(3)?,
-                last_generation_at: row.try_get(4)?,
+                credits: row.try_get("credits")?,
+                email: row.try_get("email")?,
+                last_generation_at: row.try_get("last_generation_at")?,
             };
-            rows.users.insert(row.try_get(0)?, user);
+            rows.users.insert(row.try_get("id")?, user);
         }
     }
     Ok(())
@@ -555,9 +556,9 @@ async fn reread_newest_generations(
             list.sql
         );
         for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-            let id: String = row.try_get(0)?;
+            let id: String = row.try_get("id")?;
             if let Some(user) = after.users.get_mut(&id) {
-                user.last_generation_at = row.try_get(1)?;
+                user.last_generation_at = row.try_get("last_generation_at")?;
             }
         }
     }
