@@ -120,7 +120,9 @@ async function follow(page: Page, from: string, href: string, mode: Mode, signed
 
 for (const mode of MODES) {
   test(`every page, its links and its forms, ${mode}`, async ({ page }) => {
-    test.setTimeout(240_000);
+    // About 60 page loads, each compiling the development build's WebAssembly: 2.5 min
+    // on a quiet 2-core machine, past 4 min on a busy one. Each wait has its own limit.
+    test.setTimeout(600_000);
     const problems = await watchProblems(page);
     for (const path of [...SIGNED_OUT_PAGES, ...pages()]) {
       await test.step(path, async () => {
