@@ -22,7 +22,7 @@ use crate::store::figures::{from_micros, in_zone, ReportSettings};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{Column, Row};
 
 const ROW_COLUMNS: &str = "
     SELECT g.id, g.user_id, g.provider, g.model, g.status, g.credits, g.cost_micros,
@@ -181,24 +181,63 @@ fn window_of(filter: &LogFilter, settings: &ReportSettings, now: DateTime<Utc>) 
 }
 
 fn read_rows(rows: &[AnyRow], zone: Tz) -> Result<Vec<LogRow>, sqlx::Error> {
-    rows.iter().map(|row| read_row(row, zone)).collect()
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let columns = LogColumns::of(first)?;
+    rows.iter().map(|row| columns.read(row, zone)).collect()
 }
 
-fn read_row(row: &AnyRow, zone: Tz) -> Result<LogRow, sqlx::Error> {
-    let at = |micros: i64| in_zone(from_micros(micros), zone);
-    Ok(LogRow {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        provider: row.try_get("provider")?,
-        model: row.try_get("model")?,
-        status: row.try_get("status")?,
-        credits: row.try_get("credits")?,
-        cost: Money::from_micros(row.try_get("cost_micros")?),
-        created_at: at(row.try_get("created_at")?),
-        completed_at: row.try_get::<Option<i64>, _>("completed_at")?.map(at),
-        error: row.try_get("error")?,
-        refunded: row.try_get("refunded")?,
-    })
+/// Where each of [`ROW_COLUMNS`] is in a statement's rows: found by name once, so that an
+/// export of millions of rows does not look eleven names up in every one.
+struct LogColumns {
+    id: usize,
+    user_id: usize,
+    provider: usize,
+    model: usize,
+    status: usize,
+    credits: usize,
+    cost_micros: usize,
+    created_at: usize,
+    completed_at: usize,
+    error: usize,
+    refunded: usize,
+}
+
+impl LogColumns {
+    fn of(row: &AnyRow) -> Result<LogColumns, sqlx::Error> {
+        let at = |name: &str| row.try_column(name).map(|column| column.ordinal());
+        Ok(LogColumns {
+            id: at("id")?,
+            user_id: at("user_id")?,
+            provider: at("provider")?,
+            model: at("model")?,
+            status: at("status")?,
+            credits: at("credits")?,
+            cost_micros: at("cost_micros")?,
+            created_at: at("created_at")?,
+            completed_at: at("completed_at")?,
+            error: at("error")?,
+            refunded: at("refunded")?,
+        })
+    }
+
+    fn read(&self, row: &AnyRow, zone: Tz) -> Result<LogRow, sqlx::Error> {
+        let at = |micros: i64| in_zone(from_micros(micros), zone);
+        Ok(LogRow {
+            id: row.try_get(self.id)?,
+            user_id: row.try_get(self.user_id)?,
+            provider: row.try_get(self.provider)?,
+            model: row.try_get(self.model)?,
+            status: row.try_get(self.status)?,
+            credits: row.try_get(self.credits)?,
+            cost: Money::from_micros(row.try_get(self.cost_micros)?),
+            created_at: at(row.try_get(self.created_at)?),
+            completed_at: row.try_get::<Option<i64>, _>(self.completed_at)?.map(at),
+            error: row.try_get(self.error)?,
+            refunded: row.try_get(self.refunded)?,
+        })
+    }
 }
 
 const USER: &str = "SELECT tier, credits FROM users WHERE id = $1";
@@ -337,8 +376,13 @@ pub async fn send_rows(
             .await?;
     }
     let mut stream = statement.bound(&sql).fetch(&mut *tx);
+    let mut columns = None;
     while let Some(row) = stream.try_next().await? {
-        if rows.send(Ok(read_row(&row, zone)?)).await.is_err() {
+        let columns = match &columns {
+            Some(columns) => columns,
+            None => columns.insert(LogColumns::of(&row)?),
+        };
+        if rows.send(Ok(columns.read(&row, zone)?)).await.is_err() {
             break;
         }
     }
