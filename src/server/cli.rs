@@ -105,15 +105,16 @@ pub async fn run() -> ExitCode {
 type Error = Box<dyn std::error::Error>;
 
 async fn execute(command: Command) -> Result<ExitCode, Error> {
-    let mut settings = Settings::load()?;
-    if let Command::Serve = command {
-        return crate::server::serve(settings)
-            .await
-            .map(|()| ExitCode::SUCCESS);
-    }
-    settings.database_timeouts = settings.database_timeouts.for_command_line();
+    let server = Settings::load()?;
+    // Nobody queues behind a command-line job: it may wait longer for its connection.
+    let settings = Settings {
+        database_timeouts: server.database_timeouts.for_command_line(),
+        ..server.clone()
+    };
     match command {
-        Command::Serve => unreachable!("served above"),
+        Command::Serve => crate::server::serve(server)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Import { file, strict } => import(&settings, &file, strict).await,
         Command::Demo { if_empty } => demo(&settings, if_empty).await,
         Command::Stats {
