@@ -4,6 +4,7 @@
 //! served. It prints one Markdown table (the README keeps the latest).
 
 mod durability;
+mod each;
 
 use crate::config::Settings;
 use crate::model::log::{LogQuery, PAGE_SIZE};
@@ -113,6 +114,8 @@ struct Measured {
     /// Median time of each kind of log page ([`LOG_PAGES`]), of the heaviest user's page and
     /// of this month's top users.
     log: Vec<Duration>,
+    /// Median time of each figure alone, and of a `/metrics` scrape.
+    each: Vec<each::Timed>,
 }
 
 pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
@@ -297,6 +300,7 @@ async fn measure_all(
         }
         let page = time_page(db, settings, leptos_options, args.samples).await?;
         let log = time_log(db, report_settings, database.rows, args.samples).await?;
+        let each = each::time_each(db, report_settings, args.samples).await?;
         results.push(Measured {
             backend,
             rows: database.rows,
@@ -305,6 +309,7 @@ async fn measure_all(
             raw,
             page,
             log,
+            each,
         });
     }
     Ok(results)
@@ -596,6 +601,11 @@ fn table(results: &[Measured]) -> String {
         }
         out.push('\n');
     }
+    let runs: Vec<_> = results
+        .iter()
+        .map(|r| (r.backend, r.rows, r.each.as_slice()))
+        .collect();
+    out.push_str(&each::table(&runs));
     out
 }
 

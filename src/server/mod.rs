@@ -9,6 +9,7 @@ pub mod compression;
 pub mod export;
 pub mod ingest_api;
 pub mod logging;
+pub mod metrics;
 
 use crate::app::{shell, App};
 use crate::config::Settings;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route(HEALTH_PATH, get(|| async { "ok" }))
         .route(READY_PATH, get(ready))
         .route(STATS_PATH, get(credit_stats))
+        .route(metrics::METRICS_PATH, get(metrics::metrics))
         .route(
             &format!("{}{{file}}", crate::server::export::EXPORT_PREFIX),
             get(crate::server::export::export),

@@ -77,6 +77,11 @@ trait Figure: Send {
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error>;
     /// Writes its fields, and only those.
     fn finish(self: Box<Self>, stats: &mut DashboardStats);
+    /// Its type's name, for the benchmark.
+    fn name(&self) -> &'static str {
+        let path = std::any::type_name::<Self>();
+        path.rsplit("::").next().unwrap_or(path)
+    }
 }
 
 /// What every figure is computed for: the windows as of `now`, and the settings.
@@ -138,6 +143,30 @@ pub async fn load_from(
         figure.finish(&mut stats);
     }
     Ok(stats)
+}
+
+/// Each figure's name and how long its statement took alone, as of `now` over the default
+/// windows: the benchmark's breakdown of [`load`].
+pub async fn time_each(
+    db: &Db,
+    source: Source,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<(&'static str, std::time::Duration)>, sqlx::Error> {
+    let now = now.trunc_subsecs(6);
+    let report = Report {
+        now,
+        windows: Windows::at(now, settings.time_zone),
+        settings,
+    };
+    let mut times = Vec::new();
+    for figure in figures(&report) {
+        let name = figure.name();
+        let started = std::time::Instant::now();
+        statement::run(db, source, &mut [figure]).await?;
+        times.push((name, started.elapsed()));
+    }
+    Ok(times)
 }
 
 /// The dashboard before any figure writes its fields.

@@ -4,6 +4,7 @@
 //! admins' accounts, sessions and tokens (`auth`), and the demo data (`demo`).
 
 pub mod alerts;
+pub mod all_time;
 pub mod auth;
 pub mod db;
 pub mod demo;

@@ -23,7 +23,8 @@ pub enum Door {
     Public,
     /// `POST /api/v1/events`: an `ingest` token.
     Ingest,
-    /// `GET /api/admin/credit-stats` and the CSV exports: a session or a `read` token.
+    /// `GET /api/admin/credit-stats`, the CSV exports and `/metrics`: a session or a
+    /// `read` token.
     ReadApi,
     /// Other JSON routes and every server function: a session, else 401.
     Api,
@@ -42,7 +43,7 @@ pub fn door(path: &str) -> Door {
     match path {
         "/login" | "/setup" | "/favicon.svg" | HEALTH_PATH | READY_PATH => Door::Public,
         INGEST_PATH => Door::Ingest,
-        STATS_PATH => Door::ReadApi,
+        STATS_PATH | crate::server::metrics::METRICS_PATH => Door::ReadApi,
         _ if path.starts_with(crate::server::export::EXPORT_PREFIX) => Door::ReadApi,
         _ if path.starts_with("/pkg/") => Door::Public,
         _ if path.starts_with("/api/") => Door::Api,
@@ -212,6 +213,8 @@ mod tests {
         assert_eq!(door("/readyz/"), Door::Page);
         assert_eq!(door("/api/v1/events"), Door::Ingest);
         assert_eq!(door("/api/admin/credit-stats"), Door::ReadApi);
+        assert_eq!(door("/metrics"), Door::ReadApi);
+        assert_eq!(door("/metrics/"), Door::Page);
         assert_eq!(door("/api/get_dashboard_stats123"), Door::Api);
         assert_eq!(door("/api/admin/anything-new"), Door::Api);
         assert_eq!(door("/admin/credits"), Door::Page);

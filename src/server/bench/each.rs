@@ -1,0 +1,78 @@
+//! The breakdown of the figures: each figure's statement alone, and a `/metrics` scrape's
+//! reads and text, so that a slow panel shows by name.
+
+use super::median;
+use crate::model::dashboard::group_thousands;
+use crate::server::metrics::exposition;
+use crate::store::all_time;
+use crate::store::db::Db;
+use crate::store::figures::{self, ReportSettings, Source};
+use chrono::Utc;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// What a `/metrics` scrape adds to the shared figures.
+const METRICS: &str = "/metrics (all-time totals and text)";
+
+/// A name and its median time.
+pub type Timed = (&'static str, Duration);
+
+/// Median time of each figure alone, then of a `/metrics` scrape's own work.
+pub async fn time_each(
+    db: &Db,
+    settings: &ReportSettings,
+    samples: usize,
+) -> Result<Vec<Timed>, Box<dyn std::error::Error>> {
+    let mut times: Vec<(&'static str, Vec<Duration>)> = Vec::new();
+    for sample in 0..samples + 1 {
+        let each = figures::time_each(db, Source::Totals, settings, Utc::now()).await?;
+        if sample == 0 {
+            times = each.iter().map(|(name, _)| (*name, Vec::new())).collect();
+            continue;
+        }
+        for ((_, samples), (_, time)) in times.iter_mut().zip(each) {
+            samples.push(time);
+        }
+    }
+    let stats = figures::load(db, settings, Utc::now(), None).await?;
+    let mut scrapes = Vec::new();
+    for sample in 0..samples + 1 {
+        let started = Instant::now();
+        let all_time = all_time::load(db, Source::Totals).await?;
+        let text = exposition(&stats, &all_time, Utc::now())?;
+        if sample > 0 {
+            scrapes.push(started.elapsed());
+        }
+        std::hint::black_box(text);
+    }
+    times.push((METRICS, scrapes));
+    Ok(times
+        .into_iter()
+        .map(|(name, samples)| (name, median(&samples)))
+        .collect())
+}
+
+/// One row per figure, one column per backend and size.
+pub fn table(runs: &[(&str, u64, &[Timed])]) -> String {
+    let mut out = String::from(
+        "\nEach figure's statement alone, and a `/metrics` scrape, median:\n\n| figure |",
+    );
+    for (backend, rows, _) in runs {
+        let _ = write!(out, " {backend} {} |", group_thousands(*rows));
+    }
+    out.push_str("\n| --- |");
+    out.push_str(&" ---: |".repeat(runs.len()));
+    out.push('\n');
+    let Some((_, _, first)) = runs.first() else {
+        return out;
+    };
+    for (row, (name, _)) in first.iter().enumerate() {
+        let _ = write!(out, "| {name} |");
+        for (_, _, times) in runs {
+            let time = times.get(row).map_or(String::new(), |(_, t)| super::ms(*t));
+            let _ = write!(out, " {time} |");
+        }
+        out.push('\n');
+    }
+    out
+}
