@@ -5,12 +5,12 @@
 
 mod durability;
 mod each;
+mod panels;
 
 use crate::config::Settings;
-use crate::model::log::{LogQuery, PAGE_SIZE};
 use crate::server::{router, AppState};
 use crate::store::db::{Db, Durability};
-use crate::store::figures::{ReportSettings, Source};
+use crate::store::figures::Source;
 use crate::store::ingest::import_lines;
 use crate::store::totals::QUARTER;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -111,9 +111,8 @@ struct Measured {
     stats: Vec<Duration>,
     raw: Vec<Duration>,
     page: Vec<Duration>,
-    /// Median time of each kind of log page ([`LOG_PAGES`]), of the heaviest user's page and
-    /// of this month's top users.
-    log: Vec<Duration>,
+    /// Every panel besides the figures.
+    panels: Vec<panels::Panel>,
     /// Median time of each figure alone, and of a `/metrics` scrape.
     each: Vec<each::Timed>,
 }
@@ -299,7 +298,16 @@ async fn measure_all(
             return Err(format!("{backend}: the totals and the raw rows disagree").into());
         }
         let page = time_page(db, settings, leptos_options, args.samples).await?;
-        let log = time_log(db, report_settings, database.rows, args.samples).await?;
+        let users = users_of(database.rows);
+        let panels = panels::time_panels(
+            db,
+            report_settings,
+            database.rows,
+            users,
+            args.samples,
+            args.raw_samples,
+        )
+        .await?;
         let each = each::time_each(db, report_settings, args.samples).await?;
         results.push(Measured {
             backend,
@@ -308,7 +316,7 @@ async fn measure_all(
             stats,
             raw,
             page,
-            log,
+            panels,
             each,
         });
     }
@@ -378,6 +386,11 @@ const PROVIDERS: [(&str, u32, i64, i64); 5] = [
     ("WaveSpeed", 8, 1, 12_000),
 ];
 
+/// How many users make `rows` generations: a long tail, `u0` the heaviest.
+fn users_of(rows: u64) -> u64 {
+    (rows / 200).max(100)
+}
+
 /// Writes the users, then `rows` generations in time order over the `DAYS` before `end`
 /// (5 % failing, four in five failures refunded, those of the last minutes pending) as
 /// JSON Lines; returns how many events it wrote.
@@ -387,7 +400,7 @@ async fn write_events(
     mut out: impl tokio::io::AsyncWrite + Unpin,
 ) -> std::io::Result<u64> {
     let mut rng = fastrand::Rng::with_seed(4);
-    let users = (rows / 200).max(100);
+    let users = users_of(rows);
     let mut text = String::with_capacity(1 << 22);
     let mut events = 0;
     for id in 0..users {
@@ -476,8 +489,9 @@ fn ms(duration: Duration) -> String {
 }
 
 /// The log's pages the benchmark times: a name, and the query from `write_events`' data
-/// (`{middle}` is a cursor halfway through the rows, as after paging through half of them).
-const LOG_PAGES: [(&str, &str); 6] = [
+/// (`{middle}` is a cursor halfway through the rows, as after paging through half of them;
+/// `{typical}` a user halfway down the long tail).
+const LOG_PAGES: [(&str, &str); 11] = [
     ("first page", ""),
     ("halfway", "before={middle}"),
     ("failed, halfway", "status=failed&before={middle}"),
@@ -486,81 +500,16 @@ const LOG_PAGES: [(&str, &str); 6] = [
         "provider=WaveSpeed&before={middle}",
     ),
     ("heaviest user", "user=u0"),
+    ("heaviest user, halfway", "user=u0&before={middle}"),
+    ("heaviest user, failed", "user=u0&status=failed"),
+    ("typical user", "user={typical}"),
+    ("failed, not refunded", "problem=unrefunded"),
     ("last 30 days, failed", "range=30d&status=failed"),
+    (
+        "last 30 days, rarest provider, failed",
+        "range=30d&provider=WaveSpeed&status=failed",
+    ),
 ];
-
-/// Samples of this month's top users, which read a month of raw rows (seconds at 10 M).
-const TOP_USERS_SAMPLES: usize = 3;
-
-/// Median times of each of [`LOG_PAGES`], then of the heaviest user's page and of this
-/// month's top users.
-async fn time_log(
-    db: &Db,
-    settings: &ReportSettings,
-    rows: u64,
-    samples: usize,
-) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
-    // Row `g{rows/2}` was made halfway through the generated days.
-    let middle = Utc::now().timestamp_micros() - DAYS * 86_400_000_000 / 2;
-    let middle = format!("{middle}.g{}", rows / 2);
-    let mut medians = Vec::new();
-    for (name, query) in LOG_PAGES {
-        let query = query.replace("{middle}", &middle);
-        let query: LogQuery = log_query(&query)?;
-        let filter = query.filter()?;
-        let mut times = Vec::new();
-        for sample in 0..samples + 1 {
-            let started = Instant::now();
-            let page =
-                crate::store::log::page(db, settings, Utc::now(), &filter, PAGE_SIZE).await?;
-            if sample > 0 {
-                times.push(started.elapsed());
-            }
-            if page.rows.is_empty() {
-                return Err(format!("the log's {name} is empty").into());
-            }
-        }
-        medians.push(median(&times));
-    }
-    let mut times = Vec::new();
-    for sample in 0..samples + 1 {
-        let started = Instant::now();
-        let user = crate::store::log::user(db, settings, "u0").await?;
-        if sample > 0 {
-            times.push(started.elapsed());
-        }
-        std::hint::black_box(user.ok_or("no user u0")?);
-    }
-    medians.push(median(&times));
-    let mut times = Vec::new();
-    for sample in 0..TOP_USERS_SAMPLES + 1 {
-        let started = Instant::now();
-        let top = crate::store::log::top_users(db, settings, Utc::now(), None).await?;
-        if sample > 0 {
-            times.push(started.elapsed());
-        }
-        std::hint::black_box(top);
-    }
-    medians.push(median(&times));
-    Ok(medians)
-}
-
-/// A log query from its URL form.
-fn log_query(text: &str) -> Result<LogQuery, Box<dyn std::error::Error>> {
-    let mut query = LogQuery::default();
-    for (name, value) in form_urlencoded::parse(text.as_bytes()) {
-        let field = match name.as_ref() {
-            "status" => &mut query.status,
-            "provider" => &mut query.provider,
-            "user" => &mut query.user,
-            "range" => &mut query.range,
-            "before" => &mut query.before,
-            other => return Err(format!("no log filter {other}").into()),
-        };
-        *field = Some(value.into_owned());
-    }
-    Ok(query)
-}
 
 fn table(results: &[Measured]) -> String {
     let mut out = String::from(
@@ -582,25 +531,11 @@ fn table(results: &[Measured]) -> String {
             ms(median(&r.page)),
         );
     }
-    out.push_str("\nGenerations log, median per page of 50; the heaviest user's page; this month's top users:\n\n| backend | generations |");
-    for (name, _) in LOG_PAGES {
-        let _ = write!(out, " {name} |");
-    }
-    out.push_str(" user page | top users this month |\n| --- | ---: |");
-    out.push_str(&" ---: |".repeat(LOG_PAGES.len() + 2));
-    out.push('\n');
-    for r in results {
-        let _ = write!(
-            out,
-            "| {} | {} |",
-            r.backend,
-            crate::model::dashboard::group_thousands(r.rows)
-        );
-        for time in &r.log {
-            let _ = write!(out, " {} |", ms(*time));
-        }
-        out.push('\n');
-    }
+    let runs: Vec<_> = results
+        .iter()
+        .map(|r| (r.backend, r.rows, r.panels.as_slice()))
+        .collect();
+    out.push_str(&panels::table(&runs));
     let runs: Vec<_> = results
         .iter()
         .map(|r| (r.backend, r.rows, r.each.as_slice()))
