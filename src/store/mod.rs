@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod auth;
 pub mod db;
 pub mod demo;
+pub mod error_groups;
 pub mod figures;
 pub mod ingest;
 pub mod log;
