@@ -2,11 +2,12 @@
 //! count, providers, first and last time seen and newest message, newest group first, at
 //! most [`ERROR_GROUPS_LIMIT`].
 //!
-//! From the totals' side it reads the index `generations_failed_created_at_group` alone,
-//! one row per group and provider, and each group's newest message through
-//! `generations_failed_group_created_at`: a count per failure of the window, but no
-//! table row. The raw rows' side reads the failures themselves and groups their error
-//! texts with the rule in Rust, so that it also checks the groups ingest stored.
+//! From the totals' side it reads the window's failures through the partial indexes of
+//! failures (by time with group and provider, or by group and time: each planner picks
+//! one), one row per group and provider, and each group's newest message by one look-up
+//! in `generations_failed_group_created_at`. The raw rows' side reads the failures
+//! themselves and groups their error texts with the rule in Rust, so that it also checks
+//! the groups ingest stored.
 
 use super::parts::range;
 use super::statement::{Ask, Int, Row, Text};
