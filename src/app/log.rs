@@ -50,6 +50,7 @@ pub fn GenerationsPage() -> impl IntoView {
             status: q.get("status"),
             user: q.get("user"),
             problem: q.get("problem"),
+            group: q.get("group"),
             range: q.get("range"),
             from: q.get("from"),
             to: q.get("to"),
@@ -140,6 +141,7 @@ fn LogFilters(query: LogQuery) -> impl IntoView {
                 <label for="log-user">"User"</label>
                 <input id="log-user" type="text" name="user" value=value(&query.user)/>
             </div>
+            <GroupFilter query=query.clone()/>
             // A preset range from the dashboard's links is kept as it is.
             {query.range.clone().map(|range| view! { <input type="hidden" name="range" value=range/> })}
             <div class="field">
@@ -154,6 +156,24 @@ fn LogFilters(query: LogQuery) -> impl IntoView {
             <a href=LOG_PATH>"Clear"</a>
         </form>
     }
+}
+
+/// The error group filtered on, kept by the form, and a link to the same log without it.
+#[component]
+fn GroupFilter(query: LogQuery) -> impl IntoView {
+    let without = log_href(&LogQuery {
+        group: None,
+        ..query.first_page()
+    });
+    query.group.filter(|g| !g.trim().is_empty()).map(|group| {
+        view! {
+            <p class="active-filter" data-testid="group-filter">
+                "Error group: " <code>{group.clone()}</code> " "
+                <a href=without data-testid="clear-group">"Remove"</a>
+                <input type="hidden" name="group" value=group/>
+            </p>
+        }
+    })
 }
 
 /// Generations as a table, each linked to its user.

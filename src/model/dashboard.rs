@@ -32,6 +32,10 @@ pub struct DashboardStats {
     pub providers: Vec<ProviderUsage>,
     /// Failed generations of the last 7 days, newest first, at most [`RECENT_FAILURES_LIMIT`].
     pub recent_failures: Vec<RecentFailure>,
+    /// The same failures grouped by their error's pattern, newest group first, at most
+    /// [`ERROR_GROUPS_LIMIT`](super::error_group::ERROR_GROUPS_LIMIT).
+    #[serde(default)]
+    pub error_groups: Vec<super::error_group::ErrorGroup>,
     /// Refunds that went wrong among the generations of the last 30 days.
     pub reconciliation: Reconciliation,
     pub system_health: SystemHealth,
@@ -392,6 +396,7 @@ mod tests {
             user_stats: UserStats::default(),
             providers: vec![],
             recent_failures: vec![],
+            error_groups: vec![],
             reconciliation: Reconciliation::default(),
             system_health: SystemHealth {
                 status: HealthStatus::Idle,

@@ -31,6 +31,8 @@ pub struct LogQuery {
     pub user: Option<String>,
     /// `unrefunded` or `over-refunded` (see [`Problem`]).
     pub problem: Option<String>,
+    /// An error group's pattern (see `crate::model::error_group`): its failures only.
+    pub group: Option<String>,
     pub range: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -73,6 +75,7 @@ pub struct LogFilter {
     pub status: Option<&'static str>,
     pub user: Option<String>,
     pub problem: Option<Problem>,
+    pub group: Option<String>,
     pub range: Option<DateRange>,
     pub before: Option<Cursor>,
 }
@@ -153,6 +156,7 @@ impl LogQuery {
             status,
             user: given(&self.user),
             problem,
+            group: given(&self.group),
             range,
             before,
         })
@@ -184,6 +188,7 @@ impl LogQuery {
             ("status", &self.status),
             ("user", &self.user),
             ("problem", &self.problem),
+            ("group", &self.group),
             ("range", &self.range),
             ("from", &self.from),
             ("to", &self.to),

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod alerts;
 pub mod dashboard;
+pub mod error_group;
 #[cfg(feature = "event-parsing")]
 pub mod event;
 pub mod format;

@@ -263,6 +263,8 @@ async fn rebuild_totals(settings: &Settings) -> Result<ExitCode, Error> {
             "they had drifted and are now corrected"
         }
     );
+    let regrouped = crate::store::error_groups::recompute(&db).await?;
+    eprintln!("usage-monitor: error groups recomputed; {regrouped} generations changed");
     Ok(ExitCode::SUCCESS)
 }
 

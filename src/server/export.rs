@@ -20,13 +20,14 @@ use tokio::sync::mpsc;
 pub const EXPORT_PREFIX: &str = "/api/admin/export/";
 
 /// The tables, as `{table}.csv` names them.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 7] = [
     "generations",
     "providers",
     "tiers",
     "failures",
     "top-users",
     "trend",
+    "error-groups",
 ];
 
 /// Rows read ahead of a slow download.
@@ -112,6 +113,7 @@ fn figures_csv(
         "trend" => trend_csv(stats, provider),
         "providers" => providers_csv(stats),
         "tiers" => tiers_csv(stats),
+        "error-groups" => error_groups_csv(stats),
         _ => failures_csv(stats),
     }
 }
@@ -181,6 +183,30 @@ fn tiers_csv(stats: &DashboardStats) -> Result<Vec<u8>, AppError> {
             t.count.to_string(),
             t.total_credits.to_string(),
             t.total_consumed.to_string(),
+        ])
+        .map_err(csv_failed)?;
+    }
+    finish(out)
+}
+
+/// The error groups, newest first.
+fn error_groups_csv(stats: &DashboardStats) -> Result<Vec<u8>, AppError> {
+    let mut out = writer(&[
+        "pattern",
+        "failures",
+        "providers",
+        "first_seen",
+        "last_seen",
+        "example",
+    ]);
+    for g in &stats.error_groups {
+        out.write_record([
+            text(&g.pattern),
+            g.count.to_string(),
+            text(&g.providers.join(", ")),
+            g.first_seen.to_rfc3339(),
+            g.last_seen.to_rfc3339(),
+            text(&g.example),
         ])
         .map_err(csv_failed)?;
     }

@@ -106,6 +106,8 @@ pub enum DbError {
     Connect(sqlx::Error),
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot fill in the failures' error groups: {0}")]
+    ErrorGroups(sqlx::Error),
 }
 
 impl Db {
@@ -188,7 +190,13 @@ impl Db {
                 .await
                 .map_err(DbError::Connect)?;
         }
-        Ok(Db { pool, writer })
+        // The writer's only connection on SQLite: the fill takes it again for each batch.
+        drop(conn);
+        let db = Db { pool, writer };
+        crate::store::error_groups::fill_missing(&db)
+            .await
+            .map_err(DbError::ErrorGroups)?;
+        Ok(db)
     }
 
     /// Closes every connection, waiting for those in use to come back.

@@ -17,6 +17,7 @@
 
 mod active_users;
 mod counts;
+mod error_groups;
 mod failures;
 mod generations;
 pub mod latency;
@@ -106,6 +107,7 @@ fn figures(report: &Report) -> Vec<Box<dyn Figure>> {
         Box::new(reconciliation::OverRefunds::new(report)),
         Box::new(trend::TrendBars::new(report)),
         Box::new(failures::RecentFailures::new(report)),
+        Box::new(error_groups::ErrorGroups::new(report)),
     ]
 }
 
@@ -184,6 +186,7 @@ fn blank(report: &Report, chosen: Option<&DateRange>) -> DashboardStats {
         user_stats: UserStats::default(),
         providers: Vec::new(),
         recent_failures: Vec::new(),
+        error_groups: Vec::new(),
         reconciliation: Reconciliation::default(),
         system_health: SystemHealth {
             status: HealthStatus::Idle,

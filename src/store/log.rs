@@ -73,6 +73,11 @@ impl Statement {
                 statement.and(format!("{column} = {value}"));
             }
         }
+        if let Some(group) = &filter.group {
+            let group = statement.bind(Value::Text(group.clone()));
+            // Read through the index of failures by group and creation time.
+            statement.and(format!("g.status = 'failed' AND g.error_group = {group}"));
+        }
         match filter.problem {
             None => {}
             Some(Problem::Unrefunded) => {

@@ -8,6 +8,7 @@ pub mod all_time;
 pub mod auth;
 pub mod db;
 pub mod demo;
+pub mod error_groups;
 pub mod figures;
 pub mod ingest;
 pub mod log;

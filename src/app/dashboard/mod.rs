@@ -3,6 +3,7 @@
 //! function call, keeping the last figures (and saying so) while the server is unreachable.
 
 mod cards;
+mod error_groups;
 mod failures;
 mod health;
 mod month;
@@ -14,6 +15,7 @@ mod top_users;
 mod trends;
 
 use cards::*;
+use error_groups::*;
 use failures::*;
 use health::*;
 use month::*;
@@ -202,6 +204,7 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
         <CreditsByTier stats export=export_href("tiers", &LogQuery::of_range(&query))/>
         <TopUsersByCost stats top_users export=export_href("top-users", &LogQuery::of_range(&query))/>
         <RecentFailures stats export=export_href("failures", &LogQuery::of_range(&query))/>
+        <ErrorGroups stats query=query.clone() export=export_href("error-groups", &LogQuery::of_range(&query))/>
     }
 }
 

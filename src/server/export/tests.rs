@@ -188,6 +188,37 @@ async fn every_table_exports_what_the_dashboard_shows() {
             ]
         );
 
+        // One group: every failure has the same text; its log holds exactly its failures.
+        let (header, groups) = read(get(&server, &token, "error-groups.csv?range=24h").await).await;
+        assert_eq!(
+            header,
+            [
+                "pattern",
+                "failures",
+                "providers",
+                "first_seen",
+                "last_seen",
+                "example"
+            ]
+        );
+        let pattern = "=cmd| \"quoted\", and a second line";
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            groups[0][..3],
+            [
+                format!("'{pattern}"),
+                "286".into(),
+                "NanoBanana, Seedream".into()
+            ]
+        );
+        assert_eq!(groups[0][5], "'=cmd| \"quoted\", and\na second line");
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("group", pattern)
+            .append_pair("range", "24h")
+            .finish();
+        let (_, log) = read(get(&server, &token, &format!("generations.csv?{query}")).await).await;
+        assert_eq!(log.len(), 286);
+
         let (header, top) = read(get(&server, &token, "top-users.csv?range=24h").await).await;
         assert_eq!(
             header,

@@ -970,3 +970,5 @@ async fn a_400_day_range_is_400_bars_in_one_statement() {
     })
     .await;
 }
+
+mod error_groups;

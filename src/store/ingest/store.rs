@@ -9,6 +9,7 @@
 //! An event that would take a grand total (`crate::store::totals::grand`) past `i64` is rejected.
 
 use crate::model::dashboard::Tier;
+use crate::model::error_group::pattern;
 use crate::model::event::{Event, GenerationEvent, RefundEvent, Status, UserEvent};
 use crate::store::db::bulk::{id_lists, insert_rows};
 use crate::store::totals::grand::GrandTotals;
@@ -479,7 +480,8 @@ async fn write_generations_and_refunds(
     let upsert = "ON CONFLICT (id) DO UPDATE SET
          user_id = excluded.user_id, provider = excluded.provider, model = excluded.model,
          status = excluded.status, credits = excluded.credits, cost_micros = excluded.cost_micros,
-         created_at = excluded.created_at, completed_at = excluded.completed_at, error = excluded.error";
+         created_at = excluded.created_at, completed_at = excluded.completed_at, error = excluded.error,
+         error_group = excluded.error_group";
     for (rows, tail) in [(&inserted, ""), (&updated, upsert)] {
         insert_generations(conn, tail, rows).await?;
     }
@@ -500,6 +502,14 @@ async fn insert_generations(
     tail: &str,
     rows: &[(&String, &GenerationRow)],
 ) -> Result<(), sqlx::Error> {
+    // A failure's group follows its status and error text, whichever event changed them.
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|&(id, g)| {
+            let group = (g.status == Status::Failed).then(|| pattern(g.error.as_deref()));
+            (id, g, group)
+        })
+        .collect();
     insert_rows(
         conn,
         "generations",
@@ -514,10 +524,11 @@ async fn insert_generations(
             "created_at",
             "completed_at",
             "error",
+            "error_group",
         ],
         tail,
-        rows,
-        |(id, g)| {
+        &rows,
+        |(id, g, group)| {
             [
                 id.as_str().into(),
                 g.user_id.as_str().into(),
@@ -529,6 +540,7 @@ async fn insert_generations(
                 g.created_at.into(),
                 g.completed_at.into(),
                 g.error.as_deref().into(),
+                group.as_deref().into(),
             ]
         },
     )
