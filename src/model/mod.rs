@@ -8,8 +8,11 @@ pub mod dashboard;
 pub mod event;
 pub mod format;
 pub mod log;
+pub mod margin;
 pub mod money;
 pub mod paths;
+#[cfg(feature = "ssr")]
+pub mod projection;
 pub mod range;
 pub mod trend;
 #[cfg(feature = "ssr")]

@@ -5,6 +5,7 @@
 mod cards;
 mod failures;
 mod health;
+mod margin;
 mod month;
 mod providers;
 mod range_picker;
@@ -16,6 +17,7 @@ mod trends;
 use cards::*;
 use failures::*;
 use health::*;
+use margin::*;
 use month::*;
 use providers::*;
 use range_picker::*;
@@ -200,6 +202,7 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
         <RefundReconciliation stats query=query.clone()/>
         <ProviderUsage stats export=export_href("providers", &LogQuery::of_range(&query))/>
         <CreditsByTier stats export=export_href("tiers", &LogQuery::of_range(&query))/>
+        <RevenueMargin stats export=export_href("margin", &LogQuery::of_range(&query))/>
         <TopUsersByCost stats top_users export=export_href("top-users", &LogQuery::of_range(&query))/>
         <RecentFailures stats export=export_href("failures", &LogQuery::of_range(&query))/>
     }

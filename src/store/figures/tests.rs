@@ -501,9 +501,8 @@ async fn health_thresholds_are_configurable() {
             critical_at_percent: 50.0,
         };
         let lenient = ReportSettings {
-            time_zone: chrono_tz::UTC,
             health,
-            refund_grace: crate::store::figures::DEFAULT_REFUND_GRACE,
+            ..settings(chrono_tz::UTC)
         };
         assert_eq!(
             load(&db, &lenient, now, None)
