@@ -103,9 +103,21 @@ test('with credit values set, revenue and margin by tier and provider fit 375 px
   await noSidewaysScroll(page);
   for (const table of ['margin-by-tier', 'margin-by-provider']) {
     const values = panel.locator(`table[data-testid=${table}] td[data-label]`);
-    const n = await values.count();
-    expect(n, `${table} cells`).toBe(table === 'margin-by-tier' ? 20 : 15);
-    for (let i = 0; i < n; i++) await onScreen(page, `table[data-testid=${table}] td[data-label] >> nth=${i}`, `${table} cell ${i}`);
+    expect(await values.count(), `${table} cells`).toBe(table === 'margin-by-tier' ? 20 : 15);
+    // Every cell drawn, with its label, inside the screen's width.
+    const boxes = await values.evaluateAll((cells) =>
+      cells.map((cell) => {
+        const box = cell.getBoundingClientRect();
+        return { text: cell.textContent, label: getComputedStyle(cell, '::before').content, left: box.left, right: box.right, height: box.height };
+      }),
+    );
+    for (const [i, box] of boxes.entries()) {
+      expect(box.height, `${table} cell ${i} drawn`).toBeGreaterThan(0);
+      expect(box.left, `${table} cell ${i} left`).toBeGreaterThanOrEqual(0);
+      expect(box.right, `${table} cell ${i} right`).toBeLessThanOrEqual(WIDTH + 0.5);
+      expect(box.label, `${table} cell ${i} is named`).not.toBe('none');
+    }
+    await onScreen(page, `table[data-testid=${table}] tfoot td[data-label=Margin]`, `${table} total margin`);
   }
 
   const stats = await (await request.get(valued.url + '/api/admin/credit-stats', { headers: valued.statsHeaders })).json();

@@ -226,3 +226,42 @@ async fn margin_by_tier_and_provider_with_refunds_and_tier_values() {
     })
     .await;
 }
+
+/// The figures docs/api.md shows for the reference data set, with the example credit values.
+#[tokio::test]
+async fn the_reference_data_set_gives_the_documented_projection_and_margin() {
+    on_each_backend(|db| async move {
+        import(&db, &super::tests::reference_events()).await;
+        let s = stats(&db, &valued(), "2026-11-15T12:00:00Z", None).await;
+        // $2.095001 so far; the 7 days from 8 Nov cost $0.295 (g6, g14, g7, g8); 15.5 days
+        // are left: 2.095001 + 0.295 × 15.5 / 7 = 2.748215 (2.7482152857…).
+        assert_eq!(s.month_stats.projected_cost, Some(micros(2_748_215)));
+        let margin = s.margin.unwrap();
+        let owned = |v: &[(&str, i64, i64, i64, i64)]| -> Vec<(String, i64, i64, i64, i64)> {
+            v.iter()
+                .map(|&(n, c, r, k, m)| (n.to_owned(), c, r, k, m))
+                .collect()
+        };
+        // u_up's generations count for pro, its tier now; u_ghost is free.
+        assert_eq!(
+            lines(&margin),
+            owned(&[
+                ("pro", 14, 112_000, 1_860_000, -1_748_000),
+                ("plus", 1, 10_000, 1, 9_999),
+                ("free", 7, 0, 235_000, -235_000),
+                ("NanoBanana", 13, 88_000, 1_810_000, -1_722_000),
+                ("Seedream", 6, 24_000, 85_000, -61_000),
+                ("Flux", 2, 10_000, 200_001, -190_001),
+                ("Kling", 1, 0, 0, 0),
+                ("total", 22, 122_000, 2_095_001, -1_973_001),
+            ])
+        );
+        let json = serde_json::to_value(&margin).unwrap();
+        assert_eq!(
+            json["byTier"][0]["marginPercent"],
+            json!(-1560.7142857142858)
+        );
+        assert_eq!(json["total"]["marginPercent"], json!(-1617.2139344262296));
+    })
+    .await;
+}
