@@ -2,7 +2,8 @@
 //! section for ours), each overridable by an environment variable. Every setting is read
 //! in this one place.
 
-use crate::model::dashboard::HealthThresholds;
+use crate::model::dashboard::{HealthThresholds, Money, Tier};
+use crate::model::margin::{credit_value_setting, CreditValues, MAX_CREDIT_VALUE_DOLLARS};
 use crate::store::alerts::webhook::Webhook;
 use crate::store::alerts::AlertSettings;
 use crate::store::auth::session::SessionPolicy;
@@ -109,6 +110,8 @@ enum Kind {
     /// An array in the file, comma-separated in the variable (empty there: none); empty by
     /// default.
     List,
+    /// Dollars, exact to the micro-dollar (a number or a string in the file), unset unless given.
+    OptionalDollars,
 }
 
 /// The values a setting accepts, beyond its type.
@@ -275,6 +278,30 @@ const ALERT_CHECK_SECONDS: SettingSpec = SettingSpec {
     bounds: Bounds::AtLeastOne,
     meaning: "how often the server checks the health for a change to announce",
 };
+const CREDIT_VALUE_MEANING: &str = "what one credit consumed by a user of the tier earns, for [revenue and margin](metrics.md#revenue-and-margin); unset, the panel says how to set it";
+const CREDIT_VALUE_BOUNDS: Bounds =
+    Bounds::CheckedOnReading("dollars from 0 to 1000, at most 6 decimals (`0.01`)");
+const CREDIT_VALUE_USD_FREE: SettingSpec = SettingSpec {
+    key: credit_value_setting(Tier::Free).key,
+    env: credit_value_setting(Tier::Free).env,
+    kind: Kind::OptionalDollars,
+    bounds: CREDIT_VALUE_BOUNDS,
+    meaning: CREDIT_VALUE_MEANING,
+};
+const CREDIT_VALUE_USD_PLUS: SettingSpec = SettingSpec {
+    key: credit_value_setting(Tier::Plus).key,
+    env: credit_value_setting(Tier::Plus).env,
+    kind: Kind::OptionalDollars,
+    bounds: CREDIT_VALUE_BOUNDS,
+    meaning: CREDIT_VALUE_MEANING,
+};
+const CREDIT_VALUE_USD_PRO: SettingSpec = SettingSpec {
+    key: credit_value_setting(Tier::Pro).key,
+    env: credit_value_setting(Tier::Pro).env,
+    kind: Kind::OptionalDollars,
+    bounds: CREDIT_VALUE_BOUNDS,
+    meaning: CREDIT_VALUE_MEANING,
+};
 
 /// Every setting of the `[app]` section, in the order of the documentation's table.
 const SETTINGS: &[SettingSpec] = &[
@@ -297,6 +324,9 @@ const SETTINGS: &[SettingSpec] = &[
     SHUTDOWN_GRACE_SECONDS,
     ALERT_WEBHOOKS,
     ALERT_CHECK_SECONDS,
+    CREDIT_VALUE_USD_FREE,
+    CREDIT_VALUE_USD_PLUS,
+    CREDIT_VALUE_USD_PRO,
 ];
 
 impl SettingSpec {
@@ -394,6 +424,26 @@ impl Sources<'_> {
         spec.check_percent(value)
     }
 
+    /// A dollar setting as given, if it is: exact, at most 6 decimals and `max` dollars.
+    fn optional_dollars(&self, spec: &SettingSpec, max: i64) -> Result<Option<Money>, ConfigError> {
+        let text = match self.given(spec) {
+            None => return Ok(None),
+            Some(Given::Env(text)) => text,
+            Some(Given::File(toml::Value::String(text))) => text.clone(),
+            Some(Given::File(value @ (toml::Value::Integer(_) | toml::Value::Float(_)))) => {
+                value.to_string()
+            }
+            Some(Given::File(other)) => {
+                return Err(spec.bad_file_value(other, "an amount of dollars"))
+            }
+        };
+        Money::parse_dollars(&text, max)
+            .map(Some)
+            .map_err(|reason| {
+                ConfigError::Invalid(format!("{} ({:?}) {reason}", spec.named(), text.trim()))
+            })
+    }
+
     /// A list setting's entries, without the blank ones.
     fn list(&self, spec: &SettingSpec) -> Result<Vec<String>, ConfigError> {
         let entries = match self.given(spec) {
@@ -447,7 +497,7 @@ pub fn settings_table_markdown() -> String {
             Kind::Whole(number) => format!("`{number}`"),
             Kind::Percent(number) => format!("`{number}`"),
             Kind::WholeDefaultCores => "number of cores".into(),
-            Kind::OptionalText | Kind::List => "none".into(),
+            Kind::OptionalText | Kind::List | Kind::OptionalDollars => "none".into(),
         };
         let accepts = match spec.bounds {
             Bounds::Any => "any".into(),
@@ -607,10 +657,17 @@ fn report_settings(sources: &Sources) -> Result<ReportSettings, ConfigError> {
         )));
     }
     let refund_grace_minutes = sources.whole(&REFUND_GRACE_MINUTES)?;
+    let credit_value =
+        |spec: &SettingSpec| sources.optional_dollars(spec, MAX_CREDIT_VALUE_DOLLARS);
     Ok(ReportSettings {
         time_zone,
         health,
         refund_grace: chrono::Duration::minutes(refund_grace_minutes as i64),
+        credit_values: CreditValues {
+            free: credit_value(&CREDIT_VALUE_USD_FREE)?,
+            plus: credit_value(&CREDIT_VALUE_USD_PLUS)?,
+            pro: credit_value(&CREDIT_VALUE_USD_PRO)?,
+        },
     })
 }
 
@@ -914,6 +971,56 @@ mod tests {
         assert_eq!(
             error,
             "USAGE_MONITOR_ALERT_CHECK_SECONDS must be at least 1"
+        );
+    }
+
+    #[test]
+    fn credit_values_are_exact_dollars_per_tier_and_unset_by_default() {
+        assert_eq!(
+            settings("", &[]).unwrap().report.credit_values,
+            CreditValues::default()
+        );
+        let file = "[app]\ncredit-value-usd-free = 0\ncredit-value-usd-plus = 0.01\ncredit-value-usd-pro = \"0.008\"\n";
+        let values = settings(file, &[]).unwrap().report.credit_values;
+        assert_eq!(
+            values,
+            CreditValues {
+                free: Some(Money::ZERO),
+                plus: Some(Money::from_micros(10_000)),
+                pro: Some(Money::from_micros(8_000)),
+            }
+        );
+        let values = settings(file, &[("USAGE_MONITOR_CREDIT_VALUE_USD_PRO", "0.000001")])
+            .unwrap()
+            .report
+            .credit_values;
+        assert_eq!(values.pro, Some(Money::from_micros(1)));
+        let error = |env: &str| {
+            settings("", &[("USAGE_MONITOR_CREDIT_VALUE_USD_PLUS", env)])
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error("0.0000001"),
+            "USAGE_MONITOR_CREDIT_VALUE_USD_PLUS, or credit-value-usd-plus in [app] (\"0.0000001\") has more than 6 decimal places"
+        );
+        assert!(
+            error("-0.01").ends_with("must not be negative"),
+            "{}",
+            error("-0.01")
+        );
+        assert!(error("1000.01").ends_with("is larger than 1000 dollars"));
+        assert!(error("a cent").ends_with("is not a decimal number"));
+        let e = settings("[app]\ncredit-value-usd-free = 1e-7\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("has more than 6 decimal places"), "{e}");
+        let e = settings("[app]\ncredit-value-usd-free = true\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "credit-value-usd-free = true in [app] is not an amount of dollars"
         );
     }
 

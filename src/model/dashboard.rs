@@ -42,6 +42,11 @@ pub struct DashboardStats {
     /// Generations per day of the last 30 days (today's so far), or per day or hour of
     /// the chosen range.
     pub trend: Trend,
+    /// Revenue and margin this month or over the chosen range; `null` while a tier's credit
+    /// value is not set (see `creditValuesUnset`) or when a sum would pass the largest kept.
+    pub margin: Option<super::margin::Margin>,
+    /// The tiers whose credit value is not set, for which the margin is unknown.
+    pub credit_values_unset: Vec<Tier>,
 }
 
 /// With a range chosen, the cards, the summary, the providers, consumed credits and the
@@ -81,6 +86,9 @@ pub struct MonthStats {
     pub success_rate: Option<f64>,
     /// `cost / generations`, rounded to the micro-dollar; 0 when there are none.
     pub average_cost: Money,
+    /// This month's cost at its end, if the last 7 whole days' pace goes on; `null` without
+    /// a whole day of data, and with a range chosen.
+    pub projected_cost: Option<Money>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -412,12 +420,17 @@ mod tests {
                 }],
                 end: DateTime::parse_from_rfc3339("2026-11-03T10:00:00+01:00").unwrap(),
             },
+            margin: None,
+            credit_values_unset: vec![Tier::Plus],
         };
         let json = serde_json::to_value(&stats).unwrap();
         for path in [
             "/todayStats/activeUsers",
             "/todayStats/cost",
             "/monthStats/refunds",
+            "/monthStats/projectedCost",
+            "/margin",
+            "/creditValuesUnset/0",
             "/successRate",
             "/refundsLast7Days",
             "/userStats/usersWithCredits",

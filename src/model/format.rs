@@ -144,6 +144,10 @@ pub fn summary(stats: &DashboardStats) -> String {
             count(month.refunds)
         ),
     ]);
+    if let Some(projected) = month.projected_cost {
+        lines.push(format!("Projected this month: {}", dollars(projected)));
+    }
+    lines.push(margin_line(stats));
     for p in &stats.providers {
         lines.push(format!(
             "  {}: {} calls, {} failed, success {}, cost {}",
@@ -155,6 +159,28 @@ pub fn summary(stats: &DashboardStats) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// Revenue and margin in one line, or the tiers whose credit value is missing.
+fn margin_line(stats: &DashboardStats) -> String {
+    match &stats.margin {
+        Some(margin) => format!(
+            "Revenue {}, cost {}, margin {} ({})",
+            dollars(margin.total.revenue),
+            dollars(margin.total.cost),
+            dollars(margin.total.margin),
+            percent(margin.total.margin_percent)
+        ),
+        None if stats.credit_values_unset.is_empty() => {
+            "Revenue and margin: past the largest sum kept".to_owned()
+        }
+        None => {
+            let unset: Vec<&str> = (stats.credit_values_unset.iter())
+                .map(|&tier| crate::model::margin::credit_value_setting(tier).key)
+                .collect();
+            format!("Revenue and margin: set {} first", unset.join(", "))
+        }
+    }
 }
 
 #[cfg(test)]

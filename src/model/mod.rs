@@ -9,8 +9,11 @@ pub mod error_group;
 pub mod event;
 pub mod format;
 pub mod log;
+pub mod margin;
 pub mod money;
 pub mod paths;
+#[cfg(feature = "ssr")]
+pub mod projection;
 pub mod range;
 pub mod trend;
 #[cfg(feature = "ssr")]

@@ -38,6 +38,12 @@ pub struct Windows {
     pub last_30_days: Window,
     /// The trends chart's: the last 30 local days, today's part included.
     pub trend: Window,
+    /// The month-end projection's: the 7 whole local days before today (yesterday and the 6
+    /// before it), 23 or 25 hours long where clocks change.
+    pub last_7_whole_days: Window,
+    /// From now to the end of this local month, which the projection extends the month to;
+    /// `None` with a range chosen, as there is no month to project then.
+    pub rest_of_month: Option<Window>,
 }
 
 impl Windows {
@@ -51,6 +57,14 @@ impl Windows {
             last_7_days: Window::last(Duration::days(7), now),
             last_30_days: Window::last(Duration::days(30), now),
             trend: Window::until(local_midnight(zone, local_today - Duration::days(29)), now),
+            last_7_whole_days: Window {
+                start: local_midnight(zone, local_today - Duration::days(7)),
+                end: local_midnight(zone, local_today),
+            },
+            rest_of_month: Some(Window {
+                start: now,
+                end: local_midnight(zone, first_of_next_month(local_today)),
+            }),
         }
     }
 
@@ -69,6 +83,8 @@ impl Windows {
             last_7_days: window,
             last_30_days: window,
             trend: window,
+            last_7_whole_days: windows.last_7_whole_days,
+            rest_of_month: None,
         }
     }
 
@@ -149,6 +165,14 @@ impl Window {
             .map(|(&start, end)| Window { start, end })
             .collect()
     }
+}
+
+/// The 1st of the month after `date`'s.
+fn first_of_next_month(date: NaiveDate) -> NaiveDate {
+    let first = date.with_day(1).expect("every month has a 1st");
+    first
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// The first instant of `date` in `zone`. Where a daylight-saving jump skips midnight
@@ -277,6 +301,38 @@ mod tests {
             let chosen = Windows::chosen(now, berlin, Some(&DateRange::Preset(preset)));
             assert_eq!(chosen.today, window, "{preset:?}");
         }
+    }
+
+    #[test]
+    fn the_last_7_whole_days_and_the_rest_of_the_month_are_local() {
+        let ny = chrono_tz::America::New_York;
+        // 10 March 2026, 15:00 EDT: the 7 days from 3 March hold the 23-hour 8th.
+        let w = Windows::at(utc("2026-03-10T19:00:00Z"), ny);
+        assert_eq!(w.last_7_whole_days.start, utc("2026-03-03T05:00:00Z"));
+        assert_eq!(w.last_7_whole_days.end, utc("2026-03-10T04:00:00Z"));
+        assert_eq!(
+            w.last_7_whole_days.end - w.last_7_whole_days.start,
+            Duration::hours(7 * 24 - 1)
+        );
+        let rest = w.rest_of_month.unwrap();
+        assert_eq!(rest.start, utc("2026-03-10T19:00:00Z"));
+        assert_eq!(rest.end, utc("2026-04-01T04:00:00Z"), "April begins in EDT");
+        // 3 November: the 7 days hold the 25-hour 1st, and December begins in EST.
+        let w = Windows::at(utc("2026-11-03T12:00:00Z"), ny);
+        assert_eq!(
+            w.last_7_whole_days.end - w.last_7_whole_days.start,
+            Duration::hours(7 * 24 + 1)
+        );
+        assert_eq!(w.rest_of_month.unwrap().end, utc("2026-12-01T05:00:00Z"));
+        // The last day of December ends the year.
+        let w = Windows::at(utc("2026-12-31T23:30:00Z"), chrono_tz::UTC);
+        assert_eq!(w.rest_of_month.unwrap().end, utc("2027-01-01T00:00:00Z"));
+        let range = DateRange::Preset(Preset::LastMonth);
+        assert_eq!(
+            Windows::chosen(utc("2026-11-03T12:00:00Z"), ny, Some(&range)).rest_of_month,
+            None,
+            "no month to project over a range"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use crate::error::{AppError, ErrorKind};
 use crate::model::dashboard::{DashboardStats, DateRange, Money, RangeQuery, Tier};
 use crate::model::log::{LogQuery, LogRow};
+use crate::model::margin::credit_value_setting;
 use crate::state::AppState;
 use crate::store::log::send_rows;
 use axum::body::{Body, Bytes};
@@ -20,7 +21,7 @@ use tokio::sync::mpsc;
 pub const EXPORT_PREFIX: &str = "/api/admin/export/";
 
 /// The tables, as `{table}.csv` names them.
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 8] = [
     "generations",
     "providers",
     "tiers",
@@ -28,6 +29,7 @@ pub const TABLES: [&str; 7] = [
     "top-users",
     "trend",
     "error-groups",
+    "margin",
 ];
 
 /// Rows read ahead of a slow download.
@@ -114,6 +116,7 @@ fn figures_csv(
         "providers" => providers_csv(stats),
         "tiers" => tiers_csv(stats),
         "error-groups" => error_groups_csv(stats),
+        "margin" => margin_csv(stats),
         _ => failures_csv(stats),
     }
 }
@@ -211,6 +214,68 @@ fn error_groups_csv(stats: &DashboardStats) -> Result<Vec<u8>, AppError> {
         .map_err(csv_failed)?;
     }
     finish(out)
+}
+
+/// Revenue and margin by tier, by provider, and in total; refused, with what to set, while
+/// a tier's credit value is unset.
+fn margin_csv(stats: &DashboardStats) -> Result<Vec<u8>, AppError> {
+    let Some(margin) = &stats.margin else {
+        return Err(AppError::new(ErrorKind::BadRequest, margin_unknown(stats)));
+    };
+    let mut out = writer(&[
+        "group",
+        "name",
+        "credit_value_usd",
+        "credits_consumed",
+        "revenue_usd",
+        "cost_usd",
+        "margin_usd",
+        "margin_percent",
+    ]);
+    let lines = margin
+        .by_tier
+        .iter()
+        .map(|t| ("tier", t.tier.as_str(), Some(t.credit_value), &t.figures))
+        .chain(
+            margin
+                .by_provider
+                .iter()
+                .map(|p| ("provider", p.provider.as_str(), None, &p.figures)),
+        )
+        .chain([("total", "", None, &margin.total)]);
+    for (group, name, value, f) in lines {
+        out.write_record([
+            group.into(),
+            text(name),
+            value.map(dollars).unwrap_or_default(),
+            f.credits_consumed.to_string(),
+            dollars(f.revenue),
+            dollars(f.cost),
+            dollars(f.margin),
+            rate(f.margin_percent),
+        ])
+        .map_err(csv_failed)?;
+    }
+    finish(out)
+}
+
+/// Why there is no margin: the settings to set, or a sum too large.
+fn margin_unknown(stats: &DashboardStats) -> String {
+    if stats.credit_values_unset.is_empty() {
+        return "revenue would pass the largest sum kept".into();
+    }
+    let unset: Vec<String> = stats
+        .credit_values_unset
+        .iter()
+        .map(|&tier| {
+            let setting = credit_value_setting(tier);
+            format!("{} (or {} in [app])", setting.env, setting.key)
+        })
+        .collect();
+    format!(
+        "revenue and margin need every tier's credit value, in dollars per credit; not set: {}",
+        unset.join(", ")
+    )
 }
 
 /// The recent failures.

@@ -21,7 +21,9 @@ mod error_groups;
 mod failures;
 mod generations;
 pub mod latency;
+mod margin;
 mod parts;
+mod projection;
 mod providers;
 mod reconciliation;
 mod refunds;
@@ -30,6 +32,7 @@ mod tiers;
 mod trend;
 
 use crate::model::dashboard::*;
+use crate::model::margin::CreditValues;
 use crate::model::range::DateRange;
 use crate::model::windows::Windows;
 use crate::store::db::Db;
@@ -53,6 +56,8 @@ pub struct ReportSettings {
     pub health: HealthThresholds,
     /// How long a failed generation may wait for its refund before reconciliation counts it.
     pub refund_grace: chrono::Duration,
+    /// What one credit earns in each tier, for revenue and margin.
+    pub credit_values: CreditValues,
 }
 
 /// `refund-grace-minutes` unless configured.
@@ -65,6 +70,7 @@ impl ReportSettings {
             time_zone,
             health: HealthThresholds::default(),
             refund_grace: DEFAULT_REFUND_GRACE,
+            credit_values: CreditValues::default(),
         }
     }
 }
@@ -108,6 +114,8 @@ fn figures(report: &Report) -> Vec<Box<dyn Figure>> {
         Box::new(trend::TrendBars::new(report)),
         Box::new(failures::RecentFailures::new(report)),
         Box::new(error_groups::ErrorGroups::new(report)),
+        Box::new(projection::Projection::new(report)),
+        Box::new(margin::MarginFigure::new(report)),
     ]
 }
 
@@ -199,6 +207,8 @@ fn blank(report: &Report, chosen: Option<&DateRange>) -> DashboardStats {
             bars: Vec::new(),
             end: generated_at,
         },
+        margin: None,
+        credit_values_unset: Vec::new(),
     }
 }
 
@@ -210,5 +220,7 @@ pub(crate) fn in_zone(instant: DateTime<Utc>, zone: Tz) -> DateTime<FixedOffset>
     instant.with_timezone(&zone).fixed_offset()
 }
 
+#[cfg(test)]
+mod revenue_tests;
 #[cfg(test)]
 mod tests;

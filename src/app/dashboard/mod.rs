@@ -6,6 +6,7 @@ mod cards;
 mod error_groups;
 mod failures;
 mod health;
+mod margin;
 mod month;
 mod providers;
 mod range_picker;
@@ -18,6 +19,7 @@ use cards::*;
 use error_groups::*;
 use failures::*;
 use health::*;
+use margin::*;
 use month::*;
 use providers::*;
 use range_picker::*;
@@ -202,6 +204,7 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
         <RefundReconciliation stats query=query.clone()/>
         <ProviderUsage stats export=export_href("providers", &LogQuery::of_range(&query))/>
         <CreditsByTier stats export=export_href("tiers", &LogQuery::of_range(&query))/>
+        <RevenueMargin stats export=export_href("margin", &LogQuery::of_range(&query))/>
         <TopUsersByCost stats top_users export=export_href("top-users", &LogQuery::of_range(&query))/>
         <RecentFailures stats export=export_href("failures", &LogQuery::of_range(&query))/>
         <ErrorGroups stats query=query.clone() export=export_href("error-groups", &LogQuery::of_range(&query))/>

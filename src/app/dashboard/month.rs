@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// How the projection is made, on hover (docs/metrics.md has it in full).
+const PROJECTION_METHOD: &str = "Cost so far plus the average daily cost of the last 7 whole days times the days left in the month; \"—\" before a whole day of data.";
+
 #[component]
 pub fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
     let figure =
@@ -25,6 +28,12 @@ pub fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
                 {figure("Success Rate", "month-success-rate", |s| percent(s.month_stats.success_rate))}
                 {figure("Avg Cost / Generation", "month-average-cost", |s| dollars(s.month_stats.average_cost))}
                 {figure("Refunds Issued", "month-refunds", |s| count(s.month_stats.refunds))}
+                {move || stats.with(|s| s.range.is_none()).then(|| view! {
+                    <div class="figure" data-testid="month-projected" title=PROJECTION_METHOD>
+                        <dt>"Projected This Month"</dt>
+                        <dd>{move || stats.with(|s| s.month_stats.projected_cost.map_or_else(|| NO_RATE.to_owned(), dollars))}</dd>
+                    </div>
+                })}
             </dl>
         </section>
     }

@@ -294,3 +294,80 @@ async fn unknown_tables_and_bad_ranges_are_refused_with_their_reason() {
         .unwrap();
     assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn margin_exports_each_tier_provider_and_the_total_or_says_what_to_set() {
+    on_each_backend(|db| async move {
+        let (unset, token) = server(db.clone()).await;
+        let response = get(&unset, &token, "margin.csv").await;
+        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let error = body["error"].as_str().unwrap();
+        for words in [
+            "USAGE_MONITOR_CREDIT_VALUE_USD_FREE (or credit-value-usd-free in [app])",
+            "USAGE_MONITOR_CREDIT_VALUE_USD_PRO",
+        ] {
+            assert!(error.contains(words), "{error}");
+        }
+
+        let mut settings = Settings::defaults();
+        settings.report.credit_values = crate::model::margin::CreditValues {
+            free: Some(Money::from_micros(20_000)),
+            plus: Some(Money::from_micros(10_000)),
+            pro: Some(Money::from_micros(8_000)),
+        };
+        let set = TestServer::start(db, settings).await;
+        // Every generation of `events` is in the last 24 hours, by free users: 2 credits
+        // and $0.039 each, half by each provider.
+        let (header, lines) = read(get(&set, &token, "margin.csv?range=24h").await).await;
+        assert_eq!(
+            header,
+            [
+                "group",
+                "name",
+                "credit_value_usd",
+                "credits_consumed",
+                "revenue_usd",
+                "cost_usd",
+                "margin_usd",
+                "margin_percent"
+            ]
+        );
+        let line = |group: &str, name: &str| -> Vec<String> {
+            lines
+                .iter()
+                .find(|r| r[0] == group && r[1] == name)
+                .unwrap_or_else(|| panic!("no {group} {name} in {lines:?}"))[2..]
+                .to_vec()
+        };
+        assert_eq!(
+            line("tier", "free"),
+            [
+                "0.020000",
+                "4000",
+                "80.000000",
+                "78.000000",
+                "2.000000",
+                "2.5"
+            ]
+        );
+        assert_eq!(
+            line("tier", "pro"),
+            ["0.008000", "0", "0.000000", "0.000000", "0.000000", ""]
+        );
+        assert_eq!(
+            line("provider", "Seedream"),
+            ["", "2000", "40.000000", "39.000000", "1.000000", "2.5"]
+        );
+        assert_eq!(
+            line("total", "")[1..5],
+            ["4000", "80.000000", "78.000000", "2.000000"]
+        );
+        assert_eq!(
+            lines.len(),
+            3 + 2 + 1,
+            "three tiers, two providers, the total"
+        );
+    })
+    .await;
+}

@@ -156,7 +156,7 @@ async fn only_pending_generations_count_as_tasks_but_not_in_rates() {
 /// The reference data set: every figure, its window edges, a tier change, unknown and
 /// late users, a provider with only failures, refunds outside their generation's window,
 /// repeated and out-of-order events, and cents that a float would not add up exactly.
-fn reference_events() -> Vec<Value> {
+pub(super) fn reference_events() -> Vec<Value> {
     let mut g3 = generation("g3 u_up NanoBanana succeeded 2 - 2026-11-15T11:30:00Z");
     g3["cost_usd"] = json!(0.1); // a JSON number, read exactly all the same
     vec![
@@ -501,9 +501,8 @@ async fn health_thresholds_are_configurable() {
             critical_at_percent: 50.0,
         };
         let lenient = ReportSettings {
-            time_zone: chrono_tz::UTC,
             health,
-            refund_grace: crate::store::figures::DEFAULT_REFUND_GRACE,
+            ..settings(chrono_tz::UTC)
         };
         assert_eq!(
             load(&db, &lenient, now, None)

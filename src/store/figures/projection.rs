@@ -1,0 +1,104 @@
+//! The month-end projection: this month's cost so far, the cost of the last 7 whole local
+//! days, and where the data begins (the first generation, found through the `created_at`
+//! index), so that a young platform's average is over the days it has.
+
+use super::counts::summed;
+use super::statement::{Ask, Int, Query, Row, Text};
+use super::{from_micros, Figure, Report};
+use crate::model::dashboard::{DashboardStats, Money};
+use crate::model::projection::{projected_cost, whole_days_with_data};
+use crate::model::windows::Window;
+use chrono::NaiveDate;
+
+const COST: Query = Query {
+    raw_rows: "
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT),
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM generations
+    WHERE created_at >= $1 AND created_at < $2",
+    totals: "
+    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT),
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM generation_totals
+    WHERE span = $3 AND bucket >= $1 AND bucket < $2",
+};
+
+/// The first generation's time, one index lookup; no row without generations. Its text
+/// column tells its row from the cost rows.
+const FIRST_GENERATION: &str = "
+    SELECT CAST('first' AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           CAST(earliest AS BIGINT),
+           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM (SELECT MIN(created_at) AS earliest FROM generations) f
+    WHERE earliest IS NOT NULL";
+
+const MARK: Text = Text::column(0);
+const VALUE: Int = Int::column(0);
+
+/// What the projection reads: this month, the last 7 whole days, and what is left.
+struct Windows {
+    this_month: Window,
+    last_7_whole_days: Window,
+    rest_of_month: Window,
+}
+
+pub(super) struct Projection {
+    /// `None` with a range chosen: nothing to read, and no projection.
+    windows: Option<Windows>,
+    zone: chrono_tz::Tz,
+    /// Micro-dollars of this month so far and of the 7 days.
+    costs: [i64; 2],
+    first_generation: Option<i64>,
+}
+
+impl Projection {
+    pub fn new(report: &Report) -> Projection {
+        let windows = &report.windows;
+        Projection {
+            windows: windows.rest_of_month.map(|rest_of_month| Windows {
+                this_month: windows.this_month,
+                last_7_whole_days: windows.last_7_whole_days,
+                rest_of_month,
+            }),
+            zone: report.settings.time_zone,
+            costs: [0; 2],
+            first_generation: None,
+        }
+    }
+
+    fn local_day(&self, instant: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+        instant.with_timezone(&self.zone).date_naive()
+    }
+}
+
+impl Figure for Projection {
+    fn ask(&self, ask: &mut Ask<'_>) {
+        if let Some(w) = &self.windows {
+            ask.windows(&[w.this_month, w.last_7_whole_days], COST);
+            ask.once(FIRST_GENERATION, &[]);
+        }
+    }
+
+    fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
+        let mark: Option<String> = row.text(MARK)?;
+        if mark.is_some() {
+            self.first_generation = Some(row.int(VALUE)?);
+        } else if let Some(cost) = self.costs.get_mut(row.window()?) {
+            *cost = summed(*cost, row.int(VALUE)?, row.sign()?)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, stats: &mut DashboardStats) {
+        let (Some(w), Some(first)) = (&self.windows, self.first_generation) else {
+            return;
+        };
+        let today = self.local_day(w.rest_of_month.start);
+        let whole_days = whole_days_with_data(self.local_day(from_micros(first)), today);
+        let [so_far, last_days] = self.costs.map(Money::from_micros);
+        stats.month_stats.projected_cost =
+            projected_cost(so_far, last_days, whole_days, w.rest_of_month);
+    }
+}
