@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod budgets;
 pub mod dashboard;
 #[cfg(feature = "event-parsing")]
 pub mod event;

@@ -16,6 +16,7 @@
 //! asked for it; [`parts`] splits a window into buckets and raw edges.
 
 mod active_users;
+mod budgets;
 mod counts;
 mod failures;
 mod generations;
@@ -32,6 +33,7 @@ use crate::model::dashboard::*;
 use crate::model::range::DateRange;
 use crate::model::windows::Windows;
 use crate::store::db::Db;
+pub(crate) use budgets::decode_levels;
 use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use chrono_tz::Tz;
 use statement::{Ask, Row};
@@ -52,6 +54,8 @@ pub struct ReportSettings {
     pub health: HealthThresholds,
     /// How long a failed generation may wait for its refund before reconciliation counts it.
     pub refund_grace: chrono::Duration,
+    /// The budgets until an admin saves some (`Leptos.toml`).
+    pub budgets: crate::model::budgets::BudgetSettings,
 }
 
 /// `refund-grace-minutes` unless configured.
@@ -64,6 +68,7 @@ impl ReportSettings {
             time_zone,
             health: HealthThresholds::default(),
             refund_grace: DEFAULT_REFUND_GRACE,
+            budgets: Default::default(),
         }
     }
 }
@@ -101,6 +106,7 @@ fn figures(report: &Report) -> Vec<Box<dyn Figure>> {
         Box::new(reconciliation::OverRefunds::new(report)),
         Box::new(trend::TrendBars::new(report)),
         Box::new(failures::RecentFailures::new(report)),
+        Box::new(budgets::BudgetFigures::new(report)),
     ]
 }
 
@@ -167,6 +173,7 @@ fn blank(report: &Report, chosen: Option<&DateRange>) -> DashboardStats {
             bars: Vec::new(),
             end: generated_at,
         },
+        budgets: Default::default(),
     }
 }
 

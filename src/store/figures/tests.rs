@@ -504,6 +504,7 @@ async fn health_thresholds_are_configurable() {
             time_zone: chrono_tz::UTC,
             health,
             refund_grace: crate::store::figures::DEFAULT_REFUND_GRACE,
+            budgets: Default::default(),
         };
         assert_eq!(
             load(&db, &lenient, now, None)
