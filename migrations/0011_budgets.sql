@@ -41,6 +41,10 @@ CREATE TABLE budget_crossings (
     PRIMARY KEY (budget, period, level, user_id)
 );
 
+-- Users over the per-user limit: each user's cost over the last 24 hours, read from this
+-- index alone (a day of entries, never the rows), whatever the number of generations.
+CREATE INDEX generations_created_at_user_cost ON generations (created_at, user_id, cost_micros);
+
 -- The delivery log learns budget alerts: kind 'budget', no health, and what was crossed.
 -- Rebuilt, as SQLite cannot change a CHECK in place.
 CREATE TABLE alert_deliveries_new (

@@ -81,6 +81,7 @@ test.describe('budgets', () => {
     await expect(daily).toHaveAttribute('aria-valuetext', '$4.10 of $5.00 (82%)');
     await expect(daily).toHaveAttribute('data-level', '80');
     await expect(daily).toHaveClass(/budget-warn/);
+    await expect(daily.locator('rect')).toHaveAttribute('width', '82.0');
     await expect(page.getByTestId('month-cost').locator('dd')).toHaveText('$4.10 of $100.00');
     const monthly = page.getByRole('progressbar', { name: 'Monthly budget' });
     await expect(monthly).toHaveAttribute('aria-valuenow', '4');
@@ -104,6 +105,7 @@ test.describe('budgets', () => {
     await expect(cost.locator('.card-value')).toHaveText('$4.10');
     await expect(page.getByRole('progressbar')).toHaveCount(0);
     await expect(page.getByTestId('month-cost').locator('dd')).toHaveText('$4.10');
-    expect(errors).toEqual([]);
+    // The refused save's answer is the only error.
+    expect(errors).toEqual(['console: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
   });
 });

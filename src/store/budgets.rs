@@ -98,7 +98,7 @@ pub async fn save(
 }
 
 /// Users whose cost over the 24 hours before `now` passed `limit`, highest first, at most
-/// `max`: read from the `created_at` index, a day of generations.
+/// `max`: read from the index on `(created_at, user_id, cost_micros)`, a day of it.
 pub async fn users_over_limit(
     db: &Db,
     limit: Money,

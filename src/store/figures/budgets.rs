@@ -5,8 +5,8 @@
 //! dashboard shows: a budget is about today and this month. The budgets themselves are
 //! read in the same statement (the saved row, or `Leptos.toml`'s when none is saved), so
 //! that every server sees an admin's change at its next figures. Users over the limit are
-//! counted from the last 24 hours of generations through the `created_at` index, only
-//! when a limit is set: their number is bounded by a day's generations, not all of them.
+//! counted from the index on `(created_at, user_id, cost_micros)` alone, only when a limit
+//! is set: a day of its entries, however many generations there are in all.
 
 use super::parts::range;
 use super::statement::{Ask, Int, Query, Row, Text};
