@@ -4,6 +4,7 @@
 
 use crate::model::dashboard::{HealthThresholds, Money, Tier};
 use crate::model::margin::{credit_value_setting, CreditValues, MAX_CREDIT_VALUE_DOLLARS};
+use crate::model::budgets::{self, BudgetSettings};
 use crate::store::alerts::webhook::Webhook;
 use crate::store::alerts::AlertSettings;
 use crate::store::auth::session::SessionPolicy;
@@ -302,6 +303,34 @@ const CREDIT_VALUE_USD_PRO: SettingSpec = SettingSpec {
     bounds: CREDIT_VALUE_BOUNDS,
     meaning: CREDIT_VALUE_MEANING,
 };
+const BUDGET_DAILY_DOLLARS: SettingSpec = SettingSpec {
+    key: "budget-daily-dollars",
+    env: "USAGE_MONITOR_BUDGET_DAILY_DOLLARS",
+    kind: Kind::OptionalText,
+    bounds: Bounds::CheckedOnReading("an amount above 0, such as `5` or `4.10`; empty for none"),
+    meaning: "the daily cost [budget](alerts.md#budgets) (the local day) until an admin saves budgets on the Alerts page",
+};
+const BUDGET_MONTHLY_DOLLARS: SettingSpec = SettingSpec {
+    key: "budget-monthly-dollars",
+    env: "USAGE_MONITOR_BUDGET_MONTHLY_DOLLARS",
+    kind: Kind::OptionalText,
+    bounds: Bounds::CheckedOnReading("an amount above 0; empty for none"),
+    meaning: "the monthly cost [budget](alerts.md#budgets) (the local month) until an admin saves budgets",
+};
+const BUDGET_USER_DOLLARS: SettingSpec = SettingSpec {
+    key: "budget-user-dollars",
+    env: "USAGE_MONITOR_BUDGET_USER_DOLLARS",
+    kind: Kind::OptionalText,
+    bounds: Bounds::CheckedOnReading("an amount above 0; empty for none"),
+    meaning: "the per-user limit: a user whose cost over the last 24 hours passes it is [over the limit](alerts.md#budgets), until an admin saves budgets",
+};
+const BUDGET_LEVELS: SettingSpec = SettingSpec {
+    key: "budget-warning-levels",
+    env: "USAGE_MONITOR_BUDGET_WARNING_LEVELS",
+    kind: Kind::Text("80, 100"),
+    bounds: Bounds::CheckedOnReading("whole percentages from 1 to 1000, comma-separated"),
+    meaning: "the percentages of the daily and monthly budgets at which an [alert](alerts.md#budgets) goes out, until an admin saves budgets",
+};
 
 /// Every setting of the `[app]` section, in the order of the documentation's table.
 const SETTINGS: &[SettingSpec] = &[
@@ -327,6 +356,10 @@ const SETTINGS: &[SettingSpec] = &[
     CREDIT_VALUE_USD_FREE,
     CREDIT_VALUE_USD_PLUS,
     CREDIT_VALUE_USD_PRO,
+    BUDGET_DAILY_DOLLARS,
+    BUDGET_MONTHLY_DOLLARS,
+    BUDGET_USER_DOLLARS,
+    BUDGET_LEVELS,
 ];
 
 impl SettingSpec {
@@ -668,6 +701,31 @@ fn report_settings(sources: &Sources) -> Result<ReportSettings, ConfigError> {
             plus: credit_value(&CREDIT_VALUE_USD_PLUS)?,
             pro: credit_value(&CREDIT_VALUE_USD_PRO)?,
         },
+        budgets: budget_defaults(sources)?,
+    })
+}
+
+/// The budgets that apply until an admin saves some.
+fn budget_defaults(sources: &Sources) -> Result<BudgetSettings, ConfigError> {
+    let amount = |spec: &SettingSpec| {
+        let text = match sources.given(spec) {
+            None => return Ok(None),
+            Some(Given::Env(text)) => text,
+            Some(Given::File(toml::Value::String(text))) => text.clone(),
+            Some(Given::File(value @ (toml::Value::Integer(_) | toml::Value::Float(_)))) => {
+                value.to_string()
+            }
+            Some(Given::File(other)) => return Err(spec.bad_file_value(other, "an amount")),
+        };
+        budgets::parse_amount(&text, &spec.named()).map_err(ConfigError::Invalid)
+    };
+    Ok(BudgetSettings {
+        daily: amount(&BUDGET_DAILY_DOLLARS)?,
+        monthly: amount(&BUDGET_MONTHLY_DOLLARS)?,
+        per_user: amount(&BUDGET_USER_DOLLARS)?,
+        levels: budgets::parse_levels(&sources.text(&BUDGET_LEVELS)?).map_err(|reason| {
+            ConfigError::Invalid(format!("{}: {reason}", BUDGET_LEVELS.named()))
+        })?,
     })
 }
 
@@ -813,6 +871,45 @@ mod tests {
                 critical_at_percent: 20.0
             }
         );
+    }
+
+    #[test]
+    fn budgets_default_to_none_and_read_amounts_and_levels() {
+        let s = settings("", &[]).unwrap();
+        assert_eq!(s.report.budgets, BudgetSettings::default());
+        let file = "[app]\nbudget-daily-dollars = 5\nbudget-monthly-dollars = \"120.50\"\nbudget-warning-levels = \"100, 50\"\n";
+        let s = settings(file, &[("USAGE_MONITOR_BUDGET_USER_DOLLARS", "2.5")]).unwrap();
+        let money = |micros| Some(crate::model::dashboard::Money::from_micros(micros));
+        assert_eq!(
+            s.report.budgets,
+            BudgetSettings {
+                daily: money(5_000_000),
+                monthly: money(120_500_000),
+                per_user: money(2_500_000),
+                levels: vec![50, 100],
+            }
+        );
+        let off = settings(file, &[("USAGE_MONITOR_BUDGET_DAILY_DOLLARS", "")]).unwrap();
+        assert_eq!(off.report.budgets.daily, None);
+        for (file, says) in [
+            ("[app]\nbudget-daily-dollars = -5\n", "cannot be negative"),
+            (
+                "[app]\nbudget-daily-dollars = \"lots\"\n",
+                "amount of dollars",
+            ),
+            ("[app]\nbudget-user-dollars = true\n", "is not an amount"),
+            (
+                "[app]\nbudget-warning-levels = \"\"\n",
+                "at least one warning level",
+            ),
+            (
+                "[app]\nbudget-warning-levels = \"80, 2000\"\n",
+                "from 1 to 1000",
+            ),
+        ] {
+            let error = settings(file, &[]).unwrap_err().to_string();
+            assert!(error.contains(says), "{file}: {error}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `/admin/alerts`: the webhooks health changes go to, the health last recorded, the log
 //! of what was sent, and a button that sends a test message.
 
+use crate::app::budgets::BudgetsPanel;
 use crate::app::hydrated::Hydrated;
 use crate::app::server_fns::{get_alerts, SendTestAlert};
 use crate::model::alerts::{AlertKind, AlertsPage, Delivery, Outcome, NO_WEBHOOKS};
@@ -18,7 +19,7 @@ pub fn AlertsAdminPage() -> impl IntoView {
         <Title text="Alerts · usage-monitor"/>
         <div class="page-header">
             <h1>"Alerts"</h1>
-            <p class="meta">"Health changes to and from degraded or critical, sent once each to every webhook."</p>
+            <p class="meta">"Health changes to and from degraded or critical, and budgets crossed, sent once each to every webhook."</p>
         </div>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -88,6 +89,7 @@ fn AlertsView(page: AlertsPage, send_test: ServerAction<SendTestAlert>) -> impl 
             <p class="meta">{format!("Newest first, the last {}; times in {}.", crate::model::alerts::LOG_ROWS, page.time_zone)}</p>
             <DeliveryTable deliveries=page.deliveries/>
         </section>
+        <BudgetsPanel/>
     }
 }
 
@@ -171,13 +173,17 @@ fn DeliveryTable(deliveries: Vec<Delivery>) -> impl IntoView {
     })
 }
 
-/// `Degraded → Critical`, `Critical` (first check), or `Test (Healthy)`.
+/// `Degraded → Critical`, `Critical` (first check), `Test (Healthy)`, or what a budget
+/// alert crossed.
 fn alert(delivery: &Delivery) -> String {
-    let status = health_label(delivery.status);
+    if delivery.kind == AlertKind::Budget {
+        return delivery.crossed.clone().unwrap_or_default();
+    }
+    let status = delivery.status.map(health_label).unwrap_or_default();
     match (delivery.kind, delivery.previous) {
         (AlertKind::Test, _) => format!("Test (health {status})"),
         (AlertKind::Change, Some(previous)) => format!("{} → {status}", health_label(previous)),
-        (AlertKind::Change, None) => format!("{status} (first check)"),
+        (_, _) => format!("{status} (first check)"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTML shell and the routes: the admin area, and the forms that let admins in.
 
 pub mod alerts;
+pub mod budgets;
 pub mod dashboard;
 pub mod hydrated;
 pub mod log;

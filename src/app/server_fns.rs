@@ -3,6 +3,7 @@
 
 use crate::error::AppError;
 use crate::model::alerts::{AlertsPage, Delivery};
+use crate::model::budgets::BudgetsPage;
 use crate::model::dashboard::{DashboardSettings, DashboardStats};
 use crate::model::log::{LogPage, LogQuery, TopUsers, UserPage};
 use crate::model::range::RangeQuery;
@@ -10,6 +11,8 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::error::ErrorKind;
+#[cfg(feature = "ssr")]
+use crate::model::budgets::BudgetForm;
 #[cfg(feature = "ssr")]
 use crate::model::range::DateRange;
 #[cfg(feature = "ssr")]
@@ -149,6 +152,51 @@ pub async fn send_test_alert() -> Result<Vec<Delivery>, AppError> {
     .await
     .map_err(|error| AppError::unavailable(&error).answered())?;
     store::alerts::deliveries(&state.db, &state.settings.report, &ids)
+        .await
+        .map_err(|error| AppError::unavailable(&error).answered())
+}
+
+/// The Budgets panel of the Alerts page.
+#[server]
+pub async fn get_budgets() -> Result<BudgetsPage, AppError> {
+    require_admin().await?;
+    let state = expect_context::<AppState>();
+    store::budgets::page(&state.db, &state.settings.report, chrono::Utc::now())
+        .await
+        .map_err(|error| AppError::unavailable(&error).answered())
+}
+
+/// Saves the budgets typed in the form (empty amounts: off), logged with who changed what.
+#[server]
+pub async fn save_budgets(
+    daily: String,
+    monthly: String,
+    per_user: String,
+    levels: String,
+) -> Result<BudgetsPage, AppError> {
+    let admin = require_admin().await?;
+    let form = BudgetForm {
+        daily,
+        monthly,
+        per_user,
+        levels,
+    };
+    let settings = form
+        .parse()
+        .map_err(|reason| AppError::bad_request(reason).answered())?;
+    let state = expect_context::<AppState>();
+    let report = &state.settings.report;
+    let now = chrono::Utc::now();
+    store::budgets::save(&state.db, &report.budgets, &settings, &admin.email, now)
+        .await
+        .map_err(|error| AppError::unavailable(&error).answered())?;
+    tracing::info!(
+        target: "audit",
+        action = "budgets",
+        admin = %admin.email,
+        budgets = settings.describe()
+    );
+    store::budgets::page(&state.db, report, now)
         .await
         .map_err(|error| AppError::unavailable(&error).answered())
 }

@@ -44,6 +44,8 @@ pub enum AlertKind {
     Change,
     /// An admin pressed "Send test alert".
     Test,
+    /// A budget's warning level was reached, or users passed the per-user limit.
+    Budget,
 }
 
 /// Where a message to one webhook stands.
@@ -57,12 +59,13 @@ pub enum Outcome {
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 2] = [AlertKind::Change, AlertKind::Test];
+    pub const ALL: [AlertKind; 3] = [AlertKind::Change, AlertKind::Test, AlertKind::Budget];
 
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::Change => "change",
             AlertKind::Test => "test",
+            AlertKind::Budget => "budget",
         }
     }
 }
@@ -89,9 +92,13 @@ pub struct Delivery {
     /// When the last attempt ended.
     pub attempted_at: Option<DateTime<FixedOffset>>,
     pub kind: AlertKind,
-    /// The health before a change; `None` for the first check and for tests.
+    /// The health before a change; `None` for the first check, tests and budgets.
     pub previous: Option<HealthStatus>,
-    pub status: HealthStatus,
+    /// The health; `None` for a budget alert.
+    pub status: Option<HealthStatus>,
+    /// What a budget alert says was crossed: `Daily budget 80% (2026-03-08): $4.10 of $5.00`.
+    #[serde(default)]
+    pub crossed: Option<String>,
     /// Scheme and host only.
     pub webhook: String,
     pub attempts: i64,

@@ -47,6 +47,8 @@ pub struct DashboardStats {
     pub margin: Option<super::margin::Margin>,
     /// The tiers whose credit value is not set, for which the margin is unknown.
     pub credit_values_unset: Vec<Tier>,
+    /// Today's and this month's cost against their budgets, and users over their limit.
+    pub budgets: super::budgets::Budgets,
 }
 
 /// With a range chosen, the cards, the summary, the providers, consumed credits and the
@@ -422,6 +424,13 @@ mod tests {
             },
             margin: None,
             credit_values_unset: vec![Tier::Plus],
+            budgets: crate::model::budgets::Budgets {
+                daily: Some(crate::model::budgets::BudgetUse::new(
+                    Money::from_micros(4_100_000),
+                    Money::from_micros(5_000_000),
+                )),
+                ..Default::default()
+            },
         };
         let json = serde_json::to_value(&stats).unwrap();
         for path in [
@@ -445,11 +454,18 @@ mod tests {
             "/trend/end",
             "/trend/bars/0/start",
             "/trend/bars/0/providers/NanoBanana/pending",
+            "/budgets/daily/spent",
+            "/budgets/daily/budget",
+            "/budgets/daily/percent",
+            "/budgets/monthly",
+            "/budgets/usersOverLimit",
         ] {
             assert!(json.pointer(path).is_some(), "missing {path} in {json}");
         }
         assert_eq!(json["successRate"], serde_json::Value::Null);
         assert_eq!(json["systemHealth"]["status"], "idle");
+        assert_eq!(json["budgets"]["monthly"], serde_json::Value::Null);
+        assert_eq!(json["budgets"]["daily"]["spent"], 4.1);
         let back: DashboardStats = serde_json::from_value(json).unwrap();
         assert_eq!(back, stats);
     }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod budgets;
 pub mod dashboard;
 pub mod error_group;
 #[cfg(feature = "event-parsing")]

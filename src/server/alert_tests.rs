@@ -25,15 +25,15 @@ use tokio::sync::watch;
 use HealthStatus::*;
 
 /// Three attempts, as in production, without the waiting.
-const QUICK: RetrySchedule = RetrySchedule {
+pub(super) const QUICK: RetrySchedule = RetrySchedule {
     pauses: &[Duration::from_millis(10), Duration::from_millis(20)],
 };
 
 /// A webhook receiver: answers with the statuses it is given, in turn, then 200; keeps
 /// every body it was sent.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(super) struct Receiver {
+    pub(super) url: String,
     bodies: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -44,7 +44,7 @@ struct Script {
 }
 
 impl Receiver {
-    async fn start(answers: &[u16]) -> Receiver {
+    pub(super) async fn start(answers: &[u16]) -> Receiver {
         let script = Script {
             answers: Arc::new(Mutex::new(answers.iter().copied().collect())),
             ..Script::default()
@@ -71,7 +71,7 @@ impl Receiver {
         Receiver { url, bodies }
     }
 
-    fn bodies(&self) -> Vec<Value> {
+    pub(super) fn bodies(&self) -> Vec<Value> {
         self.bodies.lock().unwrap().clone()
     }
 
@@ -84,7 +84,7 @@ impl Receiver {
     }
 }
 
-fn alerts_to(urls: &[&str]) -> Arc<AlertSettings> {
+pub(super) fn alerts_to(urls: &[&str]) -> Arc<AlertSettings> {
     Arc::new(AlertSettings {
         webhooks: urls
             .iter()
@@ -111,7 +111,7 @@ fn health(status: HealthStatus) -> SystemHealth {
 }
 
 /// A stop signal that never fires while the sender is kept.
-fn never_stopping() -> (watch::Sender<bool>, Stop) {
+pub(super) fn never_stopping() -> (watch::Sender<bool>, Stop) {
     watch::channel(false)
 }
 
@@ -191,7 +191,7 @@ async fn each_change_is_sent_once_to_every_webhook_and_a_restart_sends_nothing_a
         assert_eq!(minute(newest), "09:08");
         assert_eq!(
             (newest.kind, newest.previous, newest.status),
-            (AlertKind::Change, Some(Critical), Healthy)
+            (AlertKind::Change, Some(Critical), Some(Healthy))
         );
         assert_eq!(
             (newest.outcome, newest.attempts, newest.http_status),

@@ -1,15 +1,17 @@
-//! The watcher: a task of `serve` that reads the health every `alert-check-seconds` (the
-//! dashboard's own figures, shared with the pages), claims each change in the database and
-//! sends its message without holding up the next check.
+//! The watcher: a task of `serve` that reads the health and the budgets every
+//! `alert-check-seconds` (the dashboard's own figures, shared with the pages), claims each
+//! change and each budget crossing in the database and sends its message without holding
+//! up the next check.
 
 use crate::model::alerts::AlertKind;
-use crate::model::dashboard::SystemHealth;
+use crate::model::dashboard::{DashboardStats, SystemHealth};
 use crate::state::AppState;
 use crate::store::alerts as store;
 use crate::store::alerts::announce::deliver;
 use crate::store::alerts::delivery::{stopping, Sender, Stop};
 use crate::store::alerts::message::Message;
 use crate::store::alerts::AlertSettings;
+use crate::store::budgets::crossings;
 use crate::store::db::Db;
 use chrono::Utc;
 use std::sync::Arc;
@@ -77,6 +79,46 @@ impl Watcher {
         Ok(())
     }
 
+    /// Claims the budget crossings in `stats` (the default figures, computed at their
+    /// `generated_at`) that no server has claimed, and starts sending their messages.
+    pub async fn check_budgets(
+        &mut self,
+        stats: &DashboardStats,
+        stop: &Stop,
+    ) -> Result<(), sqlx::Error> {
+        let webhooks = self.alerts.redacted_webhooks();
+        let now = Utc::now();
+        let mut claimed = crossings::claim_budgets(&self.db, stats, now, &webhooks).await?;
+        if let (Some(limit), true) = (
+            stats.budgets.per_user_limit,
+            stats.budgets.users_over_limit > 0,
+        ) {
+            let at = stats.generated_at.with_timezone(&Utc);
+            let (day, _) = crossings::periods(stats.generated_at);
+            let users = crossings::claim_users(&self.db, limit, at, &day, now, &webhooks);
+            claimed.extend(users.await?);
+        }
+        for claim in claimed {
+            tracing::info!(crossed = %claim.crossed, "alerts: budget crossed");
+            let body = crossings::message(
+                &claim,
+                &stats.time_zone,
+                now,
+                self.alerts.dashboard.as_deref(),
+            );
+            let (db, alerts, sender, stop) = (
+                self.db.clone(),
+                self.alerts.clone(),
+                self.sender.clone(),
+                stop.clone(),
+            );
+            self.sending.spawn(async move {
+                deliver(&db, &alerts, &sender, &claim.deliveries, &body, Some(stop)).await;
+            });
+        }
+        Ok(())
+    }
+
     /// Waits for the messages being sent (cut short when the server stops).
     pub async fn finish_sending(&mut self) {
         while self.sending.join_next().await.is_some() {}
@@ -106,6 +148,9 @@ pub async fn watch(state: AppState, sender: Sender, mut stop: Stop) {
                 let checked = watcher.check(&figures.system_health, as_of, &stop);
                 if let Err(error) = checked.await {
                     tracing::warn!(%error, "alerts: the change could not be recorded");
+                }
+                if let Err(error) = watcher.check_budgets(&figures, &stop).await {
+                    tracing::warn!(%error, "alerts: the budgets could not be checked");
                 }
             }
             Err(error) => tracing::warn!(%error, "alerts: no health to check"),

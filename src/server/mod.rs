@@ -321,6 +321,8 @@ pub mod testing {
 #[cfg(test)]
 mod alert_tests;
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 pub(crate) mod hostile_tests;
 #[cfg(test)]
 mod page_scripts_tests;

@@ -138,6 +138,39 @@ pub async fn log_test(
     Ok(ids)
 }
 
+/// Logs a budget alert saying what was `crossed` to each of `webhooks` as sending; their
+/// ids in order.
+pub(crate) async fn log_budget_sending(
+    conn: &mut AnyConnection,
+    crossed: &str,
+    now: DateTime<Utc>,
+    webhooks: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut ids = Vec::with_capacity(webhooks.len());
+    for webhook in webhooks {
+        let id = delivery_id();
+        sqlx::query(
+            "INSERT INTO alert_deliveries
+                 (id, created_at, kind, webhook, attempts, outcome, crossed)
+             VALUES ($1, $2, $3, $4, 0, $5, $6)",
+        )
+        .bind(&id)
+        .bind(now.timestamp_micros())
+        .bind(AlertKind::Budget.as_str())
+        .bind(webhook)
+        .bind(Outcome::Sending.as_str())
+        .bind(crossed)
+        .execute(&mut *conn)
+        .await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn delivery_id() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
 async fn log_sending(
     conn: &mut AnyConnection,
     kind: AlertKind,
@@ -148,7 +181,7 @@ async fn log_sending(
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut ids = Vec::with_capacity(webhooks.len());
     for webhook in webhooks {
-        let id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let id = delivery_id();
         sqlx::query(
             "INSERT INTO alert_deliveries
                  (id, created_at, kind, previous, status, webhook, attempts, outcome)
@@ -192,7 +225,7 @@ pub async fn finish(
 }
 
 const DELIVERY_COLUMNS: &str = "id, created_at, attempted_at, kind, previous, status, webhook,
-     attempts, outcome, http_status, error";
+     attempts, outcome, http_status, error, crossed";
 
 /// The deliveries `ids`, in that order.
 pub async fn deliveries(
@@ -265,7 +298,11 @@ fn delivery(row: &AnyRow, report: &ReportSettings) -> Result<Delivery, sqlx::Err
             .try_get::<Option<String>, _>("previous")?
             .map(|name| health(&name))
             .transpose()?,
-        status: health(&row.try_get::<String, _>("status")?)?,
+        status: row
+            .try_get::<Option<String>, _>("status")?
+            .map(|name| health(&name))
+            .transpose()?,
+        crossed: row.try_get("crossed")?,
         webhook: row.try_get("webhook")?,
         attempts: row.try_get("attempts")?,
         outcome: named(

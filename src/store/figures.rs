@@ -16,6 +16,7 @@
 //! asked for it; [`parts`] splits a window into buckets and raw edges.
 
 mod active_users;
+mod budgets;
 mod counts;
 mod error_groups;
 mod failures;
@@ -36,6 +37,7 @@ use crate::model::margin::CreditValues;
 use crate::model::range::DateRange;
 use crate::model::windows::Windows;
 use crate::store::db::Db;
+pub(crate) use budgets::decode_levels;
 use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use chrono_tz::Tz;
 use statement::{Ask, Row};
@@ -58,6 +60,8 @@ pub struct ReportSettings {
     pub refund_grace: chrono::Duration,
     /// What one credit earns in each tier, for revenue and margin.
     pub credit_values: CreditValues,
+    /// The budgets until an admin saves some (`Leptos.toml`).
+    pub budgets: crate::model::budgets::BudgetSettings,
 }
 
 /// `refund-grace-minutes` unless configured.
@@ -71,6 +75,7 @@ impl ReportSettings {
             health: HealthThresholds::default(),
             refund_grace: DEFAULT_REFUND_GRACE,
             credit_values: CreditValues::default(),
+            budgets: Default::default(),
         }
     }
 }
@@ -116,6 +121,7 @@ fn figures(report: &Report) -> Vec<Box<dyn Figure>> {
         Box::new(error_groups::ErrorGroups::new(report)),
         Box::new(projection::Projection::new(report)),
         Box::new(margin::MarginFigure::new(report)),
+        Box::new(budgets::BudgetFigures::new(report)),
     ]
 }
 
@@ -209,6 +215,7 @@ fn blank(report: &Report, chosen: Option<&DateRange>) -> DashboardStats {
         },
         margin: None,
         credit_values_unset: Vec::new(),
+        budgets: Default::default(),
     }
 }
 

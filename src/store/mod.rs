@@ -1,11 +1,12 @@
 //! Everything the server keeps: the database and its migrations (`db`), loading events
 //! (`ingest`), the running totals kept with them (`totals`), the figures read from both
-//! (`figures`), the log and user pages (`log`), alerts' history and delivery (`alerts`),
+//! (`figures`), the log and user pages (`log`), alerts' history and delivery (`alerts`), budgets and their crossings (`budgets`),
 //! admins' accounts, sessions and tokens (`auth`), and the demo data (`demo`).
 
 pub mod alerts;
 pub mod all_time;
 pub mod auth;
+pub mod budgets;
 pub mod db;
 pub mod demo;
 pub mod error_groups;

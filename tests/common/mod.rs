@@ -3,6 +3,8 @@
 //! servers on free loopback ports, and plain HTTP/1.1 over TCP.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

@@ -50,12 +50,7 @@ pub fn OverviewCards(stats: Signal<DashboardStats>) -> impl IntoView {
                 value=text(|s| percent(s.success_rate))
                 subtitle=text(|s| format!("{} refunds issued", count(s.refunds_last_7_days)))
             />
-            <StatCard
-                title=title("Cost Today", "Cost")
-                testid="cost-today"
-                value=text(|s| dollars(s.today_stats.cost))
-                subtitle=text(|_| "WaveSpeed charges".to_owned())
-            />
+            <CostTodayCard stats title=title("Cost Today", "Cost")/>
         </section>
     }
 }

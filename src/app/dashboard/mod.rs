@@ -2,6 +2,7 @@
 //! response, then refreshed in the browser every `refresh-seconds` through one server
 //! function call, keeping the last figures (and saying so) while the server is unreachable.
 
+mod budget_bar;
 mod cards;
 mod error_groups;
 mod failures;
@@ -15,6 +16,7 @@ mod tiers;
 mod top_users;
 mod trends;
 
+use budget_bar::*;
 use cards::*;
 use error_groups::*;
 use failures::*;

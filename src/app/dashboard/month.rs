@@ -24,7 +24,14 @@ pub fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
             </h2>
             <dl class="figures">
                 {figure("Total Generations", "month-generations", |s| count(s.month_stats.generations))}
-                {figure("WaveSpeed Cost", "month-cost", |s| dollars(s.month_stats.cost))}
+                <div class="figure" data-testid="month-cost">
+                    <dt>"WaveSpeed Cost"</dt>
+                    <dd>
+                        <span data-testid="value">{move || stats.with(|s| dollars(s.month_stats.cost))}</span>
+                        <BudgetOf stats which=|b| b.monthly.clone()/>
+                        <BudgetBar stats which=|b| b.monthly.clone() name="Monthly budget" testid="monthly-budget"/>
+                    </dd>
+                </div>
                 {figure("Success Rate", "month-success-rate", |s| percent(s.month_stats.success_rate))}
                 {figure("Avg Cost / Generation", "month-average-cost", |s| dollars(s.month_stats.average_cost))}
                 {figure("Refunds Issued", "month-refunds", |s| count(s.month_stats.refunds))}

@@ -63,14 +63,14 @@ impl Message<'_> {
                     "Test alert from usage-monitor: this webhook works. Health is {status} now."
                 )
             }
-            (AlertKind::Change, None) => format!("usage-monitor: health is {status}."),
-            (AlertKind::Change, Some(previous)) if alarming(self.health.status) => {
+            (_, None) => format!("usage-monitor: health is {status}."),
+            (_, Some(previous)) if alarming(self.health.status) => {
                 format!(
                     "usage-monitor: health is {status} (was {}).",
                     previous.as_str()
                 )
             }
-            (AlertKind::Change, Some(previous)) => format!(
+            (_, Some(previous)) => format!(
                 "usage-monitor: health is back to {status} (was {}).",
                 previous.as_str()
             ),

@@ -1,0 +1,169 @@
+//! The budgets admins set (`migrations/0012_budgets.sql`): the saved row, the log of its
+//! changes, the users over the per-user limit, and (`crossings`) the crossings claimed.
+
+pub mod crossings;
+
+use crate::model::budgets::{
+    BudgetChange, BudgetSettings, BudgetsPage, UserOverLimit, USERS_LISTED,
+};
+use crate::model::dashboard::Money;
+use crate::store::db::Db;
+use crate::store::figures::{from_micros, in_zone, ReportSettings};
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+
+/// How many changes the Alerts page lists.
+pub const CHANGES_LISTED: i64 = 20;
+
+/// The budgets in force: the saved ones, or `defaults` (`Leptos.toml`'s) when none are
+/// saved; and whether they are the defaults.
+pub async fn current(
+    db: &Db,
+    defaults: &BudgetSettings,
+) -> Result<(BudgetSettings, bool), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT daily_micros, monthly_micros, per_user_micros, levels
+         FROM budget_settings WHERE id = 1",
+    )
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok((defaults.clone(), true));
+    };
+    let amount = |name: &str| -> Result<Option<Money>, sqlx::Error> {
+        Ok(row.try_get::<Option<i64>, _>(name)?.map(Money::from_micros))
+    };
+    let levels: String = row.try_get("levels")?;
+    Ok((
+        BudgetSettings {
+            daily: amount("daily_micros")?,
+            monthly: amount("monthly_micros")?,
+            per_user: amount("per_user_micros")?,
+            levels: crate::store::figures::decode_levels(&levels)?,
+        },
+        false,
+    ))
+}
+
+/// Saves `new` as `admin`'s change at `now`, and logs it with what it replaced, in one
+/// transaction.
+pub async fn save(
+    db: &Db,
+    defaults: &BudgetSettings,
+    new: &BudgetSettings,
+    admin: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.writer().begin().await?;
+    let (old, from_config) = current(db, defaults).await?;
+    let levels: Vec<String> = new.levels.iter().map(u32::to_string).collect();
+    let micros = |money: Option<Money>| money.map(Money::micros);
+    sqlx::query(
+        "INSERT INTO budget_settings
+             (id, daily_micros, monthly_micros, per_user_micros, levels, changed_at, changed_by)
+         VALUES (1, $1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET
+             daily_micros = excluded.daily_micros, monthly_micros = excluded.monthly_micros,
+             per_user_micros = excluded.per_user_micros, levels = excluded.levels,
+             changed_at = excluded.changed_at, changed_by = excluded.changed_by",
+    )
+    .bind(micros(new.daily))
+    .bind(micros(new.monthly))
+    .bind(micros(new.per_user))
+    .bind(levels.join(","))
+    .bind(now.timestamp_micros())
+    .bind(admin)
+    .execute(&mut *tx)
+    .await?;
+    let old = if from_config {
+        format!("{} (Leptos.toml)", old.describe())
+    } else {
+        old.describe()
+    };
+    sqlx::query(
+        "INSERT INTO budget_changes (id, changed_at, admin, old, new) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(format!(
+        "{:016x}{:016x}",
+        fastrand::u64(..),
+        fastrand::u64(..)
+    ))
+    .bind(now.timestamp_micros())
+    .bind(admin)
+    .bind(old)
+    .bind(new.describe())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Users whose cost over the 24 hours before `now` passed `limit`, highest first, at most
+/// `max`: read from the index on `(created_at, user_id, cost_micros)`, a day of it.
+pub async fn users_over_limit(
+    db: &Db,
+    limit: Money,
+    now: DateTime<Utc>,
+    max: usize,
+) -> Result<Vec<UserOverLimit>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT user_id, CAST(SUM(cost_micros) AS BIGINT) AS cost FROM generations
+         WHERE created_at >= $1 AND created_at < $2
+         GROUP BY user_id HAVING SUM(cost_micros) > $3
+         ORDER BY cost DESC, user_id LIMIT $4",
+    )
+    .bind((now - Duration::hours(24)).timestamp_micros())
+    .bind(now.timestamp_micros())
+    .bind(limit.micros())
+    .bind(max as i64)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserOverLimit {
+                user_id: row.try_get("user_id")?,
+                cost: Money::from_micros(row.try_get("cost")?),
+            })
+        })
+        .collect()
+}
+
+/// What the Alerts page's Budgets panel shows at `now`.
+pub async fn page(
+    db: &Db,
+    report: &ReportSettings,
+    now: DateTime<Utc>,
+) -> Result<BudgetsPage, sqlx::Error> {
+    let (settings, from_config) = current(db, &report.budgets).await?;
+    let users_over_limit = match settings.per_user {
+        Some(limit) => users_over_limit(db, limit, now, USERS_LISTED).await?,
+        None => Vec::new(),
+    };
+    let rows = sqlx::query(
+        "SELECT changed_at, admin, old, new FROM budget_changes
+         ORDER BY changed_at DESC, id LIMIT $1",
+    )
+    .bind(CHANGES_LISTED)
+    .fetch_all(&db.pool)
+    .await?;
+    let changes = rows
+        .iter()
+        .map(|row| {
+            Ok(BudgetChange {
+                at: in_zone(from_micros(row.try_get("changed_at")?), report.time_zone),
+                admin: row.try_get("admin")?,
+                old: row.try_get("old")?,
+                new: row.try_get("new")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(BudgetsPage {
+        settings,
+        from_config,
+        changes,
+        users_over_limit,
+        time_zone: report.time_zone.name().to_owned(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
