@@ -2,9 +2,9 @@
 //! section for ours), each overridable by an environment variable. Every setting is read
 //! in this one place.
 
+use crate::model::budgets::{self, BudgetSettings};
 use crate::model::dashboard::{HealthThresholds, Money, Tier};
 use crate::model::margin::{credit_value_setting, CreditValues, MAX_CREDIT_VALUE_DOLLARS};
-use crate::model::budgets::{self, BudgetSettings};
 use crate::store::alerts::webhook::Webhook;
 use crate::store::alerts::AlertSettings;
 use crate::store::auth::session::SessionPolicy;

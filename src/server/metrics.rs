@@ -136,6 +136,7 @@ fn register_now(registry: &mut Registry, stats: &DashboardStats) {
             percent / 100.0,
         );
     }
+    register_budgets(registry, stats);
     gauge(
         registry,
         "cost_today_usd",
@@ -148,6 +149,32 @@ fn register_now(registry: &mut Registry, stats: &DashboardStats) {
         "Provider cost of this month's generations (reporting time zone), in US dollars",
         dollars(stats.month_stats.cost),
     );
+}
+
+/// Spend against the budgets that are set, and the users over their limit.
+fn register_budgets(registry: &mut Registry, stats: &DashboardStats) {
+    let budgets = &stats.budgets;
+    let spent = Family::<Labels, Level>::default();
+    for (name, used) in [("daily", &budgets.daily), ("monthly", &budgets.monthly)] {
+        if let Some(used) = used {
+            spent
+                .get_or_create(&vec![("budget", name.to_owned())])
+                .set(used.percent / 100.0);
+        }
+    }
+    registry.register(
+        "budget_spent_ratio",
+        "Today's (daily) and this month's (monthly) cost over its budget, past 1 when over; only budgets that are set",
+        spent,
+    );
+    if budgets.per_user_limit.is_some() {
+        gauge(
+            registry,
+            "users_over_limit",
+            "Users whose cost over the last 24 hours passed the per-user limit",
+            budgets.users_over_limit as f64,
+        );
+    }
 }
 
 fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {

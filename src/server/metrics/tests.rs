@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::config::Settings;
+use crate::model::money::Money;
 use crate::server::testing::TestServer;
 use crate::store::auth::token::{self, Scope};
 use crate::store::db::testing::on_each_backend;
@@ -125,7 +126,11 @@ async fn a_scrape_holds_the_figures_the_raw_rows_give() {
             .await
             .unwrap()
             .get("n");
-        let server = TestServer::start(db, Settings::defaults()).await;
+        // A daily budget and a per-user limit; no monthly budget.
+        let mut settings = Settings::defaults();
+        settings.report.budgets.daily = Some(Money::from_micros(1_000_000));
+        settings.report.budgets.per_user = Some(Money::from_micros(10_000));
+        let server = TestServer::start(db, settings).await;
         let (scrape, text) = parsed(scrape(&server, Some(&token)).await).await;
 
         let mut cost = std::collections::HashMap::<&str, i64>::new();
@@ -162,6 +167,13 @@ async fn a_scrape_holds_the_figures_the_raw_rows_give() {
         assert!((ratio * 100.0 - stats.system_health.failure_rate.unwrap()).abs() < 1e-9);
         let today = sample(&scrape, "usage_monitor_cost_today_usd", &[]);
         assert!((today - stats.today_stats.cost.micros() as f64 / 1e6).abs() < 1e-9);
+        let daily = stats.budgets.daily.as_ref().unwrap().percent / 100.0;
+        let ratio = sample(&scrape, "usage_monitor_budget_spent_ratio", &[("budget", "daily")]);
+        assert!((ratio - daily).abs() < 1e-9, "{ratio} {daily}");
+        assert!(!text.contains("budget=\"monthly\""), "{text}");
+        let over = sample(&scrape, "usage_monitor_users_over_limit", &[]);
+        assert!(over > 0.0);
+        assert_eq!(over, stats.budgets.users_over_limit as f64);
         // The newest generation was created a minute before `now`.
         let age = sample(&scrape, "usage_monitor_newest_event_age_seconds", &[]);
         let since = (Utc::now() - now).num_milliseconds() as f64 / 1e3;
