@@ -22,7 +22,7 @@ pub fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
                 {move || stats.with(|s| if s.range.is_some() { "Selected Range " } else { "This Month " })}
                 <span class="muted">{move || stats.with(|s| format!("({})", window_name(s, &month_label(s.generated_at))))}</span>
             </h2>
-            <dl class="figures">
+            <dl class="figures month-figures">
                 {figure("Total Generations", "month-generations", |s| count(s.month_stats.generations))}
                 <div class="figure" data-testid="month-cost">
                     <dt>"WaveSpeed Cost"</dt>
