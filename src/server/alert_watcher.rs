@@ -67,6 +67,12 @@ impl Watcher {
             dashboard: self.alerts.dashboard.as_deref(),
         }
         .body();
+        self.send(claim.deliveries, body, stop);
+        Ok(())
+    }
+
+    /// Starts sending `body` to the claimed `deliveries` without holding up the next check.
+    fn send(&mut self, deliveries: Vec<String>, body: serde_json::Value, stop: &Stop) {
         let (db, alerts, sender, stop) = (
             self.db.clone(),
             self.alerts.clone(),
@@ -74,9 +80,8 @@ impl Watcher {
             stop.clone(),
         );
         self.sending.spawn(async move {
-            deliver(&db, &alerts, &sender, &claim.deliveries, &body, Some(stop)).await;
+            deliver(&db, &alerts, &sender, &deliveries, &body, Some(stop)).await;
         });
-        Ok(())
     }
 
     /// Claims the budget crossings in `stats` (the default figures, computed at their
@@ -106,15 +111,7 @@ impl Watcher {
                 now,
                 self.alerts.dashboard.as_deref(),
             );
-            let (db, alerts, sender, stop) = (
-                self.db.clone(),
-                self.alerts.clone(),
-                self.sender.clone(),
-                stop.clone(),
-            );
-            self.sending.spawn(async move {
-                deliver(&db, &alerts, &sender, &claim.deliveries, &body, Some(stop)).await;
-            });
+            self.send(claim.deliveries, body, stop);
         }
         Ok(())
     }

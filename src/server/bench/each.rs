@@ -1,7 +1,7 @@
 //! The breakdown of the figures: each figure's statement alone, and a `/metrics` scrape's
 //! reads and text, so that a slow panel shows by name.
 
-use super::median;
+use super::{median, ms};
 use crate::model::dashboard::group_thousands;
 use crate::server::metrics::exposition;
 use crate::store::all_time;
@@ -54,23 +54,45 @@ pub async fn time_each(
 
 /// One row per figure, one column per backend and size.
 pub fn table(runs: &[(&str, u64, &[Timed])]) -> String {
-    let mut out = String::from(
-        "\nEach figure's statement alone, and a `/metrics` scrape, median:\n\n| figure |",
-    );
-    for (backend, rows, _) in runs {
-        let _ = write!(out, " {backend} {} |", group_thousands(*rows));
+    let columns: Vec<_> = runs
+        .iter()
+        .map(|(backend, rows, _)| (*backend, *rows))
+        .collect();
+    let Some((_, _, first)) = runs.first() else {
+        return String::new();
+    };
+    let rows = first.iter().enumerate().map(|(row, (name, _))| {
+        let cells = runs
+            .iter()
+            .map(|(_, _, times)| times.get(row).map_or(String::new(), |(_, t)| ms(*t)));
+        (name.to_string(), cells.collect())
+    });
+    grid(
+        "Each figure's statement alone, and a `/metrics` scrape, median:",
+        "figure",
+        &columns,
+        rows,
+    )
+}
+
+/// A Markdown table after its title: one column per backend and size, a row per name.
+pub fn grid(
+    title: &str,
+    what: &str,
+    columns: &[(&str, u64)],
+    rows: impl Iterator<Item = (String, Vec<String>)>,
+) -> String {
+    let mut out = format!("\n{title}\n\n| {what} |");
+    for (backend, size) in columns {
+        let _ = write!(out, " {backend} {} |", group_thousands(*size));
     }
     out.push_str("\n| --- |");
-    out.push_str(&" ---: |".repeat(runs.len()));
+    out.push_str(&" ---: |".repeat(columns.len()));
     out.push('\n');
-    let Some((_, _, first)) = runs.first() else {
-        return out;
-    };
-    for (row, (name, _)) in first.iter().enumerate() {
+    for (name, cells) in rows {
         let _ = write!(out, "| {name} |");
-        for (_, _, times) in runs {
-            let time = times.get(row).map_or(String::new(), |(_, t)| super::ms(*t));
-            let _ = write!(out, " {time} |");
+        for cell in cells {
+            let _ = write!(out, " {cell} |");
         }
         out.push('\n');
     }

@@ -11,7 +11,6 @@ use crate::store::db::Db;
 use crate::store::figures::{self, ReportSettings, Source};
 use crate::store::log;
 use chrono::Utc;
-use std::fmt::Write as _;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -193,29 +192,27 @@ async fn export_rate(db: &Db, settings: &ReportSettings) -> BenchResult<Panel> {
 
 /// One row per panel, one column per backend and size.
 pub fn table(runs: &[(&str, u64, &[Panel])]) -> String {
-    let mut out = String::from(
-        "\nEvery panel, median (the straightforward SQL's beside it where there is one):\n\n| panel |",
-    );
-    for (backend, rows, _) in runs {
-        let _ = write!(out, " {backend} {} |", group_thousands(*rows));
-    }
-    out.push_str("\n| --- |");
-    out.push_str(&" ---: |".repeat(runs.len()));
-    out.push('\n');
+    let columns: Vec<_> = runs
+        .iter()
+        .map(|(backend, rows, _)| (*backend, *rows))
+        .collect();
     let Some((_, _, first)) = runs.first() else {
-        return out;
+        return String::new();
     };
-    for (row, panel) in first.iter().enumerate() {
+    let rows = first.iter().enumerate().map(|(row, panel)| {
         // The export's name carries its row count, which differs by size.
         let name = panel.name.split(" (").next().unwrap_or(&panel.name);
-        let _ = write!(out, "| {name} |");
-        for (_, _, panels) in runs {
-            let cell = panels.get(row).map_or(String::new(), cell);
-            let _ = write!(out, " {cell} |");
-        }
-        out.push('\n');
-    }
-    out
+        let cells = runs
+            .iter()
+            .map(|(_, _, panels)| panels.get(row).map_or(String::new(), cell));
+        (name.to_owned(), cells.collect())
+    });
+    super::each::grid(
+        "Every panel, median (the straightforward SQL's beside it where there is one):",
+        "panel",
+        &columns,
+        rows,
+    )
 }
 
 fn cell(panel: &Panel) -> String {
