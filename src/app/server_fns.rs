@@ -190,6 +190,8 @@ pub async fn save_budgets(
     store::budgets::save(&state.db, &report.budgets, &settings, &admin.email, now)
         .await
         .map_err(|error| AppError::unavailable(&error).answered())?;
+    // This server's pages show the new budgets at once; others' within the figures' age.
+    state.stats.forget().await;
     tracing::info!(
         target: "audit",
         action = "budgets",

@@ -81,6 +81,12 @@ impl<T: Clone> Shared<T> {
         });
         outcome.map(|value| (value, finished))
     }
+
+    /// Drops the value kept, after any computation under way: the next request computes
+    /// anew. For a change this server made that its own pages must show at once.
+    pub async fn forget(&self) {
+        *self.latest.lock().await = None;
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +148,22 @@ mod tests {
             let later = get(&shared, &db, &settings).await.unwrap();
             assert_eq!(generations_today(&later), 2);
             assert!(later.generated_at > first.generated_at);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn forgotten_figures_are_computed_again_at_once() {
+        on_each_backend(|db| async move {
+            let settings = utc();
+            let shared = SharedStats::new(Duration::from_secs(5));
+            generation(&db, "g1").await;
+            let first = get(&shared, &db, &settings).await.unwrap();
+            generation(&db, "g2").await;
+            assert_eq!(get(&shared, &db, &settings).await.unwrap(), first);
+            shared.forget().await;
+            let after = get(&shared, &db, &settings).await.unwrap();
+            assert_eq!(generations_today(&after), 2);
         })
         .await;
     }
