@@ -8,6 +8,7 @@ mod each;
 mod panels;
 
 use crate::config::Settings;
+use crate::model::money::Money;
 use crate::server::{router, AppState};
 use crate::store::db::{Db, Durability};
 use crate::store::figures::Source;
@@ -122,6 +123,7 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
         return durability::run(&args).await;
     }
     let leptos_options = crate::config::leptos_options()?;
+    let settings = &with_every_figure(settings);
     std::fs::create_dir_all(&args.sqlite_dir)?;
     sqlx::any::install_default_drivers();
     let admin = if args.postgres.is_empty() {
@@ -143,6 +145,30 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
     }
     println!("{}", table(&outcome?));
     Ok(())
+}
+
+/// The settings with credit values and budgets wherever they are unset, so that margin and
+/// the users over the per-user limit are computed, as on a platform that uses them.
+fn with_every_figure(settings: &Settings) -> Settings {
+    let mut settings = settings.clone();
+    let report = &mut settings.report;
+    let values = &mut report.credit_values;
+    for (value, micros) in [
+        (&mut values.free, 0),
+        (&mut values.plus, 10_000),
+        (&mut values.pro, 8_000),
+    ] {
+        value.get_or_insert(Money::from_micros(micros));
+    }
+    let budgets = &mut report.budgets;
+    budgets.daily.get_or_insert(Money::from_micros(100_000_000));
+    budgets
+        .monthly
+        .get_or_insert(Money::from_micros(3_000_000_000));
+    budgets
+        .per_user
+        .get_or_insert(Money::from_micros(5_000_000));
+    settings
 }
 
 /// Generates `rows` generations into a file (before any clock starts, so that the import
