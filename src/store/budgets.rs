@@ -117,14 +117,15 @@ pub async fn users_over_limit(
     .bind(max as i64)
     .fetch_all(&db.pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(UserOverLimit {
-                user_id: row.try_get("user_id")?,
-                cost: Money::from_micros(row.try_get("cost")?),
-            })
-        })
-        .collect()
+    rows.iter().map(user_over_limit).collect()
+}
+
+/// A row of `user_id` and `cost`.
+pub(crate) fn user_over_limit(row: &sqlx::any::AnyRow) -> Result<UserOverLimit, sqlx::Error> {
+    Ok(UserOverLimit {
+        user_id: row.try_get("user_id")?,
+        cost: Money::from_micros(row.try_get("cost")?),
+    })
 }
 
 /// What the Alerts page's Budgets panel shows at `now`.

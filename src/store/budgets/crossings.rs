@@ -203,7 +203,6 @@ async fn unclaimed_users(
     at: DateTime<Utc>,
     day: &str,
 ) -> Result<Vec<UserOverLimit>, sqlx::Error> {
-    use sqlx::Row as _;
     let rows = sqlx::query(
         "SELECT user_id, CAST(SUM(cost_micros) AS BIGINT) AS cost FROM generations g
          WHERE created_at >= $1 AND created_at < $2
@@ -220,14 +219,7 @@ async fn unclaimed_users(
     .bind(USERS_PER_CHECK)
     .fetch_all(&db.pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(UserOverLimit {
-                user_id: row.try_get("user_id")?,
-                cost: Money::from_micros(row.try_get("cost")?),
-            })
-        })
-        .collect()
+    rows.iter().map(super::user_over_limit).collect()
 }
 
 /// `u1 ($12.00), u2 ($11.00) and 3 more`.
