@@ -119,6 +119,7 @@ fn figures(report: &Report) -> Vec<Box<dyn Figure>> {
         Box::new(trend::TrendBars::new(report)),
         Box::new(failures::RecentFailures::new(report)),
         Box::new(error_groups::ErrorGroups::new(report)),
+        // After the generations: it projects the month cost they wrote.
         Box::new(projection::Projection::new(report)),
         Box::new(margin::MarginFigure::new(report)),
         Box::new(budgets::BudgetFigures::new(report)),

@@ -1,5 +1,5 @@
-//! The month-end projection: this month's cost so far, the cost of the last 7 whole local
-//! days, and where the data begins (the first generation, found through the `created_at`
+//! The month-end projection: this month's cost so far (as the generations figure wrote it),
+//! the cost of the last 7 whole local days, and where the data begins (the first generation, found through the `created_at`
 //! index), so that a young platform's average is over the days it has.
 
 use super::counts::summed;
@@ -37,9 +37,8 @@ const FIRST_GENERATION: &str = "
 const MARK: Text = Text::column(0);
 const VALUE: Int = Int::column(0);
 
-/// What the projection reads: this month, the last 7 whole days, and what is left.
+/// What the projection reads: the last 7 whole days, and what is left of the month.
 struct Windows {
-    this_month: Window,
     last_7_whole_days: Window,
     rest_of_month: Window,
 }
@@ -48,8 +47,8 @@ pub(super) struct Projection {
     /// `None` with a range chosen: nothing to read, and no projection.
     windows: Option<Windows>,
     zone: chrono_tz::Tz,
-    /// Micro-dollars of this month so far and of the 7 days.
-    costs: [i64; 2],
+    /// Micro-dollars of the 7 days.
+    last_days: i64,
     first_generation: Option<i64>,
 }
 
@@ -58,12 +57,11 @@ impl Projection {
         let windows = &report.windows;
         Projection {
             windows: windows.rest_of_month.map(|rest_of_month| Windows {
-                this_month: windows.this_month,
                 last_7_whole_days: windows.last_7_whole_days,
                 rest_of_month,
             }),
             zone: report.settings.time_zone,
-            costs: [0; 2],
+            last_days: 0,
             first_generation: None,
         }
     }
@@ -76,7 +74,7 @@ impl Projection {
 impl Figure for Projection {
     fn ask(&self, ask: &mut Ask<'_>) {
         if let Some(w) = &self.windows {
-            ask.windows(&[w.this_month, w.last_7_whole_days], COST);
+            ask.windows(&[w.last_7_whole_days], COST);
             ask.once(FIRST_GENERATION, &[]);
         }
     }
@@ -85,8 +83,8 @@ impl Figure for Projection {
         let mark: Option<String> = row.text(MARK)?;
         if mark.is_some() {
             self.first_generation = Some(row.int(VALUE)?);
-        } else if let Some(cost) = self.costs.get_mut(row.window()?) {
-            *cost = summed(*cost, row.int(VALUE)?, row.sign()?)?;
+        } else {
+            self.last_days = summed(self.last_days, row.int(VALUE)?, row.sign()?)?;
         }
         Ok(())
     }
@@ -97,7 +95,9 @@ impl Figure for Projection {
         };
         let today = self.local_day(w.rest_of_month.start);
         let whole_days = whole_days_with_data(self.local_day(from_micros(first)), today);
-        let [so_far, last_days] = self.costs.map(Money::from_micros);
+        // The generations figure, earlier in the list, has written this month's cost.
+        let so_far = stats.month_stats.cost;
+        let last_days = Money::from_micros(self.last_days);
         stats.month_stats.projected_cost =
             projected_cost(so_far, last_days, whole_days, w.rest_of_month);
     }
