@@ -146,25 +146,13 @@ pub(crate) async fn log_budget_sending(
     now: DateTime<Utc>,
     webhooks: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut ids = Vec::with_capacity(webhooks.len());
-    for webhook in webhooks {
-        let id = delivery_id();
-        sqlx::query(
-            "INSERT INTO alert_deliveries
-                 (id, created_at, kind, webhook, attempts, outcome, crossed)
-             VALUES ($1, $2, $3, $4, 0, $5, $6)",
-        )
-        .bind(&id)
-        .bind(now.timestamp_micros())
-        .bind(AlertKind::Budget.as_str())
-        .bind(webhook)
-        .bind(Outcome::Sending.as_str())
-        .bind(crossed)
-        .execute(&mut *conn)
-        .await?;
-        ids.push(id);
-    }
-    Ok(ids)
+    let what = Logged {
+        kind: AlertKind::Budget,
+        previous: None,
+        status: None,
+        crossed: Some(crossed),
+    };
+    what.log_sending(conn, now, webhooks).await
 }
 
 fn delivery_id() -> String {
@@ -179,26 +167,54 @@ async fn log_sending(
     now: DateTime<Utc>,
     webhooks: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut ids = Vec::with_capacity(webhooks.len());
-    for webhook in webhooks {
-        let id = delivery_id();
-        sqlx::query(
-            "INSERT INTO alert_deliveries
-                 (id, created_at, kind, previous, status, webhook, attempts, outcome)
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
-        )
-        .bind(&id)
-        .bind(now.timestamp_micros())
-        .bind(kind.as_str())
-        .bind(previous.map(HealthStatus::as_str))
-        .bind(status.as_str())
-        .bind(webhook)
-        .bind(Outcome::Sending.as_str())
-        .execute(&mut *conn)
-        .await?;
-        ids.push(id);
+    let what = Logged {
+        kind,
+        previous: previous.map(HealthStatus::as_str),
+        status: Some(status.as_str()),
+        crossed: None,
+    };
+    what.log_sending(conn, now, webhooks).await
+}
+
+/// What a delivery log row says: a health change or test (`previous`, `status`), or a
+/// budget crossed.
+struct Logged<'a> {
+    kind: AlertKind,
+    previous: Option<&'a str>,
+    status: Option<&'a str>,
+    crossed: Option<&'a str>,
+}
+
+impl Logged<'_> {
+    /// Logs it to each of `webhooks` as sending; their ids in order.
+    async fn log_sending(
+        &self,
+        conn: &mut AnyConnection,
+        now: DateTime<Utc>,
+        webhooks: &[String],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let mut ids = Vec::with_capacity(webhooks.len());
+        for webhook in webhooks {
+            let id = delivery_id();
+            sqlx::query(
+                "INSERT INTO alert_deliveries
+                     (id, created_at, kind, previous, status, webhook, attempts, outcome, crossed)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+            )
+            .bind(&id)
+            .bind(now.timestamp_micros())
+            .bind(self.kind.as_str())
+            .bind(self.previous)
+            .bind(self.status)
+            .bind(webhook)
+            .bind(Outcome::Sending.as_str())
+            .bind(self.crossed)
+            .execute(&mut *conn)
+            .await?;
+            ids.push(id);
+        }
+        Ok(ids)
     }
-    Ok(ids)
 }
 
 /// Writes how delivery `id` ended.
