@@ -9,6 +9,7 @@ use crate::model::budgets::{
 use crate::model::dashboard::Money;
 use crate::store::db::Db;
 use crate::store::figures::{from_micros, in_zone, ReportSettings};
+use crate::store::user_ranking;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
@@ -98,26 +99,26 @@ pub async fn save(
 }
 
 /// Users whose cost over the 24 hours before `now` passed `limit`, highest first, at most
-/// `max`: read from the index on `(created_at, user_id, cost_micros)`, a day of it.
+/// `max`: from the per-user totals ([`crate::store::user_ranking::over`]).
 pub async fn users_over_limit(
     db: &Db,
     limit: Money,
     now: DateTime<Utc>,
     max: usize,
 ) -> Result<Vec<UserOverLimit>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT user_id, CAST(SUM(cost_micros) AS BIGINT) AS cost FROM generations
-         WHERE created_at >= $1 AND created_at < $2
-         GROUP BY user_id HAVING SUM(cost_micros) > $3
-         ORDER BY cost DESC, user_id LIMIT $4",
-    )
-    .bind((now - Duration::hours(24)).timestamp_micros())
-    .bind(now.timestamp_micros())
-    .bind(limit.micros())
-    .bind(max as i64)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter().map(user_over_limit).collect()
+    let window = (
+        (now - Duration::hours(24)).timestamp_micros(),
+        now.timestamp_micros(),
+    );
+    let mut conn = db.pool.acquire().await?;
+    let over = user_ranking::over(&mut conn, window, limit.micros(), max).await?;
+    Ok(over
+        .into_iter()
+        .map(|sum| UserOverLimit {
+            user_id: sum.user_id,
+            cost: Money::from_micros(sum.cost_micros),
+        })
+        .collect())
 }
 
 /// A row of `user_id` and `cost`.

@@ -210,6 +210,20 @@ impl Db {
         &self.writer
     }
 
+    /// A read-only transaction whose statements all see one snapshot: SQLite's deferred
+    /// transaction keeps the snapshot of its first read; PostgreSQL needs repeatable read.
+    pub async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if !self.is_sqlite() {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// SQLite rather than PostgreSQL, for the few statements that differ (transactions).
     pub fn is_sqlite(&self) -> bool {
         self.pool.connect_options().database_url.scheme() == "sqlite"

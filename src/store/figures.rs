@@ -23,7 +23,7 @@ mod failures;
 mod generations;
 pub mod latency;
 mod margin;
-mod parts;
+pub(crate) mod parts;
 mod projection;
 mod providers;
 mod reconciliation;

@@ -18,7 +18,10 @@ use crate::model::log::{
 };
 use crate::model::windows::{Window, Windows};
 use crate::store::db::Db;
+use crate::store::figures::parts::range as range_of;
 use crate::store::figures::{from_micros, in_zone, ReportSettings};
+use crate::store::totals::users::LONG_SPAN;
+use crate::store::user_ranking;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::any::AnyRow;
@@ -247,18 +250,18 @@ impl LogColumns {
 
 const USER: &str = "SELECT tier, credits FROM users WHERE id = $1";
 
+/// A user's totals over all time: the sum of their rows of the longest span.
 const USER_GENERATIONS: &str = "
-    SELECT COUNT(*) AS generations,
-           COUNT(*) FILTER (WHERE g.status = 'succeeded') AS succeeded,
-           COUNT(*) FILTER (WHERE g.status = 'failed') AS failed,
-           COUNT(*) FILTER (WHERE g.status = 'pending') AS pending,
-           CAST(COALESCE(SUM(g.cost_micros), 0) AS BIGINT) AS spend,
-           CAST(COALESCE(SUM(g.credits), 0) AS BIGINT) AS credits_used,
-           MIN(g.created_at) AS first_generation, MAX(g.created_at) AS last_generation,
-           CAST(COALESCE(SUM(r.credits), 0) AS BIGINT) AS credits_refunded
-    FROM generations g
-    LEFT JOIN refunds r ON r.generation_id = g.id
-    WHERE g.user_id = $1";
+    SELECT CAST(COALESCE(SUM(generations), 0) AS BIGINT) AS generations,
+           CAST(COALESCE(SUM(succeeded), 0) AS BIGINT) AS succeeded,
+           CAST(COALESCE(SUM(failed), 0) AS BIGINT) AS failed,
+           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) AS spend,
+           CAST(COALESCE(SUM(credits), 0) AS BIGINT) AS credits_used,
+           CAST(COALESCE(SUM(refunded), 0) AS BIGINT) AS credits_refunded,
+           (SELECT MIN(created_at) FROM generations WHERE user_id = $1) AS first_generation,
+           (SELECT MAX(created_at) FROM generations WHERE user_id = $1) AS last_generation
+    FROM user_totals
+    WHERE user_id = $1 AND span = $2";
 
 /// A user's page, read in one snapshot; `None` if there is no such user.
 pub async fn user(
@@ -267,12 +270,13 @@ pub async fn user(
     id: &str,
 ) -> Result<Option<UserPage>, sqlx::Error> {
     let zone = settings.time_zone;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_snapshot().await?;
     let Some(user) = sqlx::query(USER).bind(id).fetch_optional(&mut *tx).await? else {
         return Ok(None);
     };
     let totals = sqlx::query(USER_GENERATIONS)
         .bind(id)
+        .bind(LONG_SPAN)
         .fetch_one(&mut *tx)
         .await?;
     let failed = LogFilter {
@@ -285,14 +289,17 @@ pub async fn user(
         .await?;
     tx.commit().await?;
     let at = |micros: Option<i64>| micros.map(|m| in_zone(from_micros(m), zone));
+    let generations: i64 = totals.try_get("generations")?;
+    let succeeded: i64 = totals.try_get("succeeded")?;
+    let failed: i64 = totals.try_get("failed")?;
     Ok(Some(UserPage {
         id: id.to_owned(),
         tier: read_tier(&user, "tier")?,
         balance: user.try_get("credits")?,
-        generations: totals.try_get("generations")?,
-        succeeded: totals.try_get("succeeded")?,
-        failed: totals.try_get("failed")?,
-        pending: totals.try_get("pending")?,
+        generations,
+        succeeded,
+        failed,
+        pending: generations - succeeded - failed,
         spend: Money::from_micros(totals.try_get("spend")?),
         credits_used: totals.try_get("credits_used")?,
         first_generation: at(totals.try_get("first_generation")?),
@@ -303,28 +310,8 @@ pub async fn user(
     }))
 }
 
-/// The users whose generations of a window cost the most, ties by id. The one figure read
-/// from the raw rows of its whole window (see [`super::TOP_USERS_MAX_AGE`]): the window's
-/// rows are summed per user alone, and only the top users' tiers and refunds are looked up.
-const TOP_USERS_BY_COST: &str = "
-    WITH top AS (
-        SELECT user_id, COUNT(*) AS generations, CAST(SUM(cost_micros) AS BIGINT) AS cost,
-               CAST(SUM(credits) AS BIGINT) AS credits
-        FROM generations
-        WHERE created_at >= $1 AND created_at < $2
-        GROUP BY user_id
-        ORDER BY 3 DESC, user_id
-        LIMIT $3)
-    SELECT t.user_id, u.tier, t.generations, t.cost,
-           t.credits - CAST(COALESCE((
-               SELECT SUM(r.credits) FROM generations g JOIN refunds r ON r.generation_id = g.id
-               WHERE g.user_id = t.user_id AND g.created_at >= $1 AND g.created_at < $2), 0)
-               AS BIGINT) AS consumed
-    FROM top t
-    JOIN users u ON u.id = t.user_id
-    ORDER BY t.cost DESC, t.user_id";
-
-/// The top users by cost this month as of `now`, or in the chosen `range`.
+/// The top users by cost this month as of `now`, or in the chosen `range`, ranked from the
+/// per-user totals ([`crate::store::user_ranking`]); only their tiers are read besides.
 pub async fn top_users(
     db: &Db,
     settings: &ReportSettings,
@@ -332,26 +319,24 @@ pub async fn top_users(
     range: Option<&DateRange>,
 ) -> Result<TopUsers, sqlx::Error> {
     let zone = settings.time_zone;
-    let windows = Windows::chosen(now, zone, range);
-    let window = windows.this_month;
-    let rows = sqlx::query(TOP_USERS_BY_COST)
-        .bind(window.start.timestamp_micros())
-        .bind(window.end.timestamp_micros())
-        .bind(TOP_USERS as i64)
-        .fetch_all(&db.pool)
-        .await?;
-    let users = rows
-        .iter()
-        .map(|row| {
-            Ok(TopUser {
-                id: row.try_get("user_id")?,
-                tier: read_tier(row, "tier")?,
-                generations: row.try_get("generations")?,
-                cost: Money::from_micros(row.try_get("cost")?),
-                consumed: row.try_get("consumed")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+    let window = Windows::chosen(now, zone, range).this_month;
+    let mut tx = db.begin_snapshot().await?;
+    let ranked = user_ranking::costliest(&mut tx, range_of(window), TOP_USERS).await?;
+    let mut users = Vec::with_capacity(ranked.len());
+    for sum in ranked {
+        let tier = sqlx::query("SELECT tier FROM users WHERE id = $1")
+            .bind(&sum.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        users.push(TopUser {
+            tier: read_tier(&tier, "tier")?,
+            id: sum.user_id,
+            generations: sum.generations,
+            cost: Money::from_micros(sum.cost_micros),
+            consumed: sum.consumed,
+        });
+    }
+    tx.commit().await?;
     Ok(TopUsers {
         users,
         generated_at: in_zone(now, zone),

@@ -14,3 +14,4 @@ pub mod figures;
 pub mod ingest;
 pub mod log;
 pub mod totals;
+pub mod user_ranking;

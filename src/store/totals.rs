@@ -6,6 +6,7 @@
 //! transaction, in sorted key order; `rebuild` recomputes everything from the raw rows.
 
 pub mod grand;
+pub mod users;
 
 use crate::model::dashboard::Tier;
 use crate::model::event::Status;
@@ -37,6 +38,7 @@ pub fn bucket_ceil(micros: i64, span: i64) -> i64 {
 
 /// What one generation (with its refund, if any) adds to the totals.
 pub struct Contribution<'a> {
+    pub user_id: &'a str,
     pub created_at: i64,
     pub provider: &'a str,
     pub status: Status,
@@ -82,11 +84,13 @@ pub struct Deltas {
     activity: BTreeMap<(i64, i64), i64>,
     /// Finished generations by span, bucket, provider and latency bin.
     latency: BTreeMap<(i64, i64, String, i64), i64>,
+    users: users::UserDeltas,
 }
 
 impl Deltas {
     /// Adds (`sign` 1) or takes away (`sign` -1) a generation's share of the totals.
     pub fn generation(&mut self, g: &Contribution<'_>, sign: i64) {
+        users::add(&mut self.users, g, sign);
         let refunded = g.refund.map_or(0, |(credits, _)| credits);
         for span in SPANS {
             let bucket = bucket_floor(g.created_at, span);
@@ -145,6 +149,7 @@ impl Deltas {
             balances,
             activity,
             latency,
+            users,
         } = self;
         add_generation_totals(conn, generations).await?;
         let refunds: Vec<_> = refunds.into_iter().filter(|(_, c)| *c != 0).collect();
@@ -168,7 +173,8 @@ impl Deltas {
             |((span, bucket), users)| [(*span).into(), (*bucket).into(), (*users).into()],
         )
         .await?;
-        add_latency_totals(conn, latency).await
+        add_latency_totals(conn, latency).await?;
+        users::apply(conn, users).await
     }
 }
 
@@ -292,6 +298,8 @@ pub struct Snapshot {
     pub last_generation_at: Vec<(String, i64)>,
     pub activity: Vec<(i64, i64, i64)>,
     pub latency: Vec<(i64, i64, String, i64, i64)>,
+    /// By user, span and bucket.
+    pub users: Vec<(String, i64, i64, users::UserCounts)>,
     pub grand: grand::GrandTotals,
 }
 
@@ -312,6 +320,7 @@ impl Snapshot {
             )
             .await?,
             latency: read_latency_totals(conn).await?,
+            users: users::read_all(conn).await?,
             grand: grand::GrandTotals::read(conn).await?,
         })
     }
@@ -432,10 +441,11 @@ async fn read_latency_totals(
 /// The statements that compute the totals from the raw rows: those of the migrations that
 /// last laid out the totals tables (and filled them), so that the two can never disagree.
 fn fill_statements() -> impl Iterator<Item = &'static str> {
-    const MIGRATIONS: [&str; 3] = [
+    const MIGRATIONS: [&str; 4] = [
         include_str!("../../migrations/0006_reconciliation_totals.sql"),
         include_str!("../../migrations/0007_latency_totals.sql"),
         include_str!("../../migrations/0009_grand_totals.sql"),
+        include_str!("../../migrations/0013_user_totals.sql"),
     ];
     MIGRATIONS.into_iter().flat_map(|migration| {
         let (_, fill) = migration
@@ -468,6 +478,7 @@ pub async fn rebuild(db: &crate::store::db::Db) -> Result<Rebuilt, sqlx::Error> 
         "activity_totals",
         "latency_totals",
         "grand_totals",
+        "user_totals",
     ] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)
@@ -507,19 +518,21 @@ mod tests {
     #[test]
     fn the_migrations_give_the_rebuild_its_statements() {
         let statements: Vec<_> = fill_statements().collect();
-        assert_eq!(statements.len(), 9);
+        assert_eq!(statements.len(), 10);
         assert!(statements[0].starts_with("INSERT INTO generation_totals"));
         assert!(statements[3].starts_with("UPDATE users SET last_generation_at"));
         assert!(statements[4].starts_with("INSERT INTO activity_totals"));
         assert!(statements[5].starts_with("INSERT INTO latency_totals"));
-        assert!(statements[6..]
+        assert!(statements[6..9]
             .iter()
             .all(|s| s.starts_with("INSERT INTO grand_totals")));
+        assert!(statements[9].starts_with("INSERT INTO user_totals"));
     }
 
     #[test]
     fn a_change_is_the_new_contribution_minus_the_old() {
         let pending = Contribution {
+            user_id: "u1",
             created_at: 0,
             provider: "Flux",
             status: Status::Pending,
@@ -563,6 +576,7 @@ mod tests {
     #[test]
     fn reconciliation_counts_failures_without_refund_and_refunds_over_the_charge() {
         let unrefunded = Contribution {
+            user_id: "u1",
             created_at: 0,
             provider: "Flux",
             status: Status::Failed,

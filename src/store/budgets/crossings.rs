@@ -8,6 +8,7 @@ use crate::model::dashboard::{DashboardStats, Money};
 use crate::model::format::dollars;
 use crate::store::alerts::log_budget_sending;
 use crate::store::db::Db;
+use crate::store::user_ranking;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
@@ -203,22 +204,26 @@ async fn unclaimed_users(
     at: DateTime<Utc>,
     day: &str,
 ) -> Result<Vec<UserOverLimit>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT user_id, CAST(SUM(cost_micros) AS BIGINT) AS cost FROM generations g
-         WHERE created_at >= $1 AND created_at < $2
-         GROUP BY user_id HAVING SUM(cost_micros) > $3
-            AND NOT EXISTS (SELECT 1 FROM budget_crossings c
-                            WHERE c.budget = 'user' AND c.period = $4 AND c.level = 0
-                              AND c.user_id = g.user_id)
-         ORDER BY cost DESC, user_id LIMIT $5",
-    )
-    .bind((at - chrono::Duration::hours(24)).timestamp_micros())
-    .bind(at.timestamp_micros())
-    .bind(limit.micros())
-    .bind(day)
-    .bind(USERS_PER_CHECK)
-    .fetch_all(&db.pool)
-    .await?;
+    let window = (
+        (at - chrono::Duration::hours(24)).timestamp_micros(),
+        at.timestamp_micros(),
+    );
+    let sql = format!(
+        "{} SELECT user_id, cost_micros AS cost FROM ({}) s
+         WHERE cost_micros > $1
+           AND NOT EXISTS (SELECT 1 FROM budget_crossings c
+                           WHERE c.budget = 'user' AND c.period = $2 AND c.level = 0
+                             AND c.user_id = s.user_id)
+         ORDER BY cost_micros DESC, user_id LIMIT $3",
+        user_ranking::over_candidates(window, "$1"),
+        user_ranking::sums_sql(window)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(limit.micros())
+        .bind(day)
+        .bind(USERS_PER_CHECK)
+        .fetch_all(&db.pool)
+        .await?;
     rows.iter().map(super::user_over_limit).collect()
 }
 

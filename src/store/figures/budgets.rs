@@ -5,15 +5,15 @@
 //! dashboard shows: a budget is about today and this month. The budgets themselves are
 //! read in the same statement (the saved row, or `Leptos.toml`'s when none is saved), so
 //! that every server sees an admin's change at its next figures. Users over the limit are
-//! counted from the index on `(created_at, user_id, cost_micros)` alone, only when a limit
-//! is set: a day of its entries, however many generations there are in all.
+//! counted from the per-user totals (`crate::store::user_ranking`), only when a limit is set.
 
-use super::parts::range;
+use super::parts::{range, Range};
 use super::statement::{Ask, Int, Query, Row, Text};
-use super::{Figure, Report};
+use super::{Figure, Report, Source};
 use crate::model::budgets::{BudgetSettings, BudgetUse, Budgets};
 use crate::model::dashboard::{DashboardStats, Money};
 use crate::model::windows::{Window, Windows};
+use crate::store::user_ranking;
 
 /// What a row is: the first integer column.
 const WHAT: Int = Int::column(0);
@@ -46,21 +46,31 @@ const DAILY: Int = Int::column(1);
 const MONTHLY: Int = Int::column(2);
 const PER_USER: Int = Int::column(3);
 
-/// The per-user limit in force: the saved one, or `$3` (`Leptos.toml`'s, 0 for none)
+/// The per-user limit in force: the saved one, or `$1` (`Leptos.toml`'s, 0 for none)
 /// when none is saved.
 const LIMIT: &str =
-    "(SELECT CASE WHEN COUNT(*) = 0 THEN $3 ELSE COALESCE(MAX(per_user_micros), 0) END
+    "(SELECT CASE WHEN COUNT(*) = 0 THEN $1 ELSE COALESCE(MAX(per_user_micros), 0) END
       FROM budget_settings WHERE id = 1)";
 
-/// Users over the limit in the window `$1`..`$2`. The same for both sources: the totals
-/// are not kept per user.
-fn over_limit_sql() -> String {
+/// Users over the limit in `window`: from the per-user totals, or from the raw rows.
+fn over_limit_sql(source: Source, window: Range) -> String {
+    let over_limit = match source {
+        Source::Totals => format!(
+            "{} SELECT user_id FROM ({}) s WHERE cost_micros > {LIMIT}",
+            user_ranking::over_candidates(window, LIMIT),
+            user_ranking::sums_sql(window)
+        ),
+        Source::RawRows => format!(
+            "SELECT user_id FROM generations
+             WHERE created_at >= {} AND created_at < {}
+             GROUP BY user_id HAVING SUM(cost_micros) > {LIMIT}",
+            window.0, window.1
+        ),
+    };
     format!(
         "SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(2 AS BIGINT),
                 COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
-         FROM (SELECT user_id FROM generations
-               WHERE created_at >= $1 AND created_at < $2 AND {LIMIT} > 0
-               GROUP BY user_id HAVING SUM(cost_micros) > {LIMIT}) over_limit"
+         FROM ({over_limit}) over_limit WHERE {LIMIT} > 0"
     )
 }
 const USERS: Int = Int::column(1);
@@ -92,9 +102,9 @@ impl Figure for BudgetFigures {
     fn ask(&self, ask: &mut Ask<'_>) {
         ask.windows(&self.windows, COST);
         ask.once(SAVED, &[]);
-        let (start, end) = range(self.last_24h);
         let default_limit = self.settings.per_user.map_or(0, Money::micros);
-        ask.once(&over_limit_sql(), &[start, end, default_limit]);
+        let sql = over_limit_sql(ask.source(), range(self.last_24h));
+        ask.once(&sql, &[default_limit]);
     }
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {

@@ -6,9 +6,9 @@ use crate::model::windows::Window;
 use crate::store::totals::{bucket_ceil, bucket_floor, SPANS};
 
 /// A window as microseconds: start inclusive, end exclusive.
-pub(super) type Range = (i64, i64);
+pub(crate) type Range = (i64, i64);
 
-pub(super) fn range(window: Window) -> Range {
+pub(crate) fn range(window: Window) -> Range {
     (
         window.start.timestamp_micros(),
         window.end.timestamp_micros(),
@@ -17,7 +17,7 @@ pub(super) fn range(window: Window) -> Range {
 
 /// What a window query reads: whole buckets of one span from the totals, or raw rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Part {
+pub(crate) enum Part {
     Buckets { span: i64, range: Range },
     Raw(Range),
 }
@@ -28,14 +28,14 @@ pub(super) fn parts(source: Source, window: Window) -> Vec<(Part, i64)> {
     if source == Source::RawRows {
         return vec![(Part::Raw(range(window)), 1)];
     }
+    parts_in(&SPANS, range(window))
+}
+
+/// The parts that read `window` from totals kept in buckets of `spans` (longest first) and
+/// from raw rows at its edges, as [`cover`] finds them, runs of buckets merged.
+pub(crate) fn parts_in(spans: &[i64], window: Range) -> Vec<(Part, i64)> {
     let mut pieces = Vec::new();
-    cover(
-        range(window),
-        1,
-        &SPANS,
-        window.end.timestamp_micros(),
-        &mut pieces,
-    );
+    cover(window, 1, spans, window.1, &mut pieces);
     let mut buckets = Vec::new();
     let mut raw = Vec::new();
     for (part, sign) in pieces {

@@ -85,6 +85,7 @@ impl GenerationRow {
 
     fn contribution(&self, tier: Tier) -> Contribution<'_> {
         Contribution {
+            user_id: &self.user_id,
             created_at: self.created_at,
             provider: &self.provider,
             status: self.status,

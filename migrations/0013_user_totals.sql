@@ -1,0 +1,50 @@
+-- Running totals per user, so that top users over any range, a user's page and each
+-- user's cost over the last 24 hours are read from a few rows per user instead of the
+-- user's generations (src/store/totals.rs, src/store/top_users.rs). Buckets of one UTC day
+-- and of 32 UTC days: a month or 30 days lies in at most two 32-day buckets, which bound
+-- each user's cost in it from above, so that the top users are found by reading the
+-- buckets' users by cost, highest first, and summing exactly only those that could rank.
+CREATE TABLE user_totals (
+    user_id     TEXT NOT NULL,
+    span        BIGINT NOT NULL,
+    bucket      BIGINT NOT NULL,
+    generations BIGINT NOT NULL,
+    succeeded   BIGINT NOT NULL,
+    failed      BIGINT NOT NULL,
+    cost_micros BIGINT NOT NULL,
+    -- Credits charged, and refunded to generations of the bucket.
+    credits     BIGINT NOT NULL,
+    refunded    BIGINT NOT NULL,
+    PRIMARY KEY (user_id, span, bucket)
+);
+
+-- A bucket's users, costliest last: read backwards for the top users and the users over
+-- the per-user limit.
+CREATE INDEX user_totals_bucket_cost ON user_totals (span, bucket, cost_micros);
+
+-- A user's generations by time: the log filtered by user pages through it by key, and a
+-- user's rows at a window's edges are read from it. It replaces the index on user_id alone.
+DROP INDEX generations_user_id;
+CREATE INDEX generations_user_id_created_at ON generations (user_id, created_at);
+
+-- Read by nothing any more: users over the limit come from user_totals, and failures by
+-- time from the index of failures by time, group and provider.
+DROP INDEX generations_created_at_user_cost;
+DROP INDEX generations_failed_created_at;
+
+-- fill: the totals from the raw rows; `usage-monitor rebuild-totals` runs the statement below.
+INSERT INTO user_totals
+    (user_id, span, bucket, generations, succeeded, failed, cost_micros, credits, refunded)
+SELECT g.user_id,
+       s.span,
+       g.created_at - ((g.created_at % s.span) + s.span) % s.span,
+       COUNT(*),
+       COUNT(*) FILTER (WHERE g.status = 'succeeded'),
+       COUNT(*) FILTER (WHERE g.status = 'failed'),
+       CAST(SUM(g.cost_micros) AS BIGINT),
+       CAST(SUM(g.credits) AS BIGINT),
+       CAST(COALESCE(SUM(r.credits), 0) AS BIGINT)
+FROM generations g
+LEFT JOIN refunds r ON r.generation_id = g.id
+CROSS JOIN (SELECT 2764800000000 AS span UNION ALL SELECT 86400000000) s
+GROUP BY 1, 2, 3;

@@ -1,0 +1,255 @@
+//! Users ranked by their cost over a window, from the per-user totals
+//! (`crate::store::totals::users`): the costliest few, and those over a limit.
+//!
+//! A user's cost over a window is at most their cost over the buckets that cover it. The
+//! users of each covering bucket are read costliest first from the index, a page at a
+//! time, and only the users read so far are summed exactly (whole buckets inside the
+//! window, raw rows at its edges). Once the `n`th exact cost is above the sum of the costs
+//! where the pages stopped, no user unread can rank: with a long tail of users, a few pages
+//! decide it, however many users and generations there are.
+
+use crate::store::db::bulk::id_lists;
+use crate::store::figures::parts::{parts_in, Part, Range};
+use crate::store::totals::users::USER_SPANS;
+use crate::store::totals::{bucket_floor, DAY};
+use sqlx::{AnyConnection, Row};
+use std::collections::HashSet;
+
+/// Users read from each covering bucket at a time.
+const PAGE: i64 = 32;
+
+/// A user's generations, cost and credits consumed (charged minus refunded) in a window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSum {
+    pub user_id: String,
+    pub generations: i64,
+    pub cost_micros: i64,
+    pub consumed: i64,
+}
+
+/// Costliest first, ties by id.
+fn rank(sums: &mut [UserSum]) {
+    sums.sort_by(|a, b| {
+        (b.cost_micros.cmp(&a.cost_micros)).then_with(|| a.user_id.cmp(&b.user_id))
+    });
+}
+
+/// The span whose buckets bound a user's cost over `window` tightly and few at a time:
+/// days for a window of a day or two, else 32 days.
+fn bounding_span((start, end): Range) -> i64 {
+    if end - start <= 2 * DAY {
+        DAY
+    } else {
+        USER_SPANS[0]
+    }
+}
+
+/// The buckets of `span` that `window` touches.
+fn covering((start, end): Range, span: i64) -> Vec<i64> {
+    let first = bucket_floor(start, span);
+    (0..)
+        .map(|i| first + i * span)
+        .take_while(|&bucket| bucket < end)
+        .collect()
+}
+
+/// One covering bucket's users, read costliest first.
+struct Bucket {
+    span: i64,
+    bucket: i64,
+    /// The cost and id where the last page stopped.
+    last: Option<(i64, String)>,
+    done: bool,
+}
+
+impl Bucket {
+    /// The next page's ids; marks the bucket done when it has no more.
+    async fn next_page(&mut self, conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
+        let after = match self.last {
+            Some(_) => "AND (cost_micros < $3 OR (cost_micros = $3 AND user_id < $4))",
+            None => "",
+        };
+        let sql = format!(
+            "SELECT user_id, cost_micros FROM user_totals
+             WHERE span = $1 AND bucket = $2 {after}
+             ORDER BY cost_micros DESC, user_id DESC LIMIT {PAGE}"
+        );
+        let mut query = sqlx::query(&sql).bind(self.span).bind(self.bucket);
+        if let Some((cost, id)) = &self.last {
+            query = query.bind(*cost).bind(id.clone());
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        self.done = rows.len() < PAGE as usize;
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("user_id")?;
+            self.last = Some((row.try_get("cost_micros")?, id.clone()));
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// The most an unread user of this bucket can have cost in it.
+    fn bound(&self) -> i64 {
+        match (&self.last, self.done) {
+            (_, true) => 0,
+            (Some((cost, _)), false) => *cost,
+            (None, false) => i64::MAX,
+        }
+    }
+}
+
+/// The `n` users who cost most over `window` (with at least one generation in it),
+/// costliest first, ties by id. `conn` should be in a snapshot
+/// ([`crate::store::db::Db::begin_snapshot`]).
+pub async fn costliest(
+    conn: &mut AnyConnection,
+    window: Range,
+    n: usize,
+) -> Result<Vec<UserSum>, sqlx::Error> {
+    let span = bounding_span(window);
+    let mut buckets: Vec<Bucket> = covering(window, span)
+        .into_iter()
+        .map(|bucket| Bucket {
+            span,
+            bucket,
+            last: None,
+            done: false,
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let mut best: Vec<UserSum> = Vec::new();
+    while n > 0 && buckets.iter().any(|b| !b.done) {
+        let mut unseen = Vec::new();
+        for bucket in buckets.iter_mut().filter(|b| !b.done) {
+            for id in bucket.next_page(conn).await? {
+                if seen.insert(id.clone()) {
+                    unseen.push(id);
+                }
+            }
+        }
+        best.extend(sums(conn, &unseen, window).await?);
+        rank(&mut best);
+        best.truncate(n);
+        let bound = buckets
+            .iter()
+            .fold(0i64, |sum, b| sum.saturating_add(b.bound()));
+        if best.len() == n && best[n - 1].cost_micros > bound {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// The users whose cost over `window` is above `limit_micros`, costliest first, at most
+/// `max`.
+pub async fn over(
+    conn: &mut AnyConnection,
+    window: Range,
+    limit_micros: i64,
+    max: usize,
+) -> Result<Vec<UserSum>, sqlx::Error> {
+    let sql = format!(
+        "{} SELECT * FROM ({}) s WHERE cost_micros > $1 ORDER BY cost_micros DESC, user_id LIMIT $2",
+        over_candidates(window, "$1"),
+        sums_sql(window)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(limit_micros)
+        .bind(max as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(read_sum).collect()
+}
+
+/// `WITH chosen AS (…)`: the users who may be over `limit` (an SQL expression) in
+/// `window`. A user over it is over `limit / k` in one of the `k` buckets covering the
+/// window, read from the index of each bucket's users by cost.
+pub fn over_candidates(window: Range, limit: &str) -> String {
+    let span = bounding_span(window);
+    let buckets = covering(window, span);
+    let (first, last) = (
+        buckets.first().copied().unwrap_or(0),
+        buckets.last().copied().unwrap_or(-1),
+    );
+    let k = buckets.len().max(1);
+    format!(
+        "WITH chosen AS (
+             SELECT DISTINCT user_id AS id FROM user_totals
+             WHERE span = {span} AND bucket >= {first} AND bucket <= {last}
+               AND cost_micros > {limit} / {k})"
+    )
+}
+
+/// Each of `ids`' sums over `window` that has a generation in it.
+pub async fn sums(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    window: Range,
+) -> Result<Vec<UserSum>, sqlx::Error> {
+    let mut sums = Vec::with_capacity(ids.len());
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    for list in id_lists(conn, &ids) {
+        let sql = format!(
+            "WITH chosen AS (SELECT id FROM users WHERE id IN {}) {}",
+            list.sql,
+            sums_sql(window)
+        );
+        for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+            sums.push(read_sum(&row)?);
+        }
+    }
+    Ok(sums)
+}
+
+fn read_sum(row: &sqlx::any::AnyRow) -> Result<UserSum, sqlx::Error> {
+    Ok(UserSum {
+        user_id: row.try_get("user_id")?,
+        generations: row.try_get("generations")?,
+        cost_micros: row.try_get("cost_micros")?,
+        consumed: row.try_get("consumed")?,
+    })
+}
+
+/// The sums over `window` of the users of `chosen` (a `WITH` the caller puts first) that
+/// have a generation in it: whole buckets from the per-user totals, the edges from the raw
+/// rows. The parts' instants are written in as numbers.
+pub fn sums_sql(window: Range) -> String {
+    let selects: Vec<String> = parts_in(&USER_SPANS, window)
+        .into_iter()
+        .map(|(part, sign)| match part {
+            Part::Buckets { span, range: (a, b) } => format!(
+                "SELECT user_id, {sign} * generations AS generations,
+                        {sign} * cost_micros AS cost_micros, {sign} * (credits - refunded) AS consumed
+                 FROM user_totals
+                 WHERE user_id IN (SELECT id FROM chosen) AND span = {span}
+                   AND bucket >= {a} AND bucket < {b}"
+            ),
+            Part::Raw((a, b)) => format!(
+                "SELECT g.user_id, {sign}, {sign} * g.cost_micros,
+                        {sign} * (g.credits - COALESCE(r.credits, 0))
+                 FROM generations g LEFT JOIN refunds r ON r.generation_id = g.id
+                 WHERE g.user_id IN (SELECT id FROM chosen)
+                   AND g.created_at >= {a} AND g.created_at < {b}"
+            ),
+        })
+        .collect();
+    let parts = if selects.is_empty() {
+        "SELECT id AS user_id, 0 AS generations, 0 AS cost_micros, 0 AS consumed
+         FROM chosen WHERE 1 = 0"
+            .to_owned()
+    } else {
+        selects.join(" UNION ALL ")
+    };
+    format!(
+        "SELECT user_id, CAST(SUM(generations) AS BIGINT) AS generations,
+                CAST(SUM(cost_micros) AS BIGINT) AS cost_micros,
+                CAST(SUM(consumed) AS BIGINT) AS consumed
+         FROM ({parts}) part
+         GROUP BY user_id
+         HAVING SUM(generations) > 0"
+    )
+}
+
+#[cfg(test)]
+mod tests;
