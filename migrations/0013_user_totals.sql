@@ -27,6 +27,17 @@ CREATE INDEX user_totals_bucket_cost ON user_totals (span, bucket, cost_micros);
 DROP INDEX generations_user_id;
 CREATE INDEX generations_user_id_created_at ON generations (user_id, created_at);
 
+-- A provider's generations by time, for the log filtered by provider: through the index
+-- of all generations by time, SQLite sorted all of a provider's rows for each page.
+CREATE INDEX generations_provider_created_at ON generations (provider, created_at);
+
+-- The failures of a user, and the generations still pending, newest first: the log
+-- filtered by them, and a user page's recent failures, read a page from these partial
+-- indexes (only failed or pending rows, a small part of all) whatever the user's other rows.
+CREATE INDEX generations_failed_user_created_at ON generations (user_id, created_at)
+    WHERE status = 'failed';
+CREATE INDEX generations_pending_created_at ON generations (created_at) WHERE status = 'pending';
+
 -- Read by nothing any more: users over the limit come from user_totals, and failures by
 -- time from the index of failures by time, group and provider.
 DROP INDEX generations_created_at_user_cost;

@@ -9,9 +9,12 @@
 
 #[cfg(test)]
 mod on_databases;
+#[cfg(test)]
+mod plans;
 
 use crate::model::dashboard::DateRange;
 use crate::model::dashboard::{Money, Tier};
+use crate::model::event::Status;
 use crate::model::log::{
     Cursor, LogFilter, LogPage, LogRow, Problem, TopUser, TopUsers, UserPage, TOP_USERS,
     USER_FAILURES,
@@ -58,19 +61,33 @@ impl Statement {
             let end = statement.bind(Value::Int(window.end.timestamp_micros()));
             statement.and(format!("g.created_at >= {start} AND g.created_at < {end}"));
         }
-        if let Some(Cursor { created_at, id }) = &filter.before {
-            let at = statement.bind(Value::Int(*created_at));
-            let id = statement.bind(Value::Text(id.clone()));
-            // The range of the index first, then the ties at its end.
-            statement.and(format!(
-                "g.created_at <= {at} AND (g.created_at < {at} OR g.id < {id})"
-            ));
+        match &filter.before {
+            Some(Cursor { created_at, id }) => {
+                let at = statement.bind(Value::Int(*created_at));
+                let id = statement.bind(Value::Text(id.clone()));
+                // The range of the index first, then the ties at its end.
+                statement.and(format!(
+                    "g.created_at <= {at} AND (g.created_at < {at} OR g.id < {id})"
+                ));
+            }
+            // The first page is the one before the end of time: given no bound on the time,
+            // SQLite sorted all the rows of a filter its indexes do not cover (a status) to
+            // find the newest.
+            None => statement.and(format!("g.created_at <= {}", i64::MAX)),
         }
-        for (column, value) in [
-            ("g.provider", &filter.provider),
-            ("g.status", &filter.status.map(str::to_owned)),
-            ("g.user_id", &filter.user),
-        ] {
+        // Written in, not bound: one of three words (checked when the filter was read), and
+        // the partial indexes of failed and of pending rows serve only a statement that
+        // names their status.
+        if let Some(status) = filter.status.and_then(Status::parse) {
+            statement.and(format!("g.status = '{}'", status.as_str()));
+        }
+        // With a user, their index is the one to read (a user has fewer rows than a
+        // provider); `|| ''` keeps SQLite from reading the provider's instead.
+        let provider = match filter.user {
+            Some(_) => "g.provider || ''",
+            None => "g.provider",
+        };
+        for (column, value) in [(provider, &filter.provider), ("g.user_id", &filter.user)] {
             if let Some(value) = value {
                 let value = statement.bind(Value::Text(value.clone()));
                 statement.and(format!("{column} = {value}"));
