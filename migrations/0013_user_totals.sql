@@ -38,12 +38,25 @@ CREATE INDEX generations_failed_user_created_at ON generations (user_id, created
     WHERE status = 'failed';
 CREATE INDEX generations_pending_created_at ON generations (created_at) WHERE status = 'pending';
 
+-- Each generation carries the credits refunded to it (NULL: none), written with its
+-- refund, so that the log shows them without a look-up per row and finds failures not
+-- refunded, and generations refunded more than they are charged (their credits corrected
+-- down after the refund), through partial indexes of their own.
+-- Filled below, with the totals.
+ALTER TABLE generations ADD COLUMN refunded_credits BIGINT;
+CREATE INDEX generations_over_refunded_created_at ON generations (created_at)
+    WHERE refunded_credits > credits;
+
 -- Read by nothing any more: users over the limit come from user_totals, and failures by
 -- time from the index of failures by time, group and provider.
 DROP INDEX generations_created_at_user_cost;
 DROP INDEX generations_failed_created_at;
 
--- fill: the totals from the raw rows; `usage-monitor rebuild-totals` runs the statement below.
+-- fill: the totals from the raw rows; `usage-monitor rebuild-totals` runs the statements below.
+UPDATE generations
+SET refunded_credits = (SELECT r.credits FROM refunds r WHERE r.generation_id = generations.id)
+WHERE refunded_credits IS NOT NULL OR id IN (SELECT generation_id FROM refunds);
+
 INSERT INTO user_totals
     (user_id, span, bucket, generations, succeeded, failed, cost_micros, credits, refunded)
 SELECT g.user_id,

@@ -5,6 +5,7 @@
 
 mod durability;
 mod each;
+mod import_profile;
 mod panels;
 
 use crate::config::Settings;
@@ -42,6 +43,10 @@ pub struct BenchArgs {
     /// of the first `--rows`).
     #[arg(long)]
     durability: bool,
+    /// Only show where an import of the first `--rows` spends its time: by index (an
+    /// import without each) and by kind of statement.
+    #[arg(long)]
+    import_profile: bool,
 }
 
 /// Days of history the generations are spread over, ending at the start of the run.
@@ -121,6 +126,9 @@ struct Measured {
 pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
     if args.durability {
         return durability::run(&args).await;
+    }
+    if args.import_profile {
+        return import_profile::run(&args, settings).await;
     }
     let leptos_options = crate::config::leptos_options()?;
     let settings = &with_every_figure(settings);
@@ -517,10 +525,13 @@ fn ms(duration: Duration) -> String {
 /// The log's pages the benchmark times: a name, and the query from `write_events`' data
 /// (`{middle}` is a cursor halfway through the rows, as after paging through half of them;
 /// `{typical}` a user halfway down the long tail).
-const LOG_PAGES: [(&str, &str); 11] = [
+const LOG_PAGES: [(&str, &str); 16] = [
     ("first page", ""),
     ("halfway", "before={middle}"),
+    ("succeeded", "status=succeeded"),
+    ("pending", "status=pending"),
     ("failed, halfway", "status=failed&before={middle}"),
+    ("rarest provider", "provider=WaveSpeed"),
     (
         "rarest provider, halfway",
         "provider=WaveSpeed&before={middle}",
@@ -529,7 +540,12 @@ const LOG_PAGES: [(&str, &str); 11] = [
     ("heaviest user, halfway", "user=u0&before={middle}"),
     ("heaviest user, failed", "user=u0&status=failed"),
     ("typical user", "user={typical}"),
+    (
+        "typical user, commonest provider",
+        "user={typical}&provider=NanoBanana",
+    ),
     ("failed, not refunded", "problem=unrefunded"),
+    ("refunded more than charged (none)", "problem=over-refunded"),
     ("last 30 days, failed", "range=30d&status=failed"),
     (
         "last 30 days, rarest provider, failed",

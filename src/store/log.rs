@@ -1,11 +1,11 @@
-//! The log's and the user page's SQL, the same text on both backends.
+//! The log's and the user page's SQL, the same text on both backends but for SQLite's
+//! `INDEXED BY`.
 //!
-//! A page reads the index of `created_at` backwards from where the last page ended and
-//! stops after one row more than it shows (to know whether there is a next page). Rows with
-//! the same `created_at` are ordered by id within it; neither backend needs an index of
-//! `(created_at, id)` for that: SQLite sorts each run of equal times as it goes and
-//! PostgreSQL does the same with an incremental sort, so no index is added and importing
-//! costs what it did.
+//! A page reads an index by time that fits its filters ([`fitting_index`]) backwards from
+//! where the last page ended, and stops after one row more than it shows (to know whether
+//! there is a next page). Rows with the same `created_at` are ordered by id within it;
+//! neither backend needs the id in the index for that: SQLite sorts each run of equal
+//! times as it goes and PostgreSQL does the same with an incremental sort.
 
 #[cfg(test)]
 mod on_databases;
@@ -32,8 +32,7 @@ use sqlx::{Column, Row};
 
 const ROW_COLUMNS: &str = "
     SELECT g.id, g.user_id, g.provider, g.model, g.status, g.credits, g.cost_micros,
-           g.created_at, g.completed_at, g.error,
-           (SELECT r.credits FROM refunds r WHERE r.generation_id = g.id) AS refunded
+           g.created_at, g.completed_at, g.error, g.refunded_credits AS refunded
     FROM generations g
     WHERE 1 = 1";
 
@@ -48,6 +47,42 @@ enum Value {
 struct Statement {
     conditions: String,
     values: Vec<Value>,
+    /// The index its pages are read through.
+    index: &'static str,
+}
+
+/// The index by time that fits `filter`: every filter's rows are read newest first, a page
+/// at a time, from one of these. Each partial index's condition is among the statement's.
+fn fitting_index(filter: &LogFilter) -> &'static str {
+    match filter {
+        LogFilter {
+            user: Some(_),
+            status: Some("failed"),
+            ..
+        } => "generations_failed_user_created_at",
+        LogFilter { user: Some(_), .. } => "generations_user_id_created_at",
+        LogFilter {
+            problem: Some(Problem::OverRefunded),
+            ..
+        } => "generations_over_refunded_created_at",
+        LogFilter { group: Some(_), .. } => "generations_failed_group_created_at",
+        LogFilter {
+            status: Some("failed"),
+            ..
+        }
+        | LogFilter {
+            problem: Some(Problem::Unrefunded),
+            ..
+        } => "generations_failed_created_at_group",
+        LogFilter {
+            status: Some("pending"),
+            ..
+        } => "generations_pending_created_at",
+        LogFilter {
+            provider: Some(_), ..
+        } => "generations_provider_created_at",
+        _ => "generations_created_at",
+    }
 }
 
 impl Statement {
@@ -61,19 +96,13 @@ impl Statement {
             let end = statement.bind(Value::Int(window.end.timestamp_micros()));
             statement.and(format!("g.created_at >= {start} AND g.created_at < {end}"));
         }
-        match &filter.before {
-            Some(Cursor { created_at, id }) => {
-                let at = statement.bind(Value::Int(*created_at));
-                let id = statement.bind(Value::Text(id.clone()));
-                // The range of the index first, then the ties at its end.
-                statement.and(format!(
-                    "g.created_at <= {at} AND (g.created_at < {at} OR g.id < {id})"
-                ));
-            }
-            // The first page is the one before the end of time: given no bound on the time,
-            // SQLite sorted all the rows of a filter its indexes do not cover (a status) to
-            // find the newest.
-            None => statement.and(format!("g.created_at <= {}", i64::MAX)),
+        if let Some(Cursor { created_at, id }) = &filter.before {
+            let at = statement.bind(Value::Int(*created_at));
+            let id = statement.bind(Value::Text(id.clone()));
+            // The range of the index first, then the ties at its end.
+            statement.and(format!(
+                "g.created_at <= {at} AND (g.created_at < {at} OR g.id < {id})"
+            ));
         }
         // Written in, not bound: one of three words (checked when the filter was read), and
         // the partial indexes of failed and of pending rows serve only a statement that
@@ -81,13 +110,10 @@ impl Statement {
         if let Some(status) = filter.status.and_then(Status::parse) {
             statement.and(format!("g.status = '{}'", status.as_str()));
         }
-        // With a user, their index is the one to read (a user has fewer rows than a
-        // provider); `|| ''` keeps SQLite from reading the provider's instead.
-        let provider = match filter.user {
-            Some(_) => "g.provider || ''",
-            None => "g.provider",
-        };
-        for (column, value) in [(provider, &filter.provider), ("g.user_id", &filter.user)] {
+        for (column, value) in [
+            ("g.provider", &filter.provider),
+            ("g.user_id", &filter.user),
+        ] {
             if let Some(value) = value {
                 let value = statement.bind(Value::Text(value.clone()));
                 statement.and(format!("{column} = {value}"));
@@ -103,15 +129,13 @@ impl Statement {
             Some(Problem::Unrefunded) => {
                 let before = statement.bind(Value::Int(overdue_before.timestamp_micros()));
                 statement.and(format!(
-                    "g.status = 'failed' AND g.created_at < {before}
-                     AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.generation_id = g.id)"
+                    "g.status = 'failed' AND g.created_at < {before} AND g.refunded_credits IS NULL"
                 ));
             }
-            Some(Problem::OverRefunded) => statement.and(
-                "EXISTS (SELECT 1 FROM refunds r WHERE r.generation_id = g.id AND r.credits > g.credits)"
-                    .into(),
-            ),
+            // The very condition of the partial index of such generations.
+            Some(Problem::OverRefunded) => statement.and("g.refunded_credits > g.credits".into()),
         }
+        statement.index = fitting_index(filter);
         statement
     }
 
@@ -127,10 +151,21 @@ impl Statement {
     }
 
     /// The statement's text, newest first, with at most `limit` rows if given.
-    fn sql(&self, limit: Option<usize>) -> String {
+    ///
+    /// SQLite is told the index: given `ANALYZE`'s samples, its planner sorted all the
+    /// matches of a status or a range for each page instead. PostgreSQL's planner weighs
+    /// the page's `LIMIT` and needs no telling.
+    fn sql(&self, limit: Option<usize>, sqlite: bool) -> String {
         let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        let columns = match sqlite {
+            true => ROW_COLUMNS.replace(
+                "FROM generations g",
+                &format!("FROM generations g INDEXED BY {}", self.index),
+            ),
+            false => ROW_COLUMNS.to_owned(),
+        };
         format!(
-            "{ROW_COLUMNS}{} ORDER BY g.created_at DESC, g.id DESC{limit}",
+            "{columns}{} ORDER BY g.created_at DESC, g.id DESC{limit}",
             self.conditions
         )
     }
@@ -154,7 +189,7 @@ impl Statement {
         conn: &mut sqlx::AnyConnection,
         limit: usize,
     ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        let sql = self.sql(Some(limit));
+        let sql = self.sql(Some(limit), conn.backend_name() == "SQLite");
         self.bound(&sql).fetch_all(conn).await
     }
 }
@@ -374,7 +409,7 @@ pub async fn send_rows(
     use futures_util::TryStreamExt;
     let zone = settings.time_zone;
     let statement = Statement::of(filter, settings, now);
-    let sql = statement.sql(None);
+    let sql = statement.sql(None, db.is_sqlite());
     let mut tx = db.pool.begin().await?;
     if !db.is_sqlite() {
         // An export reads for as long as it has rows; the statement timeout is for requests.

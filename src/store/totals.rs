@@ -518,7 +518,7 @@ mod tests {
     #[test]
     fn the_migrations_give_the_rebuild_its_statements() {
         let statements: Vec<_> = fill_statements().collect();
-        assert_eq!(statements.len(), 10);
+        assert_eq!(statements.len(), 11);
         assert!(statements[0].starts_with("INSERT INTO generation_totals"));
         assert!(statements[3].starts_with("UPDATE users SET last_generation_at"));
         assert!(statements[4].starts_with("INSERT INTO activity_totals"));
@@ -526,7 +526,8 @@ mod tests {
         assert!(statements[6..9]
             .iter()
             .all(|s| s.starts_with("INSERT INTO grand_totals")));
-        assert!(statements[9].starts_with("INSERT INTO user_totals"));
+        assert!(statements[9].starts_with("UPDATE generations"));
+        assert!(statements[10].starts_with("INSERT INTO user_totals"));
     }
 
     #[test]

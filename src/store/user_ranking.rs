@@ -34,10 +34,14 @@ fn rank(sums: &mut [UserSum]) {
     });
 }
 
+/// Covering buckets of a day read at most: a week's window. Past it, 32-day buckets.
+const MOST_DAYS: usize = 8;
+
 /// The span whose buckets bound a user's cost over `window` tightly and few at a time:
-/// days for a window of a day or two, else 32 days.
-fn bounding_span((start, end): Range) -> i64 {
-    if end - start <= 2 * DAY {
+/// days for a window of up to a week (the first days of a month, the last 7 days), else
+/// 32 days, whose bound is loose for a short window.
+fn bounding_span(window: Range) -> i64 {
+    if covering(window, DAY).len() <= MOST_DAYS {
         DAY
     } else {
         USER_SPANS[0]

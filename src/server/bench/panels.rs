@@ -133,7 +133,9 @@ async fn log_pages(
         let filter = log_filter(&query.replace("{typical}", typical))?;
         let median = timed(samples, || async {
             let page = log::page(db, settings, Utc::now(), &filter, PAGE_SIZE).await?;
-            if page.rows.is_empty() {
+            // The data has no generation refunded more than it was charged: that page is
+            // timed finding none.
+            if page.rows.is_empty() && !name.ends_with("(none)") {
                 return Err(format!("the log's {name} is empty").into());
             }
             Ok(page)

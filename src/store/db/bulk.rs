@@ -61,6 +61,21 @@ pub async fn insert_rows<T, const N: usize>(
     rows: &[T],
     cells: impl for<'r> Fn(&'r T) -> [Cell<'r>; N],
 ) -> Result<(), sqlx::Error> {
+    let started = std::time::Instant::now();
+    write_rows(conn, table, columns, tail, rows, cells).await?;
+    super::profile::add(|| format!("write {table}"), started);
+    Ok(())
+}
+
+/// [`insert_rows`]'s work.
+async fn write_rows<T, const N: usize>(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: [&str; N],
+    tail: &str,
+    rows: &[T],
+    cells: impl for<'r> Fn(&'r T) -> [Cell<'r>; N],
+) -> Result<(), sqlx::Error> {
     let Some(first) = rows.first() else {
         return Ok(());
     };

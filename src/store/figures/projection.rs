@@ -26,13 +26,14 @@ const COST: Query = Query {
 };
 
 /// The first generation's time, one index lookup; no row without generations. Its text
-/// column tells its row from the cost rows.
+/// column tells its row from the cost rows. `ORDER BY … LIMIT 1`, not `MIN`: SQLite reads
+/// `MIN` from the index's first entry only in a statement of its own, and scanned the
+/// whole index inside the figures' statement.
 const FIRST_GENERATION: &str = "
     SELECT CAST('first' AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
            CAST(earliest AS BIGINT),
            CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
-    FROM (SELECT MIN(created_at) AS earliest FROM generations) f
-    WHERE earliest IS NOT NULL";
+    FROM (SELECT created_at AS earliest FROM generations ORDER BY created_at LIMIT 1) f";
 
 const MARK: Text = Text::column(0);
 const VALUE: Int = Int::column(0);

@@ -3,6 +3,7 @@
 
 use super::store::{store_batch, Applied, Outcome};
 use crate::model::event::{parse_line, Event, MAX_LINE_BYTES};
+use crate::store::db::profile::timed;
 use crate::store::db::Db;
 use sqlx::{Any, Transaction};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
@@ -82,8 +83,8 @@ async fn store_with_retries(
     let mut attempt = 1;
     loop {
         let mut tx = begin_write(db).await?;
-        let result = match store_batch(&mut tx, events).await {
-            Ok(outcomes) => tx.commit().await.map(|()| outcomes),
+        let result = match timed("store a batch, in all", store_batch(&mut tx, events)).await {
+            Ok(outcomes) => timed("commit", tx.commit()).await.map(|()| outcomes),
             Err(error) => Err(error),
         };
         match result {

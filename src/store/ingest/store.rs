@@ -12,6 +12,7 @@ use crate::model::dashboard::Tier;
 use crate::model::error_group::pattern;
 use crate::model::event::{Event, GenerationEvent, RefundEvent, Status, UserEvent};
 use crate::store::db::bulk::{id_lists, insert_rows};
+use crate::store::db::profile::timed;
 use crate::store::totals::grand::GrandTotals;
 use crate::store::totals::{Contribution, Deltas};
 use sqlx::{AnyConnection, Row};
@@ -75,14 +76,6 @@ impl GenerationRow {
         }
     }
 
-    /// Whether the `generations` row differs (a refund is a row of its own).
-    fn differs_from(&self, old: &GenerationRow) -> bool {
-        GenerationRow {
-            refund: old.refund,
-            ..self.clone()
-        } != *old
-    }
-
     fn contribution(&self, tier: Tier) -> Contribution<'_> {
         Contribution {
             user_id: &self.user_id,
@@ -122,9 +115,9 @@ pub async fn store_batch(
         .iter()
         .filter_map(|p| p.as_ref().ok().copied())
         .collect();
-    let mut before = read_rows_of(conn, events).await?;
+    let mut before = timed("read the rows the events name", read_rows_of(conn, events)).await?;
 
-    let grand_before = GrandTotals::read(conn).await?;
+    let grand_before = timed("read grand_totals", GrandTotals::read(conn)).await?;
     let mut grand = grand_before;
     let mut after = before.clone();
     let mut changes = Changes::default();
@@ -137,12 +130,13 @@ pub async fn store_batch(
             Ok(Event::Refund(r)) => apply_refund(&mut after, &mut changes, r),
         })
         .collect();
-    add_generations_of_moved_users(conn, &mut before, &mut after, &mut changes).await?;
+    let moved = add_generations_of_moved_users(conn, &mut before, &mut after, &mut changes);
+    timed("read the generations of users who changed tier", moved).await?;
 
     write(conn, &before, &mut after, &changes).await?;
 
     deltas(&before, &after, &changes).apply(conn).await?;
-    grand.write(grand_before, conn).await?;
+    timed("write grand_totals", grand.write(grand_before, conn)).await?;
     Ok(outcomes)
 }
 
@@ -419,7 +413,11 @@ async fn write(
 ) -> Result<(), sqlx::Error> {
     write_users(conn, after, changes).await?;
     write_generations_and_refunds(conn, before, after, changes).await?;
-    reread_newest_generations(conn, after, changes).await
+    timed(
+        "read users' newest generation again",
+        reread_newest_generations(conn, after, changes),
+    )
+    .await
 }
 
 /// Inserts or updates the changed users.
@@ -471,7 +469,8 @@ async fn write_generations_and_refunds(
         let old = before.generations.get(id);
         match old {
             None => inserted.push((id, row)),
-            Some(old) if row.differs_from(old) => updated.push((id, row)),
+            // A new refund changes the row too: it carries the credits refunded.
+            Some(old) if row != old => updated.push((id, row)),
             Some(_) => {}
         }
         if let (Some(refund), None) = (row.refund, old.and_then(|old| old.refund)) {
@@ -482,7 +481,7 @@ async fn write_generations_and_refunds(
          user_id = excluded.user_id, provider = excluded.provider, model = excluded.model,
          status = excluded.status, credits = excluded.credits, cost_micros = excluded.cost_micros,
          created_at = excluded.created_at, completed_at = excluded.completed_at, error = excluded.error,
-         error_group = excluded.error_group";
+         error_group = excluded.error_group, refunded_credits = excluded.refunded_credits";
     for (rows, tail) in [(&inserted, ""), (&updated, upsert)] {
         insert_generations(conn, tail, rows).await?;
     }
@@ -526,6 +525,7 @@ async fn insert_generations(
             "completed_at",
             "error",
             "error_group",
+            "refunded_credits",
         ],
         tail,
         &rows,
@@ -542,6 +542,7 @@ async fn insert_generations(
                 g.completed_at.into(),
                 g.error.as_deref().into(),
                 group.as_deref().into(),
+                g.refund.map(|(credits, _)| credits).into(),
             ]
         },
     )
