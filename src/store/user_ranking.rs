@@ -15,8 +15,11 @@ use crate::store::totals::{bucket_floor, DAY};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashSet;
 
-/// Users read from each covering bucket at a time.
-const PAGE: i64 = 32;
+/// Users read from each covering bucket at first; each page after is twice as long, up to
+/// [`LONGEST_PAGE`], so that users who cost much the same (where the bound decides late)
+/// take a few rounds, not one per page.
+const FIRST_PAGE: i64 = 32;
+const LONGEST_PAGE: i64 = 4096;
 
 /// A user's generations, cost and credits consumed (charged minus refunded) in a window.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +66,8 @@ struct Bucket {
     bucket: i64,
     /// The cost and id where the last page stopped.
     last: Option<(i64, String)>,
+    /// The next page's length.
+    page: i64,
     done: bool,
 }
 
@@ -76,14 +81,16 @@ impl Bucket {
         let sql = format!(
             "SELECT user_id, cost_micros FROM user_totals
              WHERE span = $1 AND bucket = $2 {after}
-             ORDER BY cost_micros DESC, user_id DESC LIMIT {PAGE}"
+             ORDER BY cost_micros DESC, user_id DESC LIMIT {}",
+            self.page
         );
         let mut query = sqlx::query(&sql).bind(self.span).bind(self.bucket);
         if let Some((cost, id)) = &self.last {
             query = query.bind(*cost).bind(id.clone());
         }
         let rows = query.fetch_all(&mut *conn).await?;
-        self.done = rows.len() < PAGE as usize;
+        self.done = rows.len() < self.page as usize;
+        self.page = (2 * self.page).min(LONGEST_PAGE);
         let mut ids = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = row.try_get("user_id")?;
@@ -118,6 +125,7 @@ pub async fn costliest(
             span,
             bucket,
             last: None,
+            page: FIRST_PAGE,
             done: false,
         })
         .collect();
