@@ -61,85 +61,60 @@ pub async fn insert_rows<T, const N: usize>(
     rows: &[T],
     cells: impl for<'r> Fn(&'r T) -> [Cell<'r>; N],
 ) -> Result<(), sqlx::Error> {
-    if rows.is_empty() {
+    let Some(first) = rows.first() else {
         return Ok(());
-    }
+    };
     let started = std::time::Instant::now();
     let head = format!("INSERT INTO {table} ({})", columns.join(", "));
     if is_postgres(conn) {
-        insert_arrays(conn, &head, tail, rows, cells).await?;
-    } else {
-        insert_values(conn, &head, tail, rows, cells).await?;
-    }
-    super::profile::add(|| format!("write {table}"), started);
-    Ok(())
-}
-
-/// PostgreSQL's [`insert_rows`]: one array per column, each bound as its text form (`Any`
-/// binds no arrays).
-async fn insert_arrays<T, const N: usize>(
-    conn: &mut AnyConnection,
-    head: &str,
-    tail: &str,
-    rows: &[T],
-    cells: impl for<'r> Fn(&'r T) -> [Cell<'r>; N],
-) -> Result<(), sqlx::Error> {
-    let mut arrays: Vec<String> = vec![String::from("{"); N];
-    for (i, row) in rows.iter().enumerate() {
-        for (array, cell) in arrays.iter_mut().zip(cells(row)) {
-            if i > 0 {
-                array.push(',');
+        // One array per column, each bound as its text form (`Any` binds no arrays).
+        let mut arrays: Vec<String> = vec![String::from("{"); N];
+        for (i, row) in rows.iter().enumerate() {
+            for (array, cell) in arrays.iter_mut().zip(cells(row)) {
+                if i > 0 {
+                    array.push(',');
+                }
+                write_array_element(array, cell);
             }
-            write_array_element(array, cell);
         }
-    }
-    // `unnest` once per column in the select list, where the arrays are read in step
-    // row by row; `FROM unnest(a, b, …)` first copies all the rows into a tuplestore,
-    // which spills to a temporary file past `work_mem`.
-    let unnest: Vec<String> = cells(&rows[0])
-        .iter()
-        .enumerate()
-        .map(|(i, cell)| match cell {
-            Cell::Int(_) => format!("unnest(CAST(${} AS BIGINT[]))", i + 1),
-            Cell::Text(_) => format!("unnest(CAST(${} AS TEXT[]))", i + 1),
-        })
-        .collect();
-    let sql = format!("{head} SELECT {} {tail}", unnest.join(", "));
-    let mut query = sqlx::query(&sql);
-    for mut array in arrays {
-        array.push('}');
-        query = query.bind(array);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
-}
-
-/// SQLite's [`insert_rows`]: multi-row `VALUES`, as many rows a statement as its parameter
-/// limit allows.
-async fn insert_values<T, const N: usize>(
-    conn: &mut AnyConnection,
-    head: &str,
-    tail: &str,
-    rows: &[T],
-    cells: impl for<'r> Fn(&'r T) -> [Cell<'r>; N],
-) -> Result<(), sqlx::Error> {
-    let row = format!("({})", vec!["?"; N].join(", "));
-    for chunk in rows.chunks(MAX_PARAMETERS / N) {
-        let sql = format!(
-            "{head} VALUES {} {tail}",
-            vec![&*row; chunk.len()].join(", ")
-        );
+        // `unnest` once per column in the select list, where the arrays are read in step
+        // row by row; `FROM unnest(a, b, …)` first copies all the rows into a tuplestore,
+        // which spills to a temporary file past `work_mem`.
+        let unnest: Vec<String> = cells(first)
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| match cell {
+                Cell::Int(_) => format!("unnest(CAST(${} AS BIGINT[]))", i + 1),
+                Cell::Text(_) => format!("unnest(CAST(${} AS TEXT[]))", i + 1),
+            })
+            .collect();
+        let sql = format!("{head} SELECT {} {tail}", unnest.join(", "));
         let mut query = sqlx::query(&sql);
-        for row in chunk {
-            for cell in cells(row) {
-                query = match cell {
-                    Cell::Int(value) => query.bind(value),
-                    Cell::Text(value) => query.bind(value),
-                };
-            }
+        for mut array in arrays {
+            array.push('}');
+            query = query.bind(array);
         }
         query.execute(&mut *conn).await?;
+    } else {
+        let row = format!("({})", vec!["?"; N].join(", "));
+        for chunk in rows.chunks(MAX_PARAMETERS / N) {
+            let sql = format!(
+                "{head} VALUES {} {tail}",
+                vec![&*row; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                for cell in cells(row) {
+                    query = match cell {
+                        Cell::Int(value) => query.bind(value),
+                        Cell::Text(value) => query.bind(value),
+                    };
+                }
+            }
+            query.execute(&mut *conn).await?;
+        }
     }
+    super::profile::add(|| format!("write {table}"), started);
     Ok(())
 }
 
