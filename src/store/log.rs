@@ -20,6 +20,7 @@ use crate::model::log::{
     USER_FAILURES,
 };
 use crate::model::windows::{Window, Windows};
+use crate::store::db::bulk::id_lists;
 use crate::store::db::Db;
 use crate::store::figures::parts::range as range_of;
 use crate::store::figures::{from_micros, in_zone, ReportSettings};
@@ -363,7 +364,8 @@ pub async fn user(
 }
 
 /// The top users by cost this month as of `now`, or in the chosen `range`, ranked from the
-/// per-user totals ([`crate::store::user_ranking`]); only their tiers are read besides.
+/// per-user totals ([`crate::store::user_ranking`]); only their tiers are read besides, in
+/// one statement.
 pub async fn top_users(
     db: &Db,
     settings: &ReportSettings,
@@ -374,20 +376,28 @@ pub async fn top_users(
     let window = Windows::chosen(now, zone, range).this_month;
     let mut tx = db.begin_snapshot().await?;
     let ranked = user_ranking::costliest(&mut tx, range_of(window), TOP_USERS).await?;
-    let mut users = Vec::with_capacity(ranked.len());
-    for sum in ranked {
-        let tier = sqlx::query("SELECT tier FROM users WHERE id = $1")
-            .bind(&sum.user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        users.push(TopUser {
-            tier: read_tier(&tier, "tier")?,
-            id: sum.user_id,
-            generations: sum.generations,
-            cost: Money::from_micros(sum.cost_micros),
-            consumed: sum.consumed,
-        });
+    let ids: Vec<&str> = ranked.iter().map(|sum| sum.user_id.as_str()).collect();
+    let mut tiers = std::collections::HashMap::new();
+    for list in id_lists(&tx, &ids) {
+        let sql = format!("SELECT id, tier FROM users WHERE id IN {}", list.sql);
+        for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await? {
+            tiers.insert(row.try_get::<String, _>("id")?, read_tier(&row, "tier")?);
+        }
     }
+    let users = ranked
+        .iter()
+        .map(|sum| {
+            Ok(TopUser {
+                tier: *tiers.get(&sum.user_id).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("no user {}", sum.user_id).into())
+                })?,
+                id: sum.user_id.clone(),
+                generations: sum.generations,
+                cost: Money::from_micros(sum.cost_micros),
+                consumed: sum.consumed,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
     tx.commit().await?;
     Ok(TopUsers {
         users,
