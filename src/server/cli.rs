@@ -254,6 +254,8 @@ async fn rebuild_totals(settings: &Settings) -> Result<ExitCode, Error> {
         settings.database_timeouts.unlimited_statements(),
     )
     .await?;
+    let regrouped = crate::store::error_groups::recompute(&db).await?;
+    eprintln!("usage-monitor: error groups recomputed; {regrouped} generations changed");
     let rebuilt = crate::store::totals::rebuild(&db).await?;
     eprintln!(
         "usage-monitor: totals rebuilt from the raw rows; {}",
@@ -263,8 +265,6 @@ async fn rebuild_totals(settings: &Settings) -> Result<ExitCode, Error> {
             "they had drifted and are now corrected"
         }
     );
-    let regrouped = crate::store::error_groups::recompute(&db).await?;
-    eprintln!("usage-monitor: error groups recomputed; {regrouped} generations changed");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,6 +5,7 @@
 //! Writers collect the change of a whole batch in [`Deltas`] and apply it in the batch's own
 //! transaction, in sorted key order; `rebuild` recomputes everything from the raw rows.
 
+pub mod error_groups;
 pub mod grand;
 pub mod users;
 
@@ -49,6 +50,8 @@ pub struct Contribution<'a> {
     /// The refund's credits and time.
     pub refund: Option<(i64, i64)>,
     pub completed_at: Option<i64>,
+    /// A failure's error group (`None`: not yet filled in).
+    pub error_group: Option<&'a str>,
 }
 
 /// What the generations of one bucket, provider and tier add up to.
@@ -85,12 +88,22 @@ pub struct Deltas {
     /// Finished generations by span, bucket, provider and latency bin.
     latency: BTreeMap<(i64, i64, String, i64), i64>,
     users: users::UserDeltas,
+    error_groups: error_groups::GroupDeltas,
 }
 
 impl Deltas {
     /// Adds (`sign` 1) or takes away (`sign` -1) a generation's share of the totals.
     pub fn generation(&mut self, g: &Contribution<'_>, sign: i64) {
         users::add(&mut self.users, g, sign);
+        if g.status == Status::Failed {
+            error_groups::add(
+                &mut self.error_groups,
+                g.error_group,
+                g.provider,
+                g.created_at,
+                sign,
+            );
+        }
         let refunded = g.refund.map_or(0, |(credits, _)| credits);
         for span in SPANS {
             let bucket = bucket_floor(g.created_at, span);
@@ -150,6 +163,7 @@ impl Deltas {
             activity,
             latency,
             users,
+            error_groups,
         } = self;
         add_generation_totals(conn, generations).await?;
         let refunds: Vec<_> = refunds.into_iter().filter(|(_, c)| *c != 0).collect();
@@ -174,7 +188,15 @@ impl Deltas {
         )
         .await?;
         add_latency_totals(conn, latency).await?;
-        users::apply(conn, users).await
+        users::apply(conn, users).await?;
+        error_groups::apply(conn, error_groups).await
+    }
+
+    /// Moves a failure from one error group to another (its group filled in or recomputed).
+    pub fn regroup(&mut self, provider: &str, created_at: i64, from: Option<&str>, to: &str) {
+        let deltas = &mut self.error_groups;
+        error_groups::add(deltas, from, provider, created_at, -1);
+        error_groups::add(deltas, Some(to), provider, created_at, 1);
     }
 }
 
@@ -300,6 +322,8 @@ pub struct Snapshot {
     pub latency: Vec<(i64, i64, String, i64, i64)>,
     /// By user, span and bucket.
     pub users: Vec<(String, i64, i64, users::UserCounts)>,
+    /// By span, bucket, group and provider.
+    pub error_groups: Vec<(i64, i64, String, String, i64)>,
     pub grand: grand::GrandTotals,
 }
 
@@ -321,6 +345,7 @@ impl Snapshot {
             .await?,
             latency: read_latency_totals(conn).await?,
             users: users::read_all(conn).await?,
+            error_groups: error_groups::read_all(conn).await?,
             grand: grand::GrandTotals::read(conn).await?,
         })
     }
@@ -441,11 +466,12 @@ async fn read_latency_totals(
 /// The statements that compute the totals from the raw rows: those of the migrations that
 /// last laid out the totals tables (and filled them), so that the two can never disagree.
 fn fill_statements() -> impl Iterator<Item = &'static str> {
-    const MIGRATIONS: [&str; 4] = [
+    const MIGRATIONS: [&str; 5] = [
         include_str!("../../migrations/0006_reconciliation_totals.sql"),
         include_str!("../../migrations/0007_latency_totals.sql"),
         include_str!("../../migrations/0009_grand_totals.sql"),
         include_str!("../../migrations/0013_user_totals.sql"),
+        include_str!("../../migrations/0014_error_group_totals.sql"),
     ];
     MIGRATIONS.into_iter().flat_map(|migration| {
         let (_, fill) = migration
@@ -479,6 +505,7 @@ pub async fn rebuild(db: &crate::store::db::Db) -> Result<Rebuilt, sqlx::Error> 
         "latency_totals",
         "grand_totals",
         "user_totals",
+        "error_group_totals",
     ] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)
@@ -518,7 +545,7 @@ mod tests {
     #[test]
     fn the_migrations_give_the_rebuild_its_statements() {
         let statements: Vec<_> = fill_statements().collect();
-        assert_eq!(statements.len(), 11);
+        assert_eq!(statements.len(), 12);
         assert!(statements[0].starts_with("INSERT INTO generation_totals"));
         assert!(statements[3].starts_with("UPDATE users SET last_generation_at"));
         assert!(statements[4].starts_with("INSERT INTO activity_totals"));
@@ -528,6 +555,7 @@ mod tests {
             .all(|s| s.starts_with("INSERT INTO grand_totals")));
         assert!(statements[9].starts_with("UPDATE generations"));
         assert!(statements[10].starts_with("INSERT INTO user_totals"));
+        assert!(statements[11].starts_with("INSERT INTO error_group_totals"));
     }
 
     #[test]
@@ -542,11 +570,13 @@ mod tests {
             tier: Tier::Free,
             refund: None,
             completed_at: None,
+            error_group: None,
         };
         let failed = Contribution {
             status: Status::Failed,
             cost_micros: 10,
             refund: Some((3, QUARTER)),
+            error_group: Some("Out of memory"),
             ..pending
         };
         let mut deltas = Deltas::default();
@@ -572,6 +602,16 @@ mod tests {
         );
         assert_eq!(deltas.refunds[&(QUARTER, QUARTER)], 1);
         assert_eq!(deltas.refunds[&(DAY, 0)], 1);
+        let group = |span| (span, 0, "Out of memory".to_owned(), "Flux".to_owned());
+        assert_eq!(
+            (
+                deltas.error_groups[&group(DAY)],
+                deltas.error_groups[&group(QUARTER)]
+            ),
+            (1, 1),
+            "only the failure counts in its group"
+        );
+        assert_eq!(deltas.error_groups.len(), 2);
     }
 
     #[test]
@@ -586,6 +626,7 @@ mod tests {
             tier: Tier::Free,
             refund: None,
             completed_at: None,
+            error_group: Some("Out of memory"),
         };
         // Its credits corrected to 2 after a refund of 3.
         let over_refunded = Contribution {

@@ -2,34 +2,52 @@
 //! count, providers, first and last time seen and newest message, newest group first, at
 //! most [`ERROR_GROUPS_LIMIT`].
 //!
-//! From the totals' side it reads the window's failures through the partial indexes of
-//! failures (by time with group and provider, or by group and time: each planner picks
-//! one), one row per group and provider, and each group's newest message by one look-up
-//! in `generations_failed_group_created_at`. The raw rows' side reads the failures
-//! themselves and groups their error texts with the rule in Rust, so that it also checks
-//! the groups ingest stored.
+//! From the totals' side it counts each group's failures per provider from the running
+//! totals (`crate::store::totals::error_groups`) of the window's whole buckets and the raw
+//! failures at its edges, then reads each group's first and last failure and newest
+//! message, one look-up each, in the index of failures by group and time. The raw rows'
+//! side reads the failures themselves and groups their error texts with the rule in Rust,
+//! so that it also checks the groups ingest stored.
 
-use super::parts::range;
+use super::parts::{parts_in, range, Part, Range};
 use super::statement::{Ask, Int, Row, Text};
 use super::{from_micros, in_zone, Figure, Report, Source};
 use crate::model::dashboard::DashboardStats;
 use crate::model::error_group::{pattern, ErrorGroup, ERROR_GROUPS_LIMIT, UNKNOWN_ERROR};
 use crate::model::windows::Window;
+use crate::store::totals::SPANS;
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One row per group and provider, with the group's newest message.
+/// One row per group and provider with failures in the window (`$1` start, `$2` end):
+/// their count from `{counted}`, and the group's newest message, first and last failure.
 const BY_GROUP: &str = "
-    SELECT g.error_group, g.provider,
+    SELECT c.error_group, c.provider,
            (SELECT e.error FROM generations e
-            WHERE e.status = 'failed' AND e.error_group = g.error_group
+            WHERE e.status = 'failed' AND e.error_group = c.error_group
               AND e.created_at >= $1 AND e.created_at < $2
             ORDER BY e.created_at DESC, e.id DESC LIMIT 1),
-           CAST(COUNT(*) AS BIGINT), MIN(g.created_at), MAX(g.created_at),
+           c.failures,
+           (SELECT e.created_at FROM generations e
+            WHERE e.status = 'failed' AND e.error_group = c.error_group
+              AND e.created_at >= $1 AND e.created_at < $2
+            ORDER BY e.created_at LIMIT 1),
+           (SELECT e.created_at FROM generations e
+            WHERE e.status = 'failed' AND e.error_group = c.error_group
+              AND e.created_at >= $1 AND e.created_at < $2
+            ORDER BY e.created_at DESC LIMIT 1),
            CAST(0 AS BIGINT)
-    FROM generations g
-    WHERE g.status = 'failed' AND g.created_at >= $1 AND g.created_at < $2
-    GROUP BY g.error_group, g.provider";
+    FROM (SELECT error_group, provider, CAST(SUM(failures) AS BIGINT) AS failures
+          FROM ({counted}) counted
+          GROUP BY error_group, provider) c
+    WHERE c.failures <> 0";
+/// A part of `{counted}`: failures of whole buckets (`$n` span, `$n+1` first bucket,
+/// `$n+2` end), `{sign}` 1 or -1.
+const BUCKETS: &str = "SELECT error_group, provider, {sign} * failures AS failures
+    FROM error_group_totals WHERE span = $s AND bucket >= $a AND bucket < $b";
+/// A part of `{counted}`: the raw failures from `$a` to `$b`.
+const EDGE: &str = "SELECT COALESCE(error_group, ''), provider, {sign} AS failures
+    FROM generations WHERE status = 'failed' AND created_at >= $a AND created_at < $b";
 /// One row per failure, grouped here.
 const FAILURES: &str = "
     SELECT id, provider, error, created_at,
@@ -81,14 +99,50 @@ impl ErrorGroups {
     }
 }
 
+/// [`BY_GROUP`] over `window` with its values: the window's failures counted from the
+/// totals of its whole buckets and from the raw rows at its edges.
+fn by_group(window: Range) -> (String, Vec<i64>) {
+    let mut values = vec![window.0, window.1];
+    let mut counted = Vec::new();
+    for (part, sign) in parts_in(&SPANS, window) {
+        let next = |n: usize| format!("${}", values.len() + n);
+        let (sql, part_values) = match part {
+            Part::Buckets { span, range } => (
+                BUCKETS
+                    .replace("$s", &next(1))
+                    .replace("$a", &next(2))
+                    .replace("$b", &next(3)),
+                vec![span, range.0, range.1],
+            ),
+            Part::Raw(range) => (
+                EDGE.replace("$a", &next(1)).replace("$b", &next(2)),
+                vec![range.0, range.1],
+            ),
+        };
+        counted.push(sql.replace("{sign}", &sign.to_string()));
+        values.extend(part_values);
+    }
+    if counted.is_empty() {
+        counted.push(
+            EDGE.replace("{sign}", "1")
+                .replace("$a", "$1")
+                .replace("$b", "$2"),
+        );
+    }
+    let sql = BY_GROUP.replace("{counted}", &counted.join(" UNION ALL "));
+    (sql, values)
+}
+
 impl Figure for ErrorGroups {
     fn ask(&self, ask: &mut Ask<'_>) {
         let (start, end) = range(self.window);
-        let sql = match ask.source() {
-            Source::Totals => BY_GROUP,
-            Source::RawRows => FAILURES,
-        };
-        ask.once(sql, &[start, end]);
+        match ask.source() {
+            Source::Totals => {
+                let (sql, values) = by_group((start, end));
+                ask.once(&sql, &values);
+            }
+            Source::RawRows => ask.once(FAILURES, &[start, end]),
+        }
     }
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
@@ -107,10 +161,12 @@ impl Figure for ErrorGroups {
                 group.newest = Some((at, id, error));
             }
         } else {
-            let name: Option<String> = row.text(GROUP_OR_ID)?;
-            // Every failure is stored with its group; none is NULL once filled in.
-            let group = self.groups.entry(name.unwrap_or_default()).or_default();
-            let (first, last) = (row.int(FIRST)?, row.int(LAST)?);
+            // Failures not yet given a group are counted under '', and no failure has it.
+            let (Some(first), Some(last)) = (row.int_or_null(FIRST)?, row.int_or_null(LAST)?)
+            else {
+                return Ok(());
+            };
+            let group = self.groups.entry(row.text(GROUP_OR_ID)?).or_default();
             group.add(provider, row.int(COUNT_OR_CREATED_AT)?, first, last);
             group.newest = Some((last, String::new(), error));
         }
@@ -141,3 +197,6 @@ impl Figure for ErrorGroups {
         stats.error_groups = groups;
     }
 }
+
+#[cfg(test)]
+mod plans;

@@ -82,6 +82,10 @@ impl Row {
         self.0.try_get(column.0)
     }
 
+    pub fn int_or_null(&self, column: Int) -> Result<Option<i64>, sqlx::Error> {
+        self.0.try_get(column.0)
+    }
+
     fn figure(&self) -> Result<usize, sqlx::Error> {
         index(self.0.try_get(FIGURE)?)
     }

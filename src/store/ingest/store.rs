@@ -56,12 +56,23 @@ struct GenerationRow {
     created_at: i64,
     completed_at: Option<i64>,
     error: Option<String>,
+    /// A failure's error group (`None` for the others, and for a failure stored before
+    /// groups were, until it is filled in).
+    error_group: Option<String>,
     /// Its refund: credits and time.
     refund: Option<(i64, i64)>,
 }
 
 impl GenerationRow {
-    fn from_event(g: &GenerationEvent, refund: Option<(i64, i64)>) -> GenerationRow {
+    /// The row `g` makes of `old` (if stored): a failure's group follows its status and
+    /// error text, and stays as stored while neither changes.
+    fn from_event(g: &GenerationEvent, old: Option<&GenerationRow>) -> GenerationRow {
+        let error_group = match old {
+            Some(old) if (old.status, &old.error) == (g.status, &g.error) => {
+                old.error_group.clone()
+            }
+            _ => (g.status == Status::Failed).then(|| pattern(g.error.as_deref())),
+        };
         GenerationRow {
             user_id: g.user_id.clone(),
             provider: g.provider.clone(),
@@ -72,7 +83,8 @@ impl GenerationRow {
             created_at: g.created_at,
             completed_at: g.completed_at,
             error: g.error.clone(),
-            refund,
+            error_group,
+            refund: old.and_then(|old| old.refund),
         }
     }
 
@@ -87,6 +99,7 @@ impl GenerationRow {
             tier,
             refund: self.refund,
             completed_at: self.completed_at,
+            error_group: self.error_group.as_deref(),
         }
     }
 }
@@ -277,7 +290,7 @@ fn apply_generation(
     if old.is_some_and(|old| old.status != Status::Pending && g.status == Status::Pending) {
         return Ok(Applied::Unchanged);
     }
-    let new = GenerationRow::from_event(g, old.and_then(|old| old.refund));
+    let new = GenerationRow::from_event(g, old);
     if old == Some(&new) {
         return Ok(Applied::Unchanged);
     }
@@ -344,7 +357,7 @@ async fn read_generations(
     for list in id_lists(conn, &ids) {
         let sql = format!(
             "SELECT g.id, g.user_id, g.provider, g.model, g.status, g.credits, g.cost_micros,
-                    g.created_at, g.completed_at, g.error,
+                    g.created_at, g.completed_at, g.error, g.error_group,
                     r.credits AS refund_credits, r.at AS refund_at
              FROM generations g LEFT JOIN refunds r ON r.generation_id = g.id
              WHERE {column} IN {}",
@@ -364,6 +377,7 @@ async fn read_generations(
                 created_at: row.try_get("created_at")?,
                 completed_at: row.try_get("completed_at")?,
                 error: row.try_get("error")?,
+                error_group: row.try_get("error_group")?,
                 refund: refund_credits.zip(refund_at),
             };
             rows.generations.insert(row.try_get("id")?, generation);
@@ -502,14 +516,6 @@ async fn insert_generations(
     tail: &str,
     rows: &[(&String, &GenerationRow)],
 ) -> Result<(), sqlx::Error> {
-    // A failure's group follows its status and error text, whichever event changed them.
-    let rows: Vec<_> = rows
-        .iter()
-        .map(|&(id, g)| {
-            let group = (g.status == Status::Failed).then(|| pattern(g.error.as_deref()));
-            (id, g, group)
-        })
-        .collect();
     insert_rows(
         conn,
         "generations",
@@ -528,8 +534,8 @@ async fn insert_generations(
             "refunded_credits",
         ],
         tail,
-        &rows,
-        |(id, g, group)| {
+        rows,
+        |(id, g)| {
             [
                 id.as_str().into(),
                 g.user_id.as_str().into(),
@@ -541,7 +547,7 @@ async fn insert_generations(
                 g.created_at.into(),
                 g.completed_at.into(),
                 g.error.as_deref().into(),
-                group.as_deref().into(),
+                g.error_group.as_deref().into(),
                 g.refund.map(|(credits, _)| credits).into(),
             ]
         },

@@ -233,10 +233,12 @@ async fn groups_stored_before_the_rule_are_filled_in_and_recomputed() {
     on_each_backend(|db| async move {
         import(&db, &first_events()).await;
         import(&db, &later_events()).await;
+        // As migrated from before groups: failures without one, counted under ''.
         sqlx::query("UPDATE generations SET error_group = NULL")
             .execute(&db.pool)
             .await
             .unwrap();
+        crate::store::totals::rebuild(&db).await.unwrap();
         let failed = 13;
         assert_eq!(
             crate::store::error_groups::fill_missing(&db).await.unwrap(),
@@ -246,6 +248,12 @@ async fn groups_stored_before_the_rule_are_filled_in_and_recomputed() {
             crate::store::error_groups::fill_missing(&db).await.unwrap(),
             0
         );
+        let totals_exact =
+            || async { crate::store::totals::rebuild(&db).await.unwrap().were_exact };
+        assert!(
+            totals_exact().await,
+            "filling in moved the failures' totals"
+        );
         let stats = stats_at(&db, chrono_tz::UTC, NOW).await;
         assert_eq!(summary(&stats.error_groups), expected());
         // A rule changed by an upgrade: every failure's group is recomputed, others cleared.
@@ -253,12 +261,17 @@ async fn groups_stored_before_the_rule_are_filled_in_and_recomputed() {
             .execute(&db.pool)
             .await
             .unwrap();
+        crate::store::totals::rebuild(&db).await.unwrap();
         let rows = 15;
         assert_eq!(
             crate::store::error_groups::recompute(&db).await.unwrap(),
             rows
         );
         assert_eq!(crate::store::error_groups::recompute(&db).await.unwrap(), 0);
+        assert!(
+            totals_exact().await,
+            "recomputing moved the failures' totals"
+        );
         let stats = stats_at(&db, chrono_tz::UTC, NOW).await;
         assert_eq!(summary(&stats.error_groups), expected());
     })
@@ -292,6 +305,83 @@ async fn at_most_twenty_groups_newest_first() {
         all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let newest: Vec<_> = all.into_iter().take(20).map(|(_, k)| k).collect();
         assert_eq!(kinds, newest);
+    })
+    .await;
+}
+
+/// Failures at odd minutes over three weeks, some after `now`, some moved between groups and
+/// out of failure: at every `now`, zone and range the groups from the totals and the raw
+/// rows' edges equal those of the raw rows alone, so every bucket edge is read right.
+#[tokio::test]
+async fn groups_from_the_totals_equal_the_raw_rows_at_every_edge() {
+    on_each_backend(|db| async move {
+        let errors = [
+            "Provider rate limit exceeded (HTTP 429), retry after 17s",
+            "Upstream error (HTTP 500)",
+            "Task 3f2b8c1e-9d4a-4b7e-a1c2-0e5f6a7b8c9d failed: model overloaded",
+            "Content policy violation (request id: req_8f3a2b9c1d7e)",
+        ];
+        let providers = ["NanoBanana", "Seedream", "WaveSpeed"];
+        let start = utc("2026-11-01T00:00:00Z");
+        let mut events: Vec<Value> = (0..240)
+            .map(|n: i64| {
+                let at = start + chrono::Duration::minutes(n * 131 + n % 7);
+                let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let row = format!("f{n} u{} {} 1 {at}", n % 5, providers[n as usize % 3]);
+                failed(&row, (n % 9 != 0).then(|| errors[n as usize % 4]))
+            })
+            .collect();
+        // Corrections: another error text, a success, another provider and time.
+        events.push(failed(
+            "f10 u0 Seedream 1 2026-11-01T22:07:00Z",
+            Some(errors[1]),
+        ));
+        events.push(generation(
+            "f11 u1 Seedream succeeded 1 0.01 2026-11-01T23:59:00Z",
+        ));
+        events.push(failed(
+            "f12 u2 WaveSpeed 1 2026-11-15T11:58:59Z",
+            Some(errors[0]),
+        ));
+        // Just before the rolling windows' starts at 12:04 and after now, in their quarters.
+        for (id, at) in [
+            ("w1", "2026-11-08T12:01:00Z"),
+            ("w2", "2026-11-14T12:02:00Z"),
+            ("w3", "2026-11-15T12:10:00Z"),
+        ] {
+            events.push(failed(
+                &format!("{id} u3 NanoBanana 1 {at}"),
+                Some(errors[3]),
+            ));
+        }
+        import(&db, &events).await;
+        let nows = [
+            "2026-11-15T12:04:00Z",
+            "2026-11-15T00:00:00Z",
+            "2026-11-09T03:44:00Z",
+            "2026-11-20T23:59:59Z",
+        ];
+        let zones = [
+            chrono_tz::UTC,
+            chrono_tz::Asia::Kathmandu,
+            chrono_tz::America::New_York,
+        ];
+        let ranges = [
+            None,
+            custom("2026-11-03T05:17", "2026-11-10T17:43"),
+            custom("2026-11-02", "2026-11-05"),
+            custom("2026-10-01", "2026-12-31"),
+        ];
+        for now in nows {
+            for zone in zones {
+                for range in &ranges {
+                    let stats = stats_in(&db, zone, now, *range).await;
+                    if range.is_none() && now.starts_with("2026-11-15T12") {
+                        assert!(stats.error_groups.len() >= 4, "{:?}", stats.error_groups);
+                    }
+                }
+            }
+        }
     })
     .await;
 }
