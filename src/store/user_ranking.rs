@@ -162,9 +162,8 @@ pub async fn over(
     max: usize,
 ) -> Result<Vec<UserSum>, sqlx::Error> {
     let sql = format!(
-        "{} SELECT * FROM ({}) s WHERE cost_micros > $1 ORDER BY cost_micros DESC, user_id LIMIT $2",
-        over_candidates(window, "$1"),
-        sums_sql(window)
+        "SELECT * FROM ({}) s ORDER BY cost_micros DESC, user_id LIMIT $2",
+        over_limit_sql(window, "$1")
     );
     let rows = sqlx::query(&sql)
         .bind(limit_micros)
@@ -174,10 +173,20 @@ pub async fn over(
     rows.iter().map(read_sum).collect()
 }
 
+/// The sums (as [`sums_sql`]) of the users whose cost over `window` is above `limit` (an
+/// SQL expression), in no order.
+pub fn over_limit_sql(window: Range, limit: &str) -> String {
+    format!(
+        "{} SELECT * FROM ({}) sums WHERE cost_micros > {limit}",
+        over_candidates(window, limit),
+        sums_sql(window)
+    )
+}
+
 /// `WITH chosen AS (…)`: the users who may be over `limit` (an SQL expression) in
 /// `window`. A user over it is over `limit / k` in one of the `k` buckets covering the
 /// window, read from the index of each bucket's users by cost.
-pub fn over_candidates(window: Range, limit: &str) -> String {
+fn over_candidates(window: Range, limit: &str) -> String {
     let span = bounding_span(window);
     let buckets = covering(window, span);
     let (first, last) = (
@@ -226,7 +235,7 @@ fn read_sum(row: &sqlx::any::AnyRow) -> Result<UserSum, sqlx::Error> {
 /// The sums over `window` of the users of `chosen` (a `WITH` the caller puts first) that
 /// have a generation in it: whole buckets from the per-user totals, the edges from the raw
 /// rows. The parts' instants are written in as numbers.
-pub fn sums_sql(window: Range) -> String {
+fn sums_sql(window: Range) -> String {
     let selects: Vec<String> = parts_in(&USER_SPANS, window)
         .into_iter()
         .map(|(part, sign)| match part {

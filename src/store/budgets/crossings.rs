@@ -209,14 +209,12 @@ async fn unclaimed_users(
         at.timestamp_micros(),
     );
     let sql = format!(
-        "{} SELECT user_id, cost_micros AS cost FROM ({}) s
-         WHERE cost_micros > $1
-           AND NOT EXISTS (SELECT 1 FROM budget_crossings c
+        "SELECT user_id, cost_micros AS cost FROM ({}) s
+         WHERE NOT EXISTS (SELECT 1 FROM budget_crossings c
                            WHERE c.budget = 'user' AND c.period = $2 AND c.level = 0
                              AND c.user_id = s.user_id)
          ORDER BY cost_micros DESC, user_id LIMIT $3",
-        user_ranking::over_candidates(window, "$1"),
-        user_ranking::sums_sql(window)
+        user_ranking::over_limit_sql(window, "$1")
     );
     let rows = sqlx::query(&sql)
         .bind(limit.micros())

@@ -55,11 +55,7 @@ const LIMIT: &str =
 /// Users over the limit in `window`: from the per-user totals, or from the raw rows.
 fn over_limit_sql(source: Source, window: Range) -> String {
     let over_limit = match source {
-        Source::Totals => format!(
-            "{} SELECT user_id FROM ({}) s WHERE cost_micros > {LIMIT}",
-            user_ranking::over_candidates(window, LIMIT),
-            user_ranking::sums_sql(window)
-        ),
+        Source::Totals => user_ranking::over_limit_sql(window, LIMIT),
         Source::RawRows => format!(
             "SELECT user_id FROM generations
              WHERE created_at >= {} AND created_at < {}
