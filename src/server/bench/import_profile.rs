@@ -1,7 +1,7 @@
 //! `bench --import-profile`: where an import's time goes. The first `--rows` generations
 //! are imported into a fresh database of each backend with every index, then once more
-//! without each secondary index in turn: the difference in time per event is what keeping
-//! that index costs. The import with every index is also broken down by kind of statement
+//! without each secondary index in turn (the difference in time per event is what keeping
+//! that index costs), and once without any: the floor of the rows, keys and totals alone. The import with every index is also broken down by kind of statement
 //! (`crate::store::db::profile`); what the statements leave of a batch's time is the
 //! work in memory.
 
@@ -29,9 +29,9 @@ const INDEXES: [&str; 10] = [
     "refunds_at",
 ];
 
-/// One import: the index left out, if any, its time and its statements' time.
+/// One import: the indexes left out, its time and its statements' time.
 struct Run {
-    without: Option<&'static str>,
+    without: &'static [&'static str],
     took: Duration,
     spent: Spent,
 }
@@ -53,9 +53,10 @@ pub async fn run(args: &super::BenchArgs, settings: &Settings) -> BenchResult<()
     let outcome = async {
         for (backend, place) in &places {
             let mut runs = Vec::new();
-            for without in std::iter::once(None).chain(INDEXES.map(Some)) {
+            let each = INDEXES.iter().map(std::slice::from_ref);
+            for without in std::iter::once(&[][..]).chain(each).chain([&INDEXES[..]]) {
                 let db = place.connect(settings).await?;
-                if let Some(index) = without {
+                for index in without {
                     db.pool
                         .execute(format!("DROP INDEX {index}").as_str())
                         .await?;
@@ -87,23 +88,30 @@ fn per_event(took: Duration, events: u64) -> f64 {
     took.as_secs_f64() * 1e6 / events as f64
 }
 
-/// Events per second with every index and without each, and each index's cost per event.
+/// Events per second with every index, without each and without any, and what the
+/// indexes left out cost per event.
 fn index_table(columns: &[(&str, Vec<Run>)], events: u64) -> String {
     let sizes: Vec<(&str, u64)> = columns.iter().map(|(b, _)| (*b, events)).collect();
-    let rows = (0..=INDEXES.len()).map(|row| {
-        let name = match row {
-            0 => "every index".to_owned(),
-            n => format!("without {}", INDEXES[n - 1]),
+    let runs = columns.first().map_or(0, |(_, runs)| runs.len());
+    let rows = (0..runs).map(|row| {
+        let name = match columns[0].1[row].without {
+            [] => "every index".to_owned(),
+            [index] => format!("without {index}"),
+            _ => "without any secondary index".to_owned(),
         };
         let cells = columns.iter().map(|(_, runs)| {
             let all = per_event(runs[0].took, events);
             let run = &runs[row];
-            let rate = events as f64 / run.took.as_secs_f64();
+            let (rate, each) = (
+                events as f64 / run.took.as_secs_f64(),
+                per_event(run.took, events),
+            );
             match run.without {
-                None => format!("{rate:.0}/s, {all:.2} µs an event"),
-                Some(_) => format!(
-                    "{rate:.0}/s, the index {:+.2} µs an event",
-                    all - per_event(run.took, events)
+                [] => format!("{rate:.0}/s, {all:.2} µs an event"),
+                [_] => format!("{rate:.0}/s, the index {:+.2} µs an event", all - each),
+                _ => format!(
+                    "{rate:.0}/s, {each:.2} µs an event; the indexes {:+.2} µs",
+                    all - each
                 ),
             }
         });
