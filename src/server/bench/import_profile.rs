@@ -1,9 +1,10 @@
 //! `bench --import-profile`: where an import's time goes. The first `--rows` generations
 //! are imported into a fresh database of each backend with every index, then once more
 //! without each secondary index in turn (the difference in time per event is what keeping
-//! that index costs), and once without any: the floor of the rows, keys and totals alone. The import with every index is also broken down by kind of statement
-//! (`crate::store::db::profile`); what the statements leave of a batch's time is the
-//! work in memory.
+//! that index costs), and once without any: the floor of the rows, keys and totals alone.
+//! The import with every index is also broken down by kind of statement
+//! (`crate::store::db::profile`); what the statements leave of a batch's time is the work
+//! in memory.
 
 use super::each::grid;
 use super::{import, write_events, Place};

@@ -10,7 +10,7 @@
 //! so that it also checks the groups ingest stored.
 
 use super::parts::{parts_in, range, Part, Range};
-use super::statement::{Ask, Int, Row, Text};
+use super::statement::{renumber, Ask, Int, Row, Text};
 use super::{from_micros, in_zone, Figure, Report, Source};
 use crate::model::dashboard::DashboardStats;
 use crate::model::error_group::{pattern, ErrorGroup, ERROR_GROUPS_LIMIT, UNKNOWN_ERROR};
@@ -41,13 +41,13 @@ const BY_GROUP: &str = "
           FROM ({counted}) counted
           GROUP BY error_group, provider) c
     WHERE c.failures <> 0";
-/// A part of `{counted}`: failures of whole buckets (`$n` span, `$n+1` first bucket,
-/// `$n+2` end), `{sign}` 1 or -1.
+/// A part of `{counted}`: failures of whole buckets (`$1` span, `$2` first bucket, `$3`
+/// end), `{sign}` 1 or -1.
 const BUCKETS: &str = "SELECT error_group, provider, {sign} * failures AS failures
-    FROM error_group_totals WHERE span = $s AND bucket >= $a AND bucket < $b";
-/// A part of `{counted}`: the raw failures from `$a` to `$b`.
+    FROM error_group_totals WHERE span = $1 AND bucket >= $2 AND bucket < $3";
+/// A part of `{counted}`: the raw failures from `$1` to `$2`.
 const EDGE: &str = "SELECT COALESCE(error_group, ''), provider, {sign} AS failures
-    FROM generations WHERE status = 'failed' AND created_at >= $a AND created_at < $b";
+    FROM generations WHERE status = 'failed' AND created_at >= $1 AND created_at < $2";
 /// One row per failure, grouped here.
 const FAILURES: &str = "
     SELECT id, provider, error, created_at,
@@ -105,29 +105,16 @@ fn by_group(window: Range) -> (String, Vec<i64>) {
     let mut values = vec![window.0, window.1];
     let mut counted = Vec::new();
     for (part, sign) in parts_in(&SPANS, window) {
-        let next = |n: usize| format!("${}", values.len() + n);
         let (sql, part_values) = match part {
-            Part::Buckets { span, range } => (
-                BUCKETS
-                    .replace("$s", &next(1))
-                    .replace("$a", &next(2))
-                    .replace("$b", &next(3)),
-                vec![span, range.0, range.1],
-            ),
-            Part::Raw(range) => (
-                EDGE.replace("$a", &next(1)).replace("$b", &next(2)),
-                vec![range.0, range.1],
-            ),
+            Part::Buckets { span, range } => (BUCKETS, vec![span, range.0, range.1]),
+            Part::Raw(range) => (EDGE, vec![range.0, range.1]),
         };
-        counted.push(sql.replace("{sign}", &sign.to_string()));
+        counted.push(renumber(sql, values.len()).replace("{sign}", &sign.to_string()));
         values.extend(part_values);
     }
     if counted.is_empty() {
-        counted.push(
-            EDGE.replace("{sign}", "1")
-                .replace("$a", "$1")
-                .replace("$b", "$2"),
-        );
+        // An empty window: the raw rows of the window itself, which are none.
+        counted.push(EDGE.replace("{sign}", "1"));
     }
     let sql = BY_GROUP.replace("{counted}", &counted.join(" UNION ALL "));
     (sql, values)

@@ -228,7 +228,7 @@ fn values_list(first: usize, rows: usize) -> String {
 }
 
 /// `sql` with its parameters `$1`, `$2`, … renumbered from `$(offset + 1)`.
-fn renumber(sql: &str, offset: usize) -> String {
+pub(super) fn renumber(sql: &str, offset: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut rest = sql;
     while let Some(at) = rest.find('$') {
