@@ -6,6 +6,7 @@
 //! writes and id lists take each backend's own fastest form (`bulk`).
 
 pub mod bulk;
+pub mod parameters;
 pub mod profile;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

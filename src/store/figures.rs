@@ -163,17 +163,18 @@ pub async fn load_from(
 }
 
 /// Each figure's name and how long its statement took alone, as of `now` over the default
-/// windows: the benchmark's breakdown of [`load`].
+/// windows or a `chosen` range: the benchmark's breakdown of [`load`].
 pub async fn time_each(
     db: &Db,
     source: Source,
     settings: &ReportSettings,
     now: DateTime<Utc>,
+    chosen: Option<&DateRange>,
 ) -> Result<Vec<(&'static str, std::time::Duration)>, sqlx::Error> {
     let now = now.trunc_subsecs(6);
     let report = Report {
         now,
-        windows: Windows::at(now, settings.time_zone),
+        windows: Windows::chosen(now, settings.time_zone, chosen),
         settings,
     };
     let mut times = Vec::new();

@@ -8,7 +8,8 @@
 //! where the pages stopped, no user unread can rank: with a long tail of users, a few pages
 //! decide it, however many users and generations there are.
 
-use crate::store::db::bulk::id_lists;
+use crate::store::db::bulk::id_lists_after;
+use crate::store::db::parameters::{bind_all, parameter};
 use crate::store::figures::parts::{parts_in, Part, Range};
 use crate::store::totals::users::USER_SPANS;
 use crate::store::totals::{bucket_floor, DAY};
@@ -161,39 +162,38 @@ pub async fn over(
     limit_micros: i64,
     max: usize,
 ) -> Result<Vec<UserSum>, sqlx::Error> {
+    let mut values = vec![limit_micros];
+    let over = over_limit_sql(window, "$1", &mut values);
     let sql = format!(
-        "SELECT * FROM ({}) s ORDER BY cost_micros DESC, user_id LIMIT $2",
-        over_limit_sql(window, "$1")
+        "SELECT * FROM ({over}) s ORDER BY cost_micros DESC, user_id LIMIT {}",
+        parameter(&mut values, max as i64)
     );
-    let rows = sqlx::query(&sql)
-        .bind(limit_micros)
-        .bind(max as i64)
+    let rows = bind_all(sqlx::query(&sql), &values)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(read_sum).collect()
 }
 
 /// The sums (as [`sums_sql`]) of the users whose cost over `window` is above `limit` (an
-/// SQL expression), in no order.
-pub fn over_limit_sql(window: Range, limit: &str) -> String {
-    format!(
-        "{} SELECT * FROM ({}) sums WHERE cost_micros > {limit}",
-        over_candidates(window, limit),
-        sums_sql(window)
-    )
+/// SQL expression), in no order. The window's parameters follow `values`.
+pub fn over_limit_sql(window: Range, limit: &str, values: &mut Vec<i64>) -> String {
+    let chosen = over_candidates(window, limit, values);
+    let sums = sums_sql(window, values);
+    format!("{chosen} SELECT * FROM ({sums}) sums WHERE cost_micros > {limit}")
 }
 
 /// `WITH chosen AS (…)`: the users who may be over `limit` (an SQL expression) in
 /// `window`. A user over it is over `limit / k` in one of the `k` buckets covering the
 /// window, read from the index of each bucket's users by cost.
-fn over_candidates(window: Range, limit: &str) -> String {
+fn over_candidates(window: Range, limit: &str, values: &mut Vec<i64>) -> String {
     let span = bounding_span(window);
     let buckets = covering(window, span);
     let (first, last) = (
         buckets.first().copied().unwrap_or(0),
         buckets.last().copied().unwrap_or(-1),
     );
-    let k = buckets.len().max(1);
+    let k = buckets.len().max(1) as i64;
+    let [span, first, last, k] = [span, first, last, k].map(|value| parameter(values, value));
     format!(
         "WITH chosen AS (
              SELECT DISTINCT user_id AS id FROM user_totals
@@ -210,13 +210,15 @@ pub async fn sums(
 ) -> Result<Vec<UserSum>, sqlx::Error> {
     let mut sums = Vec::with_capacity(ids.len());
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    for list in id_lists(conn, &ids) {
+    let mut values = Vec::new();
+    let sums_of_chosen = sums_sql(window, &mut values);
+    for list in id_lists_after(conn, &ids, values.len()) {
         let sql = format!(
-            "WITH chosen AS (SELECT id FROM users WHERE id IN {}) {}",
-            list.sql,
-            sums_sql(window)
+            "WITH chosen AS (SELECT id FROM users WHERE id IN {}) {sums_of_chosen}",
+            list.sql
         );
-        for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+        let query = bind_all(sqlx::query(&sql), &values);
+        for row in list.bind(query).fetch_all(&mut *conn).await? {
             sums.push(read_sum(&row)?);
         }
     }
@@ -234,25 +236,31 @@ fn read_sum(row: &sqlx::any::AnyRow) -> Result<UserSum, sqlx::Error> {
 
 /// The sums over `window` of the users of `chosen` (a `WITH` the caller puts first) that
 /// have a generation in it: whole buckets from the per-user totals, the edges from the raw
-/// rows. The parts' instants are written in as numbers.
-fn sums_sql(window: Range) -> String {
+/// rows. The parts' instants are parameters, after `values`.
+fn sums_sql(window: Range, values: &mut Vec<i64>) -> String {
     let selects: Vec<String> = parts_in(&USER_SPANS, window)
         .into_iter()
         .map(|(part, sign)| match part {
-            Part::Buckets { span, range: (a, b) } => format!(
+            Part::Buckets { span, range: (a, b) } => {
+                let [span, a, b] = [span, a, b].map(|value| parameter(values, value));
+                format!(
                 "SELECT user_id, {sign} * generations AS generations,
                         {sign} * cost_micros AS cost_micros, {sign} * (credits - refunded) AS consumed
                  FROM user_totals
                  WHERE user_id IN (SELECT id FROM chosen) AND span = {span}
                    AND bucket >= {a} AND bucket < {b}"
-            ),
-            Part::Raw((a, b)) => format!(
+                )
+            }
+            Part::Raw((a, b)) => {
+                let [a, b] = [a, b].map(|value| parameter(values, value));
+                format!(
                 "SELECT g.user_id, {sign}, {sign} * g.cost_micros,
                         {sign} * (g.credits - COALESCE(r.credits, 0))
                  FROM generations g LEFT JOIN refunds r ON r.generation_id = g.id
                  WHERE g.user_id IN (SELECT id FROM chosen)
                    AND g.created_at >= {a} AND g.created_at < {b}"
-            ),
+                )
+            }
         })
         .collect();
     let parts = if selects.is_empty() {

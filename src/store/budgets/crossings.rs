@@ -7,6 +7,7 @@ use crate::model::budgets::{levels_text, BudgetUse, Budgets, UserOverLimit};
 use crate::model::dashboard::{DashboardStats, Money};
 use crate::model::format::dollars;
 use crate::store::alerts::log_budget_sending;
+use crate::store::db::parameters::bind_all;
 use crate::store::db::Db;
 use crate::store::user_ranking;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
@@ -208,16 +209,18 @@ async fn unclaimed_users(
         (at - chrono::Duration::hours(24)).timestamp_micros(),
         at.timestamp_micros(),
     );
+    let mut values = vec![limit.micros()];
+    let over = user_ranking::over_limit_sql(window, "$1", &mut values);
+    // The day is text: it follows the numbers.
+    let (day_at, max) = (values.len() + 1, values.len() + 2);
     let sql = format!(
-        "SELECT user_id, cost_micros AS cost FROM ({}) s
+        "SELECT user_id, cost_micros AS cost FROM ({over}) s
          WHERE NOT EXISTS (SELECT 1 FROM budget_crossings c
-                           WHERE c.budget = 'user' AND c.period = $2 AND c.level = 0
+                           WHERE c.budget = 'user' AND c.period = ${day_at} AND c.level = 0
                              AND c.user_id = s.user_id)
-         ORDER BY cost_micros DESC, user_id LIMIT $3",
-        user_ranking::over_limit_sql(window, "$1")
+         ORDER BY cost_micros DESC, user_id LIMIT ${max}"
     );
-    let rows = sqlx::query(&sql)
-        .bind(limit.micros())
+    let rows = bind_all(sqlx::query(&sql), &values)
         .bind(day)
         .bind(USERS_PER_CHECK)
         .fetch_all(&db.pool)

@@ -47,7 +47,8 @@ impl<'a> From<Option<&'a str>> for Cell<'a> {
     }
 }
 
-fn is_postgres(conn: &AnyConnection) -> bool {
+/// Whether `conn` is to PostgreSQL (else SQLite).
+pub fn is_postgres(conn: &AnyConnection) -> bool {
     conn.backend_name() == "PostgreSQL"
 }
 
@@ -139,11 +140,22 @@ fn write_array_element(array: &mut String, cell: Cell<'_>) {
 }
 
 /// A list of ids for `column IN <list>`: [`IdList::sql`] follows `IN`, and [`IdList::bind`]
-/// binds the ids (the statement's only parameters).
+/// binds the ids, after the parameters numbered before them ([`id_lists_after`]).
 pub struct IdList<'a> {
     pub sql: String,
     ids: &'a [&'a str],
-    as_array: bool,
+    form: ListForm,
+}
+
+/// How a list's ids are bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListForm {
+    /// One PostgreSQL array, as its text.
+    Array,
+    /// One JSON array, read by SQLite's `json_each`.
+    Json,
+    /// One parameter each.
+    EachId,
 }
 
 impl<'a> IdList<'a> {
@@ -151,43 +163,71 @@ impl<'a> IdList<'a> {
     where
         'a: 'q,
     {
-        if self.as_array {
-            let mut array = String::from("{");
-            for (i, id) in self.ids.iter().enumerate() {
-                if i > 0 {
-                    array.push(',');
+        match self.form {
+            ListForm::Array => {
+                let mut array = String::from("{");
+                for (i, id) in self.ids.iter().enumerate() {
+                    if i > 0 {
+                        array.push(',');
+                    }
+                    write_array_element(&mut array, Cell::Text(Some(id)));
                 }
-                write_array_element(&mut array, Cell::Text(Some(id)));
+                array.push('}');
+                query.bind(array)
             }
-            array.push('}');
-            return query.bind(array);
+            ListForm::Json => query.bind(serde_json::Value::from(self.ids).to_string()),
+            ListForm::EachId => {
+                for id in self.ids {
+                    query = query.bind(*id);
+                }
+                query
+            }
         }
-        for id in self.ids {
-            query = query.bind(*id);
-        }
-        query
     }
 }
 
-/// `ids` as the fewest lists the backend takes: one on PostgreSQL.
+/// `ids` as the fewest lists the backend takes: one on PostgreSQL. The lists are the
+/// statement's only parameters.
 pub fn id_lists<'a>(conn: &AnyConnection, ids: &'a [&'a str]) -> Vec<IdList<'a>> {
     if ids.is_empty() {
         return Vec::new();
     }
     if is_postgres(conn) {
-        return vec![IdList {
-            sql: "(SELECT unnest(CAST($1 AS TEXT[])))".into(),
-            ids,
-            as_array: true,
-        }];
+        return id_lists_after(conn, ids, 0);
     }
     ids.chunks(MAX_PARAMETERS)
         .map(|chunk| IdList {
             sql: format!("({})", vec!["?"; chunk.len()].join(", ")),
             ids: chunk,
-            as_array: false,
+            form: ListForm::EachId,
         })
         .collect()
+}
+
+/// `ids` as one list, in a statement whose numbered parameters `$1` to `$before` come
+/// first: one array, so that the statement's text is the same for any number of ids (on
+/// SQLite a JSON array, as numbered parameters are looked up by name one after another).
+pub fn id_lists_after<'a>(
+    conn: &AnyConnection,
+    ids: &'a [&'a str],
+    before: usize,
+) -> Vec<IdList<'a>> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let at = before + 1;
+    let (sql, form) = if is_postgres(conn) {
+        (
+            format!("(SELECT unnest(CAST(${at} AS TEXT[])))"),
+            ListForm::Array,
+        )
+    } else {
+        (
+            format!("(SELECT value FROM json_each(${at}))"),
+            ListForm::Json,
+        )
+    };
+    vec![IdList { sql, ids, form }]
 }
 
 #[cfg(test)]
@@ -262,6 +302,15 @@ mod tests {
                     read.push((id, n, note));
                 }
             }
+            // After a numbered parameter of its own statement, in one list.
+            let sql = "SELECT id, n, note FROM bulk_test WHERE $1 = 7 AND id IN ";
+            for list in id_lists_after(&conn, &ids, 1) {
+                let sql = format!("{sql}{}", list.sql);
+                let query = sqlx::query(&sql).bind(7i64);
+                for row in list.bind(query).fetch_all(&mut *conn).await.unwrap() {
+                    read.push((row.get(0), row.get(1), row.get(2)));
+                }
+            }
             read.sort();
             let mut expected: Vec<(String, Option<i64>, Option<String>)> = rows
                 .iter()
@@ -269,6 +318,11 @@ mod tests {
                 .collect();
             expected[0].2 = Some("changed".into());
             expected[1].2 = Some("changed".into());
+            // Once through each way of listing them.
+            let mut expected: Vec<_> = expected
+                .into_iter()
+                .flat_map(|row| [row.clone(), row])
+                .collect();
             expected.sort();
             assert_eq!(read, expected);
             assert!(id_lists(&conn, &[]).is_empty());

@@ -13,6 +13,7 @@ use super::{Figure, Report, Source};
 use crate::model::budgets::{BudgetSettings, BudgetUse, Budgets};
 use crate::model::dashboard::{DashboardStats, Money};
 use crate::model::windows::{Window, Windows};
+use crate::store::db::parameters::parameter;
 use crate::store::user_ranking;
 
 /// What a row is: the first integer column.
@@ -52,16 +53,19 @@ const LIMIT: &str =
     "(SELECT CASE WHEN COUNT(*) = 0 THEN $1 ELSE COALESCE(MAX(per_user_micros), 0) END
       FROM budget_settings WHERE id = 1)";
 
-/// Users over the limit in `window`: from the per-user totals, or from the raw rows.
-fn over_limit_sql(source: Source, window: Range) -> String {
+/// Users over the limit in `window`: from the per-user totals, or from the raw rows. The
+/// window's parameters follow `values` (`$1` is the limit's).
+fn over_limit_sql(source: Source, window: Range, values: &mut Vec<i64>) -> String {
     let over_limit = match source {
-        Source::Totals => user_ranking::over_limit_sql(window, LIMIT),
-        Source::RawRows => format!(
-            "SELECT user_id FROM generations
-             WHERE created_at >= {} AND created_at < {}
-             GROUP BY user_id HAVING SUM(cost_micros) > {LIMIT}",
-            window.0, window.1
-        ),
+        Source::Totals => user_ranking::over_limit_sql(window, LIMIT, values),
+        Source::RawRows => {
+            let [start, end] = [window.0, window.1].map(|value| parameter(values, value));
+            format!(
+                "SELECT user_id FROM generations
+                 WHERE created_at >= {start} AND created_at < {end}
+                 GROUP BY user_id HAVING SUM(cost_micros) > {LIMIT}"
+            )
+        }
     };
     format!(
         "SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(2 AS BIGINT),
@@ -98,9 +102,9 @@ impl Figure for BudgetFigures {
     fn ask(&self, ask: &mut Ask<'_>) {
         ask.windows(&self.windows, COST);
         ask.once(SAVED, &[]);
-        let default_limit = self.settings.per_user.map_or(0, Money::micros);
-        let sql = over_limit_sql(ask.source(), range(self.last_24h));
-        ask.once(&sql, &[default_limit]);
+        let mut values = vec![self.settings.per_user.map_or(0, Money::micros)];
+        let sql = over_limit_sql(ask.source(), range(self.last_24h), &mut values);
+        ask.once(&sql, &values);
     }
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {

@@ -11,6 +11,8 @@
 use super::parts::{parts, Part};
 use super::{Figure, Source};
 use crate::model::windows::Window;
+use crate::store::db::bulk::is_postgres;
+use crate::store::db::parameters::{anonymous, bind_all};
 use crate::store::db::Db;
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
@@ -275,11 +277,13 @@ impl Statement {
 
     async fn fetch_on(self, conn: &mut sqlx::AnyConnection) -> Result<Vec<AnyRow>, sqlx::Error> {
         let sql = self.selects.join(" UNION ALL ");
-        let mut query = sqlx::query(&sql);
-        for value in self.values {
-            query = query.bind(value);
+        if is_postgres(conn) {
+            return bind_all(sqlx::query(&sql), &self.values)
+                .fetch_all(conn)
+                .await;
         }
-        query.fetch_all(conn).await
+        let (sql, values) = anonymous(&sql, &self.values)?;
+        bind_all(sqlx::query(&sql), &values).fetch_all(conn).await
     }
 }
 
