@@ -342,7 +342,8 @@ async fn measure_all(
             args.raw_samples,
         )
         .await?;
-        let each = each::time_each(db, report_settings, args.samples).await?;
+        let longest = panels::longest_range()?;
+        let each = each::time_each(db, report_settings, args.samples, &longest).await?;
         results.push(Measured {
             backend,
             rows: database.rows,

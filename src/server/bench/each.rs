@@ -3,6 +3,7 @@
 
 use super::{median, ms};
 use crate::model::dashboard::group_thousands;
+use crate::model::range::DateRange;
 use crate::server::metrics::exposition;
 use crate::store::all_time;
 use crate::store::db::Db;
@@ -15,24 +16,33 @@ use std::time::{Duration, Instant};
 const METRICS: &str = "/metrics (all-time totals and text)";
 
 /// A name and its median time.
-pub type Timed = (&'static str, Duration);
+pub type Timed = (String, Duration);
 
-/// Median time of each figure alone, then of a `/metrics` scrape's own work.
+/// Median time of each figure alone, over the default windows and then over the longest
+/// range, then of a `/metrics` scrape's own work.
 pub async fn time_each(
     db: &Db,
     settings: &ReportSettings,
     samples: usize,
+    longest: &DateRange,
 ) -> Result<Vec<Timed>, Box<dyn std::error::Error>> {
-    let mut times: Vec<(&'static str, Vec<Duration>)> = Vec::new();
-    for sample in 0..samples + 1 {
-        let each = figures::time_each(db, Source::Totals, settings, Utc::now()).await?;
-        if sample == 0 {
-            times = each.iter().map(|(name, _)| (*name, Vec::new())).collect();
-            continue;
+    let mut times = Vec::new();
+    for (over, chosen) in [("", None), (", 400 days", Some(longest))] {
+        let mut each_time: Vec<(String, Vec<Duration>)> = Vec::new();
+        for sample in 0..samples + 1 {
+            let each = figures::time_each(db, Source::Totals, settings, Utc::now(), chosen).await?;
+            if sample == 0 {
+                each_time = each
+                    .iter()
+                    .map(|(name, _)| (format!("{name}{over}"), Vec::new()))
+                    .collect();
+                continue;
+            }
+            for ((_, samples), (_, time)) in each_time.iter_mut().zip(each) {
+                samples.push(time);
+            }
         }
-        for ((_, samples), (_, time)) in times.iter_mut().zip(each) {
-            samples.push(time);
-        }
+        times.extend(each_time);
     }
     let stats = figures::load(db, settings, Utc::now(), None).await?;
     let mut scrapes = Vec::new();
@@ -45,7 +55,7 @@ pub async fn time_each(
         }
         std::hint::black_box(text);
     }
-    times.push((METRICS, scrapes));
+    times.push((METRICS.to_owned(), scrapes));
     Ok(times
         .into_iter()
         .map(|(name, samples)| (name, median(&samples)))

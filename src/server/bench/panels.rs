@@ -62,7 +62,7 @@ fn time(name: impl Into<String>, median: Duration, straightforward: Option<Durat
 }
 
 /// The longest range a page may choose, ending now.
-fn longest_range() -> BenchResult<DateRange> {
+pub fn longest_range() -> BenchResult<DateRange> {
     let today = Utc::now().date_naive();
     let query = RangeQuery {
         range: None,
