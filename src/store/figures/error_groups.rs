@@ -45,7 +45,8 @@ const BY_GROUP: &str = "
 /// end), `{sign}` 1 or -1.
 const BUCKETS: &str = "SELECT error_group, provider, {sign} * failures AS failures
     FROM error_group_totals WHERE span = $1 AND bucket >= $2 AND bucket < $3";
-/// A part of `{counted}`: the raw failures from `$1` to `$2`.
+/// A part of `{counted}`: the raw failures from `$1` to `$2`, those not yet given a group
+/// under `''`, as the totals count them (`totals::error_groups::UNGROUPED`).
 const EDGE: &str = "SELECT COALESCE(error_group, ''), provider, {sign} AS failures
     FROM generations WHERE status = 'failed' AND created_at >= $1 AND created_at < $2";
 /// One row per failure, grouped here.
@@ -148,7 +149,8 @@ impl Figure for ErrorGroups {
                 group.newest = Some((at, id, error));
             }
         } else {
-            // Failures not yet given a group are counted under '', and no failure has it.
+            // Failures not yet given a group are counted under `UNGROUPED` (''), a group no
+            // failure is given.
             let (Some(first), Some(last)) = (row.int_or_null(FIRST)?, row.int_or_null(LAST)?)
             else {
                 return Ok(());
