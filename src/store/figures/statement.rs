@@ -12,6 +12,7 @@ use super::parts::{parts, Part};
 use super::{Figure, Source};
 use crate::model::windows::Window;
 use crate::store::db::bulk::is_postgres;
+pub(super) use crate::store::db::parameters::renumber;
 use crate::store::db::parameters::{anonymous, bind_all};
 use crate::store::db::Db;
 use sqlx::any::AnyRow;
@@ -227,24 +228,6 @@ fn values_list(first: usize, rows: usize) -> String {
         })
         .collect();
     list.join(", ")
-}
-
-/// `sql` with its parameters `$1`, `$2`, … renumbered from `$(offset + 1)`.
-pub(super) fn renumber(sql: &str, offset: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut rest = sql;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..=at]);
-        rest = &rest[at + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        match rest[..digits].parse::<usize>() {
-            Ok(n) => out.push_str(&(n + offset).to_string()),
-            Err(_) => out.push_str(&rest[..digits]),
-        }
-        rest = &rest[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 impl Statement {
