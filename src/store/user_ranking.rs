@@ -184,21 +184,26 @@ pub fn over_limit_sql(window: Range, limit: &str, values: &mut Vec<i64>) -> Stri
 
 /// `WITH chosen AS (…)`: the users who may be over `limit` (an SQL expression) in
 /// `window`. A user over it is over `limit / k` in one of the `k` buckets covering the
-/// window, read from the index of each bucket's users by cost.
+/// window, read from the index of each bucket's users by cost. The buckets are listed one
+/// by one: over a range of buckets, the index would be read for every user of each.
 fn over_candidates(window: Range, limit: &str, values: &mut Vec<i64>) -> String {
     let span = bounding_span(window);
     let buckets = covering(window, span);
-    let (first, last) = (
-        buckets.first().copied().unwrap_or(0),
-        buckets.last().copied().unwrap_or(-1),
-    );
-    let k = buckets.len().max(1) as i64;
-    let [span, first, last, k] = [span, first, last, k].map(|value| parameter(values, value));
+    let k = parameter(values, buckets.len().max(1) as i64);
+    let span = parameter(values, span);
+    let listed: Vec<String> = buckets
+        .into_iter()
+        .map(|bucket| parameter(values, bucket))
+        .collect();
+    let listed = if listed.is_empty() {
+        "NULL".to_owned()
+    } else {
+        listed.join(", ")
+    };
     format!(
         "WITH chosen AS (
              SELECT DISTINCT user_id AS id FROM user_totals
-             WHERE span = {span} AND bucket >= {first} AND bucket <= {last}
-               AND cost_micros > {limit} / {k})"
+             WHERE span = {span} AND bucket IN ({listed}) AND cost_micros > {limit} / {k})"
     )
 }
 

@@ -157,3 +157,40 @@ fn a_month_lies_in_at_most_two_long_buckets_and_a_day_in_two_days() {
         assert!(covering((start, start + DAY), DAY).len() <= 2);
     }
 }
+
+/// What SQLite does for the users over a limit in the 24 hours to `end`.
+async fn over_limit_plan(conn: &mut AnyConnection, end: i64) -> Vec<String> {
+    let mut values = vec![10_000];
+    let over = over_limit_sql((end - DAY, end), "$1", &mut values);
+    let sql = format!("EXPLAIN QUERY PLAN {over}");
+    let rows = bind_all(sqlx::query(&sql), &values)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| row.try_get::<String, _>("detail").unwrap())
+        .collect()
+}
+
+/// The candidates are read from each covering day's users by cost, not from every user of
+/// the days: a few index entries whatever the number of users.
+#[tokio::test]
+async fn users_over_a_limit_are_chosen_from_few_index_entries() {
+    let (db, _folder) = crate::store::db::testing::fresh_sqlite().await;
+    import(&db).await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    for analyzed in [false, true] {
+        if analyzed {
+            sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
+        }
+        let plan = over_limit_plan(&mut conn, origin() + 40 * DAY + 13 * 3_600_000_000).await;
+        let candidates: Vec<&String> = plan
+            .iter()
+            .filter(|step| step.contains("user_totals_bucket_cost"))
+            .collect();
+        assert!(!candidates.is_empty(), "{plan:#?}");
+        for step in candidates {
+            assert!(step.contains("bucket=? AND cost_micros>?"), "{plan:#?}");
+        }
+    }
+}
