@@ -30,9 +30,6 @@ pub enum Measure {
     RowsPerSecond(f64),
 }
 
-/// The runs of a panel that reads raw rows in proportion to the data (seconds at 10 M).
-const SLOW_SAMPLES: usize = 3;
-
 /// Times `run` `samples` times after one warming run.
 async fn timed<T, F, Fut>(samples: usize, mut run: F) -> BenchResult<Duration>
 where
@@ -97,7 +94,7 @@ pub async fn time_panels(
         ("last 30 days", Some(thirty_days)),
         ("400 days", Some(longest)),
     ] {
-        let median = timed(SLOW_SAMPLES, || async {
+        let median = timed(samples, || async {
             Ok(log::top_users(db, settings, Utc::now(), range.as_ref()).await?)
         })
         .await?;
