@@ -241,7 +241,8 @@ fn read_sum(row: &sqlx::any::AnyRow) -> Result<UserSum, sqlx::Error> {
 
 /// The sums over `window` of the users of `chosen` (a `WITH` the caller puts first) that
 /// have a generation in it: whole buckets from the per-user totals, the edges from the raw
-/// rows. The parts' instants are parameters, after `values`.
+/// rows (each with the credits refunded to it, which it carries: no look-up in `refunds`).
+/// The parts' instants are parameters, after `values`.
 fn sums_sql(window: Range, values: &mut Vec<i64>) -> String {
     let selects: Vec<String> = parts_in(&USER_SPANS, window)
         .into_iter()
@@ -259,11 +260,11 @@ fn sums_sql(window: Range, values: &mut Vec<i64>) -> String {
             Part::Raw((a, b)) => {
                 let [a, b] = [a, b].map(|value| parameter(values, value));
                 format!(
-                "SELECT g.user_id, {sign}, {sign} * g.cost_micros,
-                        {sign} * (g.credits - COALESCE(r.credits, 0))
-                 FROM generations g LEFT JOIN refunds r ON r.generation_id = g.id
-                 WHERE g.user_id IN (SELECT id FROM chosen)
-                   AND g.created_at >= {a} AND g.created_at < {b}"
+                "SELECT user_id, {sign}, {sign} * cost_micros,
+                        {sign} * (credits - COALESCE(refunded_credits, 0))
+                 FROM generations
+                 WHERE user_id IN (SELECT id FROM chosen)
+                   AND created_at >= {a} AND created_at < {b}"
                 )
             }
         })
