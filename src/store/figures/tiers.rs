@@ -39,14 +39,14 @@ const CONSUMED_BY_TIER: &str = "
     WHERE g.created_at >= $1 AND g.created_at < $2
     GROUP BY u.tier";
 
-/// The same for the minutes of raw rows at a window's edge, each row's tier and refund read
-/// by key: the plan PostgreSQL makes without the range's values (see `statement`) so reads
-/// only those rows, where a join may be planned as scans of `users` and `refunds`.
+/// The same for the minutes of raw rows at a window's edge, each row's tier read by key and
+/// its refund from the row itself (`refunded_credits`): the plan PostgreSQL makes without
+/// the range's values (see `statement`) so reads only those rows, where a join may be
+/// planned as a scan of `users`.
 const CONSUMED_BY_TIER_AT_EDGE: &str = "
     SELECT (SELECT u.tier FROM users u WHERE u.id = g.user_id), CAST(NULL AS TEXT),
            CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(g.credits - COALESCE(
-               (SELECT r.credits FROM refunds r WHERE r.generation_id = g.id), 0)), 0) AS BIGINT),
+           CAST(COALESCE(SUM(g.credits - COALESCE(g.refunded_credits, 0)), 0) AS BIGINT),
            CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
     FROM generations g
     WHERE g.created_at >= $1 AND g.created_at < $2
