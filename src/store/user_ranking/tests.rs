@@ -194,3 +194,37 @@ async fn users_over_a_limit_are_chosen_from_few_index_entries() {
         }
     }
 }
+
+/// The raw rows at a window's edges are summed from the index of each user's generations
+/// by time, which carries their cost and credits: no look-up of each row in the table.
+#[tokio::test]
+async fn users_edges_are_read_from_the_index_alone() {
+    let (db, _folder) = crate::store::db::testing::fresh_sqlite().await;
+    import(&db).await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let end = origin() + 40 * DAY + 13 * 3_600_000_000;
+    let mut values = Vec::new();
+    let sums = sums_sql((end - 30 * DAY, end), &mut values);
+    let sql = format!(
+        "EXPLAIN QUERY PLAN WITH chosen AS (SELECT id FROM users WHERE id IN ('u001', 'u002'))
+         {sums}"
+    );
+    let plan: Vec<String> = bind_all(sqlx::query(&sql), &values)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String, _>("detail").unwrap())
+        .collect();
+    let edges: Vec<&String> = plan
+        .iter()
+        .filter(|step| step.contains(" generations "))
+        .collect();
+    assert!(!edges.is_empty(), "{plan:#?}");
+    for step in edges {
+        assert!(
+            step.contains("USING COVERING INDEX generations_user_id_created_at"),
+            "{plan:#?}"
+        );
+    }
+}
