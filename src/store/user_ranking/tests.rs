@@ -158,18 +158,23 @@ fn a_month_lies_in_at_most_two_long_buckets_and_a_day_in_two_days() {
     }
 }
 
-/// What SQLite does for the users over a limit in the 24 hours to `end`.
-async fn over_limit_plan(conn: &mut AnyConnection, end: i64) -> Vec<String> {
-    let mut values = vec![10_000];
-    let over = over_limit_sql((end - DAY, end), "$1", &mut values);
-    let sql = format!("EXPLAIN QUERY PLAN {over}");
-    let rows = bind_all(sqlx::query(&sql), &values)
+/// What SQLite says it does for `sql` with `values`.
+async fn plan_of(conn: &mut AnyConnection, sql: &str, values: &[i64]) -> Vec<String> {
+    let sql = format!("EXPLAIN QUERY PLAN {sql}");
+    let rows = bind_all(sqlx::query(&sql), values)
         .fetch_all(&mut *conn)
         .await
         .unwrap();
     rows.iter()
         .map(|row| row.try_get::<String, _>("detail").unwrap())
         .collect()
+}
+
+/// What SQLite does for the users over a limit in the 24 hours to `end`.
+async fn over_limit_plan(conn: &mut AnyConnection, end: i64) -> Vec<String> {
+    let mut values = vec![10_000];
+    let over = over_limit_sql((end - DAY, end), "$1", &mut values);
+    plan_of(conn, &over, &values).await
 }
 
 /// The candidates are read from each covering day's users by cost, not from every user of
@@ -184,14 +189,20 @@ async fn users_over_a_limit_are_chosen_from_few_index_entries() {
             sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
         }
         let plan = over_limit_plan(&mut conn, origin() + 40 * DAY + 13 * 3_600_000_000).await;
-        let candidates: Vec<&String> = plan
-            .iter()
-            .filter(|step| step.contains("user_totals_bucket_cost"))
-            .collect();
-        assert!(!candidates.is_empty(), "{plan:#?}");
-        for step in candidates {
-            assert!(step.contains("bucket=? AND cost_micros>?"), "{plan:#?}");
-        }
+        assert_steps(
+            &plan,
+            "user_totals_bucket_cost",
+            "bucket=? AND cost_micros>?",
+        );
+    }
+}
+
+/// The plan has steps that name `reading`, and each of them says `does`.
+fn assert_steps(plan: &[String], reading: &str, does: &str) {
+    let steps: Vec<&String> = plan.iter().filter(|step| step.contains(reading)).collect();
+    assert!(!steps.is_empty(), "{plan:#?}");
+    for step in steps {
+        assert!(step.contains(does), "{plan:#?}");
     }
 }
 
@@ -205,26 +216,11 @@ async fn users_edges_are_read_from_the_index_alone() {
     let end = origin() + 40 * DAY + 13 * 3_600_000_000;
     let mut values = Vec::new();
     let sums = sums_sql((end - 30 * DAY, end), &mut values);
-    let sql = format!(
-        "EXPLAIN QUERY PLAN WITH chosen AS (SELECT id FROM users WHERE id IN ('u001', 'u002'))
-         {sums}"
+    let sql = format!("WITH chosen AS (SELECT id FROM users WHERE id IN ('u001', 'u002')) {sums}");
+    let plan = plan_of(&mut conn, &sql, &values).await;
+    assert_steps(
+        &plan,
+        " generations ",
+        "USING COVERING INDEX generations_user_id_created_at",
     );
-    let plan: Vec<String> = bind_all(sqlx::query(&sql), &values)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get::<String, _>("detail").unwrap())
-        .collect();
-    let edges: Vec<&String> = plan
-        .iter()
-        .filter(|step| step.contains(" generations "))
-        .collect();
-    assert!(!edges.is_empty(), "{plan:#?}");
-    for step in edges {
-        assert!(
-            step.contains("USING COVERING INDEX generations_user_id_created_at"),
-            "{plan:#?}"
-        );
-    }
 }
