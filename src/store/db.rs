@@ -424,6 +424,24 @@ pub mod testing {
         (db, folder)
     }
 
+    /// What SQLite says it does for `sql`, its numbered parameters bound to `values`: each
+    /// step's text, in order.
+    pub async fn sqlite_plan(
+        conn: &mut sqlx::AnyConnection,
+        sql: &str,
+        values: &[i64],
+    ) -> Vec<String> {
+        use sqlx::Row;
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        crate::store::db::parameters::bind_all(sqlx::query(&explain), values)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String, _>("detail").unwrap())
+            .collect()
+    }
+
     async fn fresh_postgres() -> (Db, impl Future<Output = ()>) {
         sqlx::any::install_default_drivers();
         let admin_url = postgres_admin_url();

@@ -3,7 +3,7 @@
 //! over windows of every length and edge.
 
 use super::*;
-use crate::store::db::testing::on_each_backend;
+use crate::store::db::testing::{on_each_backend, sqlite_plan};
 use crate::store::db::Db;
 use crate::store::ingest::import_lines;
 use crate::store::totals::QUARTER;
@@ -158,23 +158,11 @@ fn a_month_lies_in_at_most_two_long_buckets_and_a_day_in_two_days() {
     }
 }
 
-/// What SQLite says it does for `sql` with `values`.
-async fn plan_of(conn: &mut AnyConnection, sql: &str, values: &[i64]) -> Vec<String> {
-    let sql = format!("EXPLAIN QUERY PLAN {sql}");
-    let rows = bind_all(sqlx::query(&sql), values)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|row| row.try_get::<String, _>("detail").unwrap())
-        .collect()
-}
-
 /// What SQLite does for the users over a limit in the 24 hours to `end`.
 async fn over_limit_plan(conn: &mut AnyConnection, end: i64) -> Vec<String> {
     let mut values = vec![10_000];
     let over = over_limit_sql((end - DAY, end), "$1", &mut values);
-    plan_of(conn, &over, &values).await
+    sqlite_plan(conn, &over, &values).await
 }
 
 /// The candidates are read from each covering day's users by cost, not from every user of
@@ -217,7 +205,7 @@ async fn users_edges_are_read_from_the_index_alone() {
     let mut values = Vec::new();
     let sums = sums_sql((end - 30 * DAY, end), &mut values);
     let sql = format!("WITH chosen AS (SELECT id FROM users WHERE id IN ('u001', 'u002')) {sums}");
-    let plan = plan_of(&mut conn, &sql, &values).await;
+    let plan = sqlite_plan(&mut conn, &sql, &values).await;
     assert_steps(
         &plan,
         " generations ",

@@ -4,10 +4,9 @@
 //! window's rows.
 
 use super::by_group;
-use crate::store::db::testing::fresh_sqlite;
+use crate::store::db::testing::{fresh_sqlite, sqlite_plan};
 use crate::store::ingest::import_lines;
 use chrono::{TimeZone, Utc};
-use sqlx::Row;
 
 /// 4,000 generations over 40 days, one in 20 failed with one of four error texts.
 fn events() -> String {
@@ -53,18 +52,7 @@ async fn each_group_costs_a_few_index_reads() {
         if analyzed {
             sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
         }
-        let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut query = sqlx::query(&explain);
-        for value in &values {
-            query = query.bind(*value);
-        }
-        let plan: Vec<String> = query
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.try_get("detail").unwrap())
-            .collect();
+        let plan = sqlite_plan(&mut conn, &sql, &values).await;
         let reads: Vec<&String> = plan
             .iter()
             .filter(|step| step.starts_with("SCAN") || step.starts_with("SEARCH"))
