@@ -23,6 +23,10 @@ pub enum ErrorKind {
     NotFound,
     /// A body in a format the endpoint does not take (415).
     UnsupportedMediaType,
+    /// A body or batch over the endpoint's limit (413): split it.
+    TooLarge,
+    /// A body that stopped arriving before its deadline (408).
+    TooSlow,
     /// The database did not answer; the same request may succeed shortly (503).
     Unavailable,
     /// The server failed (500).
@@ -32,12 +36,14 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    const ALL: [ErrorKind; 8] = [
+    const ALL: [ErrorKind; 10] = [
         ErrorKind::SignInFirst,
         ErrorKind::Forbidden,
         ErrorKind::BadRequest,
         ErrorKind::NotFound,
         ErrorKind::UnsupportedMediaType,
+        ErrorKind::TooLarge,
+        ErrorKind::TooSlow,
         ErrorKind::Unavailable,
         ErrorKind::Failed,
         ErrorKind::Unreachable,
@@ -51,6 +57,8 @@ impl ErrorKind {
             ErrorKind::BadRequest => "badRequest",
             ErrorKind::NotFound => "notFound",
             ErrorKind::UnsupportedMediaType => "unsupportedMediaType",
+            ErrorKind::TooLarge => "tooLarge",
+            ErrorKind::TooSlow => "tooSlow",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Failed => "failed",
             ErrorKind::Unreachable => "unreachable",
@@ -65,6 +73,8 @@ impl ErrorKind {
             ErrorKind::BadRequest => 400,
             ErrorKind::NotFound => 404,
             ErrorKind::UnsupportedMediaType => 415,
+            ErrorKind::TooLarge => 413,
+            ErrorKind::TooSlow => 408,
             ErrorKind::Unavailable | ErrorKind::Unreachable => 503,
             ErrorKind::Failed => 500,
         }

@@ -98,6 +98,8 @@ pub async fn get_generations(#[server(default)] query: LogQuery) -> Result<LogPa
 #[server]
 pub async fn get_user(#[server(default)] id: String) -> Result<Option<UserPage>, AppError> {
     require_admin().await?;
+    crate::model::log::storable("id", &id)
+        .map_err(|error| AppError::bad_request(error).answered())?;
     let state = expect_context::<AppState>();
     store::log::user(&state.db, &state.settings.report, &id)
         .await

@@ -112,9 +112,21 @@ fn given(value: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Refuses text a database cannot store: PostgreSQL keeps no NUL character in text, and
+/// a filter or an id with one could match nothing anyway.
+pub fn storable(field: &str, text: &str) -> Result<(), InvalidQuery> {
+    match text.contains('\0') {
+        true => Err(InvalidQuery(format!(
+            "{field}: must not contain the NUL character (\\u0000)"
+        ))),
+        false => Ok(()),
+    }
+}
+
 impl LogQuery {
     /// The filters, or why they cannot be used.
     pub fn filter(&self) -> Result<LogFilter, InvalidQuery> {
+        self.check_storable()?;
         let range = DateRange::from_query(&RangeQuery {
             range: self.range.clone(),
             from: self.from.clone(),
@@ -180,10 +192,17 @@ impl LogQuery {
         }
     }
 
-    /// The query string (without `?`) that asks for these filters: only the ones given.
-    pub fn to_query_string(&self) -> String {
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+    /// Refuses a filter the database could not compare (see [`storable`]).
+    pub fn check_storable(&self) -> Result<(), InvalidQuery> {
+        for (field, value) in self.fields() {
+            storable(field, value.as_deref().unwrap_or_default())?;
+        }
+        Ok(())
+    }
+
+    /// Each filter by its name in the URL.
+    fn fields(&self) -> [(&'static str, &Option<String>); 9] {
+        [
             ("provider", &self.provider),
             ("status", &self.status),
             ("user", &self.user),
@@ -193,7 +212,13 @@ impl LogQuery {
             ("from", &self.from),
             ("to", &self.to),
             ("before", &self.before),
-        ] {
+        ]
+    }
+
+    /// The query string (without `?`) that asks for these filters: only the ones given.
+    pub fn to_query_string(&self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in self.fields() {
             if let Some(value) = given(value) {
                 out.append_pair(name, &value);
             }

@@ -56,6 +56,9 @@ pub async fn export(
             )
         })?;
     let Query(query) = query.map_err(|rejection| bad(rejection.body_text()))?;
+    query
+        .check_storable()
+        .map_err(|error| bad(error.to_string()))?;
     let now = chrono::Utc::now();
     if table == "generations" {
         let filter = query.filter().map_err(|error| bad(error.to_string()))?;

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compression;
 pub mod export;
 pub mod ingest_api;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
                 .call_fallback_on_method_not_allowed(true)
                 .fallback(not_found_page(&state).into_service()),
         )
+        .layer(middleware::from_fn(limits::bounded_body))
         .layer(middleware::from_fn(impossible_paths))
         .layer(crate::server::compression::compression())
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -324,6 +326,8 @@ mod alert_tests;
 mod budget_tests;
 #[cfg(test)]
 pub(crate) mod hostile_tests;
+#[cfg(test)]
+mod input_tests;
 #[cfg(test)]
 mod page_scripts_tests;
 #[cfg(test)]
