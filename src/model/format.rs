@@ -16,6 +16,14 @@ pub fn percent(rate: Option<f64>) -> String {
     }
 }
 
+/// Text as Slack's `text` shows it rather than reads it: `&`, `<` and `>` escaped, so that
+/// a user id such as `<!channel>` notifies no one and links nowhere.
+pub fn slack_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// `1,234`.
 pub fn count(n: i64) -> String {
     let grouped = group_thousands(n.unsigned_abs());

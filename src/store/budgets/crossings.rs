@@ -5,7 +5,7 @@
 
 use crate::model::budgets::{levels_text, BudgetUse, Budgets, UserOverLimit};
 use crate::model::dashboard::{DashboardStats, Money};
-use crate::model::format::dollars;
+use crate::model::format::{dollars, slack_text};
 use crate::store::alerts::log_budget_sending;
 use crate::store::db::parameters::bind_all;
 use crate::store::db::Db;
@@ -233,7 +233,7 @@ fn named_users(users: &[UserOverLimit]) -> String {
     let named: Vec<String> = users
         .iter()
         .take(USERS_NAMED)
-        .map(|user| format!("{} ({})", user.user_id, dollars(user.cost)))
+        .map(|user| format!("{} ({})", slack_text(&user.user_id), dollars(user.cost)))
         .collect();
     let more = users.len().saturating_sub(USERS_NAMED);
     if more > 0 {
