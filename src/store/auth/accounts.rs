@@ -148,41 +148,16 @@ pub async fn create_admin(
     password: &str,
     replace: bool,
 ) -> Result<String, AccountError> {
-    let email = normalize_email(email);
-    check_email(&email)?;
-    check_password(password)?;
-    let hash = hash_password(password.to_owned()).await;
-    let now = chrono::Utc::now().timestamp_micros();
+    let (email, hash) = checked_and_hashed(email, password).await?;
     let mut tx = db.writer().begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (email) DO NOTHING",
-    )
-    .bind(&email)
-    .bind(&hash)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        if !replace {
-            return Err(AccountError::Exists(email));
-        }
-        sqlx::query("UPDATE admins SET password_hash = $1 WHERE email = $2")
-            .bind(&hash)
-            .bind(&email)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE admin_email = $1")
-            .bind(&email)
-            .execute(&mut *tx)
-            .await?;
-    }
+    insert_admin(&mut tx, &email, &hash, replace).await?;
     tx.commit().await?;
     Ok(email)
 }
 
-/// Creates the first admin, only while there is none (the setup link's one use).
+/// Creates the first admin, only while there is none (the setup link's one use). Counting
+/// and inserting happen in one turn of the writers, so that two servers started on an
+/// empty database cannot each create a "first" admin.
 pub async fn create_first_admin(
     db: &Db,
     email: &str,
@@ -191,7 +166,60 @@ pub async fn create_first_admin(
     if admin_count(db).await? > 0 {
         return Err(AccountError::Exists(normalize_email(email)));
     }
-    create_admin(db, email, password, false).await
+    let (email, hash) = checked_and_hashed(email, password).await?;
+    let mut tx = crate::store::ingest::begin_write(db).await?;
+    let admins: i64 = sqlx::query("SELECT COUNT(*) AS admins FROM admins")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("admins")?;
+    if admins > 0 {
+        return Err(AccountError::Exists(email));
+    }
+    insert_admin(&mut tx, &email, &hash, false).await?;
+    tx.commit().await?;
+    Ok(email)
+}
+
+/// The normalized email and the password's hash, once both are valid.
+async fn checked_and_hashed(email: &str, password: &str) -> Result<(String, String), AccountError> {
+    let email = normalize_email(email);
+    check_email(&email)?;
+    check_password(password)?;
+    Ok((email, hash_password(password.to_owned()).await))
+}
+
+async fn insert_admin(
+    conn: &mut sqlx::AnyConnection,
+    email: &str,
+    hash: &str,
+    replace: bool,
+) -> Result<(), AccountError> {
+    let now = chrono::Utc::now().timestamp_micros();
+    let inserted = sqlx::query(
+        "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(email)
+    .bind(hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        if !replace {
+            return Err(AccountError::Exists(email.to_owned()));
+        }
+        sqlx::query("UPDATE admins SET password_hash = $1 WHERE email = $2")
+            .bind(hash)
+            .bind(email)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE admin_email = $1")
+            .bind(email)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether the email and password belong to an admin, checked when `gate` gives the check
@@ -257,6 +285,26 @@ mod tests {
             reason,
             "the password has 1026 bytes; at most 1024 are allowed"
         );
+    }
+
+    #[tokio::test]
+    async fn two_servers_on_an_empty_database_make_one_first_admin() {
+        on_each_backend(|db| async move {
+            let url = db.pool.connect_options().database_url.to_string();
+            let other = Db::connect(&url, crate::store::db::testing::TIMEOUTS)
+                .await
+                .unwrap();
+            let (one, two) = tokio::join!(
+                create_first_admin(&db, "ann@example.com", "correct horse battery"),
+                create_first_admin(&other, "bob@example.com", "correct horse battery"),
+            );
+            assert!(one.is_ok() != two.is_ok(), "{one:?} {two:?}");
+            let refused = one.err().or(two.err()).unwrap();
+            assert!(matches!(refused, AccountError::Exists(_)), "{refused:?}");
+            assert_eq!(admin_count(&db).await.unwrap(), 1);
+            other.close().await;
+        })
+        .await;
     }
 
     #[tokio::test]
