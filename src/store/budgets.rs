@@ -11,7 +11,7 @@ use crate::store::db::Db;
 use crate::store::figures::{from_micros, in_zone, ReportSettings};
 use crate::store::user_ranking;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 /// How many changes the Alerts page lists.
 pub const CHANGES_LISTED: i64 = 20;
@@ -22,11 +22,19 @@ pub async fn current(
     db: &Db,
     defaults: &BudgetSettings,
 ) -> Result<(BudgetSettings, bool), sqlx::Error> {
+    current_on(&mut *db.pool.acquire().await?, defaults).await
+}
+
+/// [`current`] as `conn` sees them (inside a transaction: as it will replace them).
+async fn current_on(
+    conn: &mut AnyConnection,
+    defaults: &BudgetSettings,
+) -> Result<(BudgetSettings, bool), sqlx::Error> {
     let row = sqlx::query(
         "SELECT daily_micros, monthly_micros, per_user_micros, levels
          FROM budget_settings WHERE id = 1",
     )
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
         return Ok((defaults.clone(), true));
@@ -47,7 +55,8 @@ pub async fn current(
 }
 
 /// Saves `new` as `admin`'s change at `now`, and logs it with what it replaced, in one
-/// transaction.
+/// transaction that writers take in turns, so that two admins saving at once each log
+/// what they really replaced.
 pub async fn save(
     db: &Db,
     defaults: &BudgetSettings,
@@ -55,8 +64,8 @@ pub async fn save(
     admin: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
-    let (old, from_config) = current(db, defaults).await?;
+    let mut tx = crate::store::ingest::begin_write(db).await?;
+    let (old, from_config) = current_on(&mut tx, defaults).await?;
     let levels: Vec<String> = new.levels.iter().map(u32::to_string).collect();
     let micros = |money: Option<Money>| money.map(Money::micros);
     sqlx::query(

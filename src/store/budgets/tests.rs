@@ -285,3 +285,77 @@ async fn saved_budgets_replace_the_defaults_and_each_change_is_logged() {
     })
     .await;
 }
+
+#[test]
+fn a_user_id_in_slacks_text_is_shown_not_read() {
+    use crate::model::budgets::UserOverLimit;
+    use crate::store::budgets::crossings::{message, Budget, Claimed};
+    let claimed = Claimed {
+        budget: Budget::PerUser,
+        period: "2026-03-09".to_owned(),
+        levels: Vec::new(),
+        spent: money("5"),
+        amount: money("4"),
+        users: vec![UserOverLimit {
+            user_id: "<!channel> & <https://evil.example|click>".to_owned(),
+            cost: money("5"),
+        }],
+        crossed: String::new(),
+        deliveries: Vec::new(),
+    };
+    let body = message(&claimed, "UTC", utc("2026-03-09T12:00:00Z"), None);
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt; ($5.00)"),
+        "{text}"
+    );
+    assert!(!text.contains('<') && !text.contains('>'), "{text}");
+    // The fields beside the text carry the id as it is.
+    assert_eq!(
+        body["users"][0]["userId"],
+        "<!channel> & <https://evil.example|click>"
+    );
+}
+
+#[tokio::test]
+async fn two_admins_saving_at_once_each_log_what_they_replaced() {
+    on_each_backend(|db| async move {
+        let defaults = BudgetSettings::default();
+        let amount = |n: u32| BudgetSettings {
+            daily: Some(money(&n.to_string())),
+            ..BudgetSettings::default()
+        };
+        for round in 0..10 {
+            let (one, two) = (amount(2 * round + 1), amount(2 * round + 2));
+            let at = utc("2026-03-09T03:45:00Z") + chrono::Duration::minutes(round.into());
+            let (a, b) = tokio::join!(
+                save(&db, &defaults, &one, "ann@example.com", at),
+                save(&db, &defaults, &two, "bob@example.com", at),
+            );
+            a.unwrap();
+            b.unwrap();
+        }
+        // Every change replaced what the one before it saved: the log is one chain.
+        let rows = sqlx::query("SELECT old, new FROM budget_changes")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        let changes: Vec<(String, String)> = rows
+            .iter()
+            .map(|row| (row.get("old"), row.get("new")))
+            .collect();
+        let mut olds: Vec<&str> = changes.iter().map(|(old, _)| old.as_str()).collect();
+        let mut news: Vec<&str> = changes.iter().map(|(_, new)| new.as_str()).collect();
+        olds.sort_unstable();
+        olds.dedup();
+        assert_eq!(
+            olds.len(),
+            changes.len(),
+            "two changes replaced the same: {changes:?}"
+        );
+        news.sort_unstable();
+        let replaced_a_save = olds.iter().filter(|old| news.contains(old)).count();
+        assert_eq!(replaced_a_save, changes.len() - 1, "{changes:?}");
+    })
+    .await;
+}
