@@ -97,7 +97,8 @@ impl Durability {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("DATABASE_URL {0:?} is neither sqlite: nor postgres:")]
+    /// Only the scheme is kept: the rest of an unknown URL may hold a password.
+    #[error("DATABASE_URL starts with {0:?}, which is neither sqlite: nor postgres:")]
     UnknownBackend(String),
     #[error("cannot create the folder for the SQLite file {path}: {source}")]
     CreateFolder {
@@ -131,7 +132,9 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(DbError::UnknownBackend(url.to_owned()));
+            let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+            let scheme: String = scheme.chars().take(20).collect();
+            return Err(DbError::UnknownBackend(format!("{scheme}:")));
         };
         let url = match backend {
             Backend::Sqlite => sqlite_url(url)?,
@@ -321,6 +324,20 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_database_url_is_refused_without_its_password() {
+        for url in [
+            "mysql://app:s3cret@db:3306/usage",
+            "app:s3cret@db/usage",
+            "s3cret",
+        ] {
+            let error = Db::connect(url, DbTimeouts::DEFAULT).await.unwrap_err();
+            let text = error.to_string();
+            assert!(matches!(error, DbError::UnknownBackend(_)), "{text}");
+            assert!(!text.contains("s3cret"), "{text}");
+        }
+    }
 
     #[tokio::test]
     async fn a_database_that_is_down_is_reported_with_its_reason_soon() {
