@@ -7,6 +7,7 @@
 
 pub mod error_groups;
 pub mod grand;
+pub mod tier_changes;
 pub mod users;
 
 use crate::model::dashboard::Tier;

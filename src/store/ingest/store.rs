@@ -4,7 +4,9 @@
 //!
 //! A batch reads the rows its events name in a few statements, applies the events in order
 //! in memory, then writes the changed rows with multi-row statements and moves the running
-//! totals (`crate::store::totals`) by the difference between the rows before and after. The caller
+//! totals (`crate::store::totals`) by the difference between the rows before and after; a
+//! user's tier change moves the totals of their stored generations in the database
+//! (`crate::store::totals::tier_changes`), without reading them. The caller
 //! holds the write lock (`super::begin_write`), so nothing changes those rows meanwhile.
 //! An event that would take a grand total (`crate::store::totals::grand`) past `i64` is rejected.
 
@@ -14,7 +16,7 @@ use crate::model::event::{Event, GenerationEvent, RefundEvent, Status, UserEvent
 use crate::store::db::bulk::{id_lists, insert_rows};
 use crate::store::db::profile::timed;
 use crate::store::totals::grand::GrandTotals;
-use crate::store::totals::{Contribution, Deltas};
+use crate::store::totals::{tier_changes, Contribution, Deltas};
 use sqlx::{AnyConnection, Row};
 
 /// Rows by id, hashed with foldhash as an event's fields are (`super::event::FieldMap`).
@@ -128,7 +130,7 @@ pub async fn store_batch(
         .iter()
         .filter_map(|p| p.as_ref().ok().copied())
         .collect();
-    let mut before = timed("read the rows the events name", read_rows_of(conn, events)).await?;
+    let before = timed("read the rows the events name", read_rows_of(conn, events)).await?;
 
     let grand_before = timed("read grand_totals", GrandTotals::read(conn)).await?;
     let mut grand = grand_before;
@@ -143,8 +145,10 @@ pub async fn store_batch(
             Ok(Event::Refund(r)) => apply_refund(&mut after, &mut changes, r),
         })
         .collect();
-    let moved = add_generations_of_moved_users(conn, &mut before, &mut after, &mut changes);
-    timed("read the generations of users who changed tier", moved).await?;
+    // Before the rows are written: it moves the totals of the generations as stored.
+    let moved = moved_users(&before, &after, &changes);
+    let moving = tier_changes::move_users(conn, &moved);
+    timed("move the totals of users who changed tier", moving).await?;
 
     write(conn, &before, &mut after, &changes).await?;
 
@@ -182,39 +186,30 @@ async fn read_rows_of(conn: &mut AnyConnection, events: Vec<&Event>) -> Result<R
     Ok(rows)
 }
 
-/// A user who changed tier takes the totals of all their generations along: those are read
-/// into `before` and `after` and count as changed.
-async fn add_generations_of_moved_users(
-    conn: &mut AnyConnection,
-    before: &mut Rows,
-    after: &mut Rows,
-    changes: &mut Changes,
-) -> Result<(), sqlx::Error> {
-    let moved: Ids<&str> = changes
+/// The users whose tier the batch changes, with their old and new tier.
+fn moved_users<'a>(
+    before: &Rows,
+    after: &Rows,
+    changes: &'a Changes,
+) -> Vec<(&'a str, Tier, Tier)> {
+    changes
         .users
         .iter()
-        .filter(|id| match (before.users.get(*id), after.users.get(*id)) {
-            (Some(old), Some(new)) => old.tier != new.tier,
-            _ => false,
+        .filter_map(|id| {
+            let (old, new) = (before.users.get(id)?.tier, after.users.get(id)?.tier);
+            (old != new).then_some((id.as_str(), old, new))
         })
-        .map(String::as_str)
-        .collect();
-    let mut theirs = Rows::default();
-    read_generations(conn, "g.user_id", &moved, &mut theirs).await?;
-    for (id, row) in theirs.generations {
-        after.generations.entry(id.clone()).or_insert(row.clone());
-        before.generations.entry(id.clone()).or_insert(row);
-        changes.generations.insert(id);
-    }
-    Ok(())
+        .collect()
 }
 
 /// The change to the totals: the changed rows' shares before taken away, after added.
+/// A stored row counts under its user's tier after the batch: a user who changed tier has
+/// had the totals of their stored generations moved to it (`tier_changes::move_users`).
 fn deltas(before: &Rows, after: &Rows, changes: &Changes) -> Deltas {
     let mut deltas = Deltas::default();
     for id in &changes.generations {
         if let Some(row) = before.generations.get(id) {
-            deltas.generation(&row.contribution(before.tier(&row.user_id)), -1);
+            deltas.generation(&row.contribution(after.tier(&row.user_id)), -1);
         }
         if let Some(row) = after.generations.get(id) {
             deltas.generation(&row.contribution(after.tier(&row.user_id)), 1);
@@ -346,6 +341,13 @@ fn apply_refund(rows: &mut Rows, changes: &mut Changes, refund: &RefundEvent) ->
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Generation rows read into the program on this thread: the tests' measure of what a
+    /// batch loads.
+    pub static GENERATIONS_READ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Reads the generations (with their refunds) whose `column` is one of `ids`.
 async fn read_generations(
     conn: &mut AnyConnection,
@@ -363,7 +365,10 @@ async fn read_generations(
              WHERE {column} IN {}",
             list.sql
         );
-        for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+        let found = list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
+        #[cfg(test)]
+        GENERATIONS_READ.with(|read| read.set(read.get() + found.len() as u64));
+        for row in found {
             let status: String = row.try_get("status")?;
             let refund_credits: Option<i64> = row.try_get("refund_credits")?;
             let refund_at: Option<i64> = row.try_get("refund_at")?;

@@ -271,3 +271,159 @@ async fn concurrent_writers_lose_nothing_and_count_nothing_twice() {
     })
     .await;
 }
+
+/// `n` generations of `user` (ids `{prefix}{i}`) over about a week from `start`, at every
+/// kind of place in the quarter hours and days, from three providers, with every status;
+/// every other failure refunded in full a few minutes later.
+fn history(user: &str, prefix: &str, n: usize, start: &str) -> Vec<Value> {
+    let start = utc(start);
+    let mut events = Vec::new();
+    for i in 0..n {
+        let at = start + chrono::Duration::seconds(i as i64 * (4 * 3600 + 13 * 60 + 7));
+        let status = ["succeeded", "failed", "pending", "succeeded", "failed"][i % 5];
+        let credits = 1 + i as i64 % 4;
+        let mut g = generation(
+            &format!("{prefix}{i}"),
+            user,
+            status,
+            credits,
+            &format!("0.{:06}", 1_000 + i * 37),
+            &at.to_rfc3339(),
+        );
+        g["provider"] = json!(["Flux", "Seedream", "NanoBanana"][i % 3]);
+        if status != "pending" {
+            g["completed_at"] =
+                json!((at + chrono::Duration::milliseconds(300 + i as i64 * 911)).to_rfc3339());
+        }
+        if status == "failed" {
+            g["error"] = json!(["Out of memory", "Provider rate limit exceeded (HTTP 429)"][i % 2]);
+        }
+        events.push(g);
+        if status == "failed" && i % 2 == 0 {
+            let refund_at = at + chrono::Duration::minutes(7);
+            events.push(
+                json!({"kind": "refund", "generation_id": format!("{prefix}{i}"),
+                               "credits": credits, "at": refund_at.to_rfc3339()}),
+            );
+        }
+    }
+    events
+}
+
+fn user(id: &str, tier: &str, credits: i64) -> Value {
+    json!({"kind": "user", "id": id, "tier": tier, "credits": credits})
+}
+
+/// Users whose generations span days, quarter hours and providers, with refunds, failures
+/// and a refund larger than the credits later charged, change tier: once with other
+/// changes to their generations in the batch, twice and there and back within one batch,
+/// across batches, and a user first seen in the batch of their tier change. After each
+/// batch the totals equal a rebuild's and the figures the raw SQL's.
+#[tokio::test]
+async fn tier_changes_in_one_batch_and_across_batches_move_exactly_the_users_totals() {
+    on_each_backend(|db| async move {
+        let zones = [chrono_tz::UTC, chrono_tz::Asia::Kathmandu];
+        let nows = ["2026-11-08T12:07:00Z", "2026-11-20T00:00:00Z"];
+        let mut first = vec![user("u1", "free", 10), user("u2", "plus", 3)];
+        first.extend(history("u1", "g", 40, "2026-11-01T23:52:00Z"));
+        first.extend(history("u2", "v", 12, "2026-11-02T00:05:00Z"));
+        let refunded_then_corrected = |credits: i64| {
+            let mut g = generation("g4", "u1", "failed", credits, "0.001148", "2026-11-02T16:44:28+00:00");
+            g["provider"] = json!("Seedream");
+            g["completed_at"] = json!("2026-11-02T16:44:32.944+00:00");
+            g["error"] = json!("Out of memory");
+            g
+        };
+        let batches: Vec<Vec<Value>> = vec![
+            first,
+            // A tier change with its user's generations changing in the same batch: one
+            // finished, one new, a refund, one refunded more than it is now charged, one
+            // taken over from another user.
+            vec![
+                generation("g2", "u1", "succeeded", 3, "0.5", "2026-11-02T08:18:14+00:00"),
+                user("u1", "pro", 10),
+                generation("g_new1", "u1", "failed", 2, "0.02", "2026-11-03T00:00:00Z"),
+                json!({"kind": "refund", "generation_id": "g1", "credits": 1, "at": "2026-11-03T00:14:59Z"}),
+                refunded_then_corrected(0),
+                generation("v0", "u1", "succeeded", 1, "0.001", "2026-11-02T00:05:00Z"),
+            ],
+            // Twice in one batch (pro, plus, free), with a generation between; the other
+            // user changes too, and takes a generation back at an earlier time.
+            vec![
+                user("u1", "plus", 9),
+                generation("g_new2", "u1", "succeeded", 4, "0.04", "2026-11-05T11:59:59.999999Z"),
+                user("u1", "free", 9),
+                user("u2", "pro", 3),
+                generation("g5", "u2", "succeeded", 2, "0.01", "2026-10-31T23:59:59Z"),
+            ],
+            // There and back within one batch: nothing moves.
+            vec![
+                user("u1", "pro", 9),
+                generation("g_new3", "u1", "pending", 1, "0", "2026-11-06T06:06:06Z"),
+                user("u1", "free", 9),
+                user("u2", "plus", 3),
+            ],
+            // A user first seen through their generations, and their tier in the same batch;
+            // and one more change across batches.
+            {
+                let mut batch = history("u3", "w", 8, "2026-11-03T10:00:00Z");
+                batch.push(user("u3", "pro", 1));
+                batch.push(user("u1", "plus", 9));
+                batch
+            },
+            vec![user("u3", "free", 1), user("u1", "pro", 9), user("u2", "free", 3)],
+        ];
+        for batch in &batches {
+            let events: Vec<Event> = batch.iter().map(event).collect();
+            let report = store_events(&db, &events).await.unwrap();
+            assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+            check(&db, &zones, &nows).await;
+        }
+        // The whole history again, as one import: nothing changes.
+        let before = Snapshot::read(&mut db.pool.acquire().await.unwrap()).await.unwrap();
+        import(&db, &batches.concat()).await;
+        check(&db, &zones, &nows).await;
+        let after = Snapshot::read(&mut db.pool.acquire().await.unwrap()).await.unwrap();
+        assert_eq!(before, after);
+        let settings = ReportSettings::in_zone(chrono_tz::UTC);
+        let stats = load(&db, &settings, utc("2026-11-20T00:00:00Z"), None).await.unwrap();
+        let tiers = &stats.user_stats.credits_by_tier;
+        assert!(tiers.pro.total_consumed > 0 && tiers.free.total_consumed > 0);
+        assert_eq!(tiers.plus.total_consumed, 0, "nobody is on plus any more");
+    })
+    .await;
+}
+
+/// A tier change moves the user's totals in the database: none of their generations is
+/// read into the program, however many they have.
+#[tokio::test]
+async fn a_tier_change_reads_none_of_the_users_generations() {
+    use crate::store::ingest::store::GENERATIONS_READ;
+    on_each_backend(|db| async move {
+        let mut events = vec![user("u1", "free", 10)];
+        events.extend(history("u1", "g", 500, "2026-11-01T00:00:00Z"));
+        import(&db, &events).await;
+        let read = || GENERATIONS_READ.with(std::cell::Cell::get);
+        let before = read();
+        let change = [event(&user("u1", "pro", 10))];
+        assert_eq!(store_events(&db, &change).await.unwrap().stored, 1);
+        assert_eq!(read() - before, 0, "generation rows read for a tier change");
+        // With a change to one of them in the batch, that one only.
+        let before = read();
+        let batch = [
+            event(&user("u1", "plus", 10)),
+            event(&generation(
+                "g2",
+                "u1",
+                "succeeded",
+                3,
+                "0.5",
+                "2026-11-01T08:26:14Z",
+            )),
+        ];
+        assert_eq!(store_events(&db, &batch).await.unwrap().stored, 2);
+        assert_eq!(read() - before, 1);
+        check(&db, &[chrono_tz::UTC], &["2026-11-20T00:00:00Z"]).await;
+    })
+    .await;
+}
