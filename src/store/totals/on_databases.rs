@@ -427,3 +427,45 @@ async fn a_tier_change_reads_none_of_the_users_generations() {
     })
     .await;
 }
+
+/// A history longer than one statement moves (5 generations in the tests) moves in parts
+/// of creation times, each ending with all the generations of its last instant: twelve
+/// at one instant, parts that end inside a quarter hour, and users moved together while
+/// their histories fit one statement.
+#[tokio::test]
+async fn a_long_history_moves_in_parts_without_losing_a_tie() {
+    on_each_backend(|db| async move {
+        let mut events = vec![
+            user("u1", "free", 10),
+            user("u2", "free", 1),
+            user("u3", "free", 1),
+        ];
+        for i in 0..12 {
+            let id = format!("tie{i}");
+            let status = ["succeeded", "failed"][i % 2];
+            events.push(generation(
+                &id,
+                "u1",
+                status,
+                2,
+                "0.01",
+                "2026-11-01T10:07:00Z",
+            ));
+        }
+        events.extend(history("u1", "g", 9, "2026-11-01T10:07:00Z"));
+        events.extend(history("u2", "v", 2, "2026-11-02T00:00:00Z"));
+        events.extend(history("u3", "w", 3, "2026-11-02T00:00:00Z"));
+        import(&db, &events).await;
+        let batch = [
+            event(&user("u1", "pro", 10)),
+            event(&user("u2", "plus", 1)),
+            event(&user("u3", "plus", 1)),
+        ];
+        assert_eq!(store_events(&db, &batch).await.unwrap().stored, 3);
+        check(&db, &[chrono_tz::UTC], &["2026-11-20T00:00:00Z"]).await;
+        let back = [event(&user("u1", "free", 10)), event(&user("u2", "pro", 1))];
+        assert_eq!(store_events(&db, &back).await.unwrap().stored, 2);
+        check(&db, &[chrono_tz::UTC], &["2026-11-20T00:00:00Z"]).await;
+    })
+    .await;
+}
