@@ -348,3 +348,59 @@ async fn reservations_and_give_backs_at_once_on_two_servers_never_deadlock() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_device_cookie_is_counted_apart_for_its_own_account_only() {
+    on_each_backend(|db| async move {
+        let t = throttle();
+        let now = t0();
+        let cookie = t.device_cookie(&db, ANN).await.unwrap();
+        // Others pace the account and lock an address...
+        for _ in 0..4 {
+            assert!(allowed(
+                &t.reserve(&db, ANN, ip("10.0.0.1"), None, now)
+                    .await
+                    .unwrap()
+            ));
+        }
+        for n in 0..20 {
+            let email = format!("user{n}@example.com");
+            assert!(allowed(
+                &t.reserve(&db, &email, ip("10.0.0.9"), None, now)
+                    .await
+                    .unwrap()
+            ));
+        }
+        assert!(!allowed(
+            &t.reserve(&db, ANN, ip("10.0.0.2"), None, now)
+                .await
+                .unwrap()
+        ));
+        // ...which hold back no attempt with the device cookie, up to the device's own limit.
+        for _ in 0..5 {
+            let verdict = t.reserve(&db, ANN, ip("10.0.0.9"), Some(&cookie), now);
+            assert!(allowed(&verdict.await.unwrap()));
+        }
+        assert_eq!(
+            t.reserve(&db, ANN, ip("10.0.0.3"), Some(&cookie), now)
+                .await
+                .unwrap(),
+            Verdict::Refuse {
+                retry_after: Duration::from_secs(15 * 60)
+            }
+        );
+        // For another account, or forged, the cookie is no device: an ordinary attempt.
+        let forged = format!("{}x", &cookie[..cookie.len() - 1]);
+        for (email, cookie) in [("bob@example.com", cookie.as_str()), (ANN, forged.as_str())] {
+            let verdict = t.reserve(&db, email, ip("10.0.0.9"), Some(cookie), now);
+            assert!(!allowed(&verdict.await.unwrap()), "{email} {cookie}");
+        }
+        let devices: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE key LIKE 'device:%'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(devices, 1);
+    })
+    .await;
+}
