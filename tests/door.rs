@@ -187,3 +187,117 @@ async fn four_hundred_parallel_logins_stay_within_150_mib_of_idle() {
     );
     eprintln!("idle {idle} KiB, peak {peak} KiB; {checked} checked, {busy} turned away");
 }
+
+/// A login through the trusted proxy at 127.0.0.1, from `address`, with `cookie` if any.
+async fn login_from(
+    server: &Server,
+    address: &str,
+    password: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client_from("127.0.0.1")
+        .post(format!("{}/login", server.url()))
+        .header("x-forwarded-for", address)
+        .form(&[("email", EMAIL), ("password", password)]);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.send().await.unwrap()
+}
+
+/// How long the attack of [`rotating_addresses_keep_no_admin_out`] lasts.
+const ATTACK: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// 8 threads send wrong passwords, each attempt from a new IPv6 address (in one /64, or a
+/// new /64 of one /48) behind a trusted proxy, for [`ATTACK`]: the admin's browser gets in
+/// at once with its device cookie, a new browser within 10 s, and few passwords are checked.
+async fn rotating_addresses_keep_no_admin_out(backend: Backend) {
+    let database = Database::new(backend);
+    create_admin(&database.url, EMAIL, PASSWORD);
+    let env = [
+        ("RUST_LOG", "warn"),
+        ("USAGE_MONITOR_TRUSTED_PROXIES", "127.0.0.1"),
+    ];
+    let server = serve(&database.url, &env, &database.log("server.log"));
+    let signed_in = login_from(&server, "2001:db8:ad::1", PASSWORD, None).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let device = signed_in
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .find(|cookie| cookie.starts_with("usage_monitor_device="))
+        .expect("a device cookie")
+        .to_owned();
+    let started = std::time::Instant::now();
+    let attack = (0..8u16).map(|thread| {
+        let server = &server;
+        async move {
+            let mut statuses = Vec::new();
+            while started.elapsed() < ATTACK {
+                let n = fastrand::u16(..);
+                let from = if thread % 2 == 0 {
+                    format!("2001:db8:1:1::{n:x}")
+                } else {
+                    format!("2001:db8:1:{n:x}::1")
+                };
+                let guess = format!("guess {thread} {}", statuses.len());
+                statuses.push(login_from(server, &from, &guess, None).await.status());
+            }
+            statuses
+        }
+    });
+    let admin = async {
+        // A moment into the attack: the device cookie gets in at once...
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let with_device = login_from(&server, "2001:db8:ad::2", PASSWORD, Some(&device)).await;
+        assert_eq!(with_device.status(), StatusCode::SEE_OTHER);
+        // ...and a new browser, elsewhere, within 10 s.
+        let start = std::time::Instant::now();
+        loop {
+            let response = login_from(&server, "2001:db8:bee::1", PASSWORD, None).await;
+            if response.status() == StatusCode::SEE_OTHER {
+                break start.elapsed();
+            }
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            let wait: u64 = response.headers()[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(
+                start.elapsed().as_secs() + wait < 10,
+                "the new browser is kept out"
+            );
+            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+        }
+    };
+    let (statuses, new_browser) = tokio::join!(futures::future::join_all(attack), admin);
+    let statuses: Vec<StatusCode> = statuses.into_iter().flatten().collect();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let logged = server.log_text().matches("action=\"login_failed\"").count();
+    eprintln!(
+        "{backend:?}: {} attempts in {:?}, {checked} checked; a new browser got in after {new_browser:?}",
+        statuses.len(),
+        started.elapsed()
+    );
+    assert_eq!(logged, checked);
+    assert!(statuses.len() > 80, "{} attempts", statuses.len());
+    assert!(
+        checked <= 10,
+        "{checked} of the attacker's passwords checked"
+    );
+}
+
+#[tokio::test]
+async fn rotating_addresses_keep_no_admin_out_on_postgresql() {
+    rotating_addresses_keep_no_admin_out(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn rotating_addresses_keep_no_admin_out_on_sqlite() {
+    rotating_addresses_keep_no_admin_out(Backend::Sqlite).await;
+}

@@ -393,3 +393,200 @@ async fn strict_transport_security_only_when_the_public_url_is_https() {
         );
     }
 }
+
+/// A login through the trusted proxy at 127.0.0.1, from `address`, with `cookie` if any.
+async fn login_from(
+    server: &TestServer,
+    address: &str,
+    password: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client_from("127.0.0.1")
+        .post(format!("{}/login", server.url))
+        .header("x-forwarded-for", address)
+        .form(&[("email", EMAIL), ("password", password)]);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.send().await.unwrap()
+}
+
+/// The device cookie a sign-in set, as a `Cookie` header value.
+fn device_cookie_of(response: &reqwest::Response) -> String {
+    let set_cookie = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("usage_monitor_device="))
+        .expect("a sign-in sets a device cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=31536000"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Tasks sending wrong passwords through the trusted proxy, each attempt from a new
+/// address that `address` makes from a random number, until `stopped`; their statuses.
+async fn rotating_attack(
+    server: &TestServer,
+    tasks: usize,
+    address: fn(u64) -> String,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Vec<StatusCode> {
+    let attack = (0..tasks).map(|_| {
+        let stopped = stopped.clone();
+        async move {
+            let mut statuses = Vec::new();
+            while !*stopped.borrow() {
+                let from = address(fastrand::u64(..));
+                let guess = format!("guess {}", statuses.len());
+                statuses.push(login_from(server, &from, &guess, None).await.status());
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(attack)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(statuses
+        .iter()
+        .all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s)));
+    statuses
+}
+
+/// Signs in from `address` with the right password, waiting as `Retry-After` says; how
+/// long it took. Fails past `deadline`.
+async fn admin_signs_in(server: &TestServer, address: &str, deadline: Duration) -> Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let response = login_from(server, address, PASSWORD, None).await;
+        if response.status() == StatusCode::SEE_OTHER {
+            return start.elapsed();
+        }
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait = Duration::from_secs(retry_after(&response));
+        assert!(
+            start.elapsed() + wait < deadline,
+            "the admin is kept out: told to wait {wait:?} after {:?}",
+            start.elapsed()
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The attack runs at least this long, whenever the admin gets in.
+const ATTACK: Duration = Duration::from_secs(4);
+
+#[tokio::test]
+async fn rotating_ipv6_addresses_keep_no_admin_out_and_get_few_passwords_checked() {
+    on_each_backend(|db| async move {
+        let mut settings = Settings::defaults();
+        settings.access.trusted_proxies = vec![parse_proxy("127.0.0.1").unwrap()];
+        let server = server_with_admin(db, settings).await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let started = std::time::Instant::now();
+        // Half from new addresses inside one /64, half from new /64s of one /48.
+        let in_one_64 = rotating_attack(
+            &server,
+            4,
+            |n| format!("2001:db8:1:1::{:x}", n as u16),
+            stopped.clone(),
+        );
+        let across_64s = rotating_attack(
+            &server,
+            4,
+            |n| format!("2001:db8:1:{:x}::1", n as u16),
+            stopped,
+        );
+        let admin = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let took = admin_signs_in(&server, "2001:db8:ad::1", Duration::from_secs(10)).await;
+            tokio::time::sleep(ATTACK.saturating_sub(started.elapsed())).await;
+            stop.send_replace(true);
+            took
+        };
+        let (one, across, took) = tokio::join!(in_one_64, across_64s, admin);
+        let checked = one
+            .iter()
+            .chain(&across)
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count();
+        eprintln!(
+            "{} attempts in {:?}: {checked} checked; the admin got in after {took:?}",
+            one.len() + across.len(),
+            started.elapsed()
+        );
+        assert!(one.len() + across.len() > 40);
+        assert!(
+            checked <= 6,
+            "{checked} of the attacker's passwords checked"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_admins_device_cookie_gets_them_in_at_once_during_any_attack() {
+    on_each_backend(|db| async move {
+        let mut settings = Settings::defaults();
+        settings.access.trusted_proxies = vec![parse_proxy("127.0.0.1").unwrap()];
+        let server = server_with_admin(db, settings).await;
+        let signed_in = login_from(&server, "2001:db8:ad::1", PASSWORD, None).await;
+        assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+        let device = device_cookie_of(&signed_in);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        // From anywhere: new addresses of one /64, and new /48s, so no address limit helps.
+        let near = rotating_attack(
+            &server,
+            4,
+            |n| format!("2001:db8:1:1::{:x}", n as u16),
+            stopped.clone(),
+        );
+        let anywhere = rotating_attack(
+            &server,
+            4,
+            |n| format!("2001:db8:{:x}:{:x}::1", n as u16, (n >> 16) as u16),
+            stopped,
+        );
+        let admin = async {
+            // Once the account is paced and that /64 locked, both by the attacker...
+            let watch = async {
+                loop {
+                    let response = login_from(&server, "2001:db8:1:1::ad", "probe", None).await;
+                    if response.status() == StatusCode::TOO_MANY_REQUESTS
+                        && retry_after(&response) > 60
+                    {
+                        return;
+                    }
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(10), watch)
+                .await
+                .expect("the attacker's /64 was not locked");
+            // ...the admin's browser, even at an address of that /64, gets in at once,
+            // every time.
+            for _ in 0..3 {
+                let response =
+                    login_from(&server, "2001:db8:1:1::ad", PASSWORD, Some(&device)).await;
+                assert_eq!(response.status(), StatusCode::SEE_OTHER);
+                let response =
+                    login_from(&server, "2001:db8:beef::1", PASSWORD, Some(&device)).await;
+                assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            }
+            stop.send_replace(true);
+        };
+        let (near, anywhere, ()) = tokio::join!(near, anywhere, admin);
+        eprintln!("{} attempts", near.len() + anywhere.len());
+        // The device has a bound of its own: five wrong passwords, then it is refused too.
+        for _ in 0..5 {
+            let response = login_from(&server, "2001:db8:ad::2", "wrong", Some(&device)).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        let response = login_from(&server, "2001:db8:ad::2", PASSWORD, Some(&device)).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    })
+    .await;
+}

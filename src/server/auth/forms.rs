@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::model::access::{safe_next, FormProblem};
 use crate::state::AppState;
 use crate::store::auth::accounts::{self, AccountError, LoginError};
+use crate::store::auth::device;
 use crate::store::auth::hashing;
 use crate::store::auth::session::{self, AdminSession};
 use crate::store::auth::throttle::{GivenBack, Reservation, Verdict};
@@ -74,7 +75,9 @@ async fn login(
         .await;
     }
     let email = accounts::normalize_email(&form.email);
-    let reservation = match reserve(&state, &page, &email, address).await {
+    let secure = state.settings.access.session.secure_cookie;
+    let device = device::presented(&headers, secure);
+    let reservation = match reserve(&state, &page, &email, address, device).await {
         Ok(reservation) => reservation,
         Err(refusal) => return refusal,
     };
@@ -121,13 +124,19 @@ async fn reserve(
     page: &FormPage,
     email: &str,
     address: IpAddr,
+    device: Option<&str>,
 ) -> Result<Reservation, Response> {
     let now = chrono::Utc::now();
-    match state.throttle.reserve(&state.db, email, address, now).await {
+    let throttle = &state.throttle;
+    match throttle
+        .reserve(&state.db, email, address, device, now)
+        .await
+    {
         Ok(Verdict::Allow(reservation)) => Ok(reservation),
         Ok(Verdict::Refuse { retry_after }) => {
             let retry_after_seconds = seconds(retry_after);
-            tracing::warn!(target: "audit", action = "login_throttled", ?email, %address, retry_after_seconds);
+            let device = device.is_some();
+            tracing::warn!(target: "audit", action = "login_throttled", ?email, %address, device, retry_after_seconds);
             let problem = FormProblem::Throttled {
                 retry_after_seconds,
             };
@@ -167,8 +176,9 @@ async fn refuse(
     response
 }
 
-/// Starts a session for `email` and sends the browser on to `next` with its cookie. The
-/// session the request presented, if any, ends: one browser, one session.
+/// Starts a session for `email` and sends the browser on to `next` with its cookie, and a
+/// new device cookie (README, Security, rule 4). The session the request presented, if
+/// any, ends: one browser, one session.
 async fn sign_in(
     state: &AppState,
     email: &str,
@@ -186,10 +196,16 @@ async fn sign_in(
         Ok(id) => id,
         Err(error) => return AppError::from(error).into_response(),
     };
+    let device = match state.throttle.device_cookie(&state.db, email).await {
+        Ok(value) => device::set_cookie(&value, policy.secure_cookie),
+        Err(error) => return AppError::from(error).into_response(),
+    };
     tracing::info!(target: "audit", action = "login", %email, %address);
     let mut response = Redirect::to(next).into_response();
-    if let Ok(value) = HeaderValue::from_str(&policy.set_cookie(&id)) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
+    for cookie in [policy.set_cookie(&id), device] {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
     response
 }

@@ -1,7 +1,8 @@
 //! Admins' accounts and their passwords' hashing, sessions, API tokens, the login
-//! throttle, and the first-admin link.
+//! throttle and its device cookies, and the first-admin link.
 
 pub mod accounts;
+pub mod device;
 pub mod hashing;
 pub mod secret;
 pub mod session;

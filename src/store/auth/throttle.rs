@@ -2,30 +2,48 @@
 //!
 //! Attempts are counted in the database (`login_attempts`), so that every server on it
 //! enforces one limit. An attempt is reserved *before* its password is checked, in one
-//! transaction over its three keys (all or none); a success, or an attempt that was never
+//! transaction over its keys (all or none); a success, or an attempt that was never
 //! checked, gives its reservation back. So a burst of any size, on one server or many,
 //! checks at most the limit's number of passwords.
 //!
-//! - The account at one address is refused after `account_address_limit` attempts, and an
-//!   address after `address_limit` (whatever the accounts), until `lockout` has passed
-//!   since the last attempt let through.
+//! - A client is its IPv4 address, or its IPv6 /64 (one subscriber's network, in which
+//!   new addresses cost nothing). The account at one client is refused after
+//!   `account_address_limit` attempts, a client after `address_limit` (whatever the
+//!   accounts), and an IPv6 /48 after `network_limit`, until `lockout` has passed since
+//!   the last attempt counted.
 //! - The account alone is never locked, so that failures from elsewhere cannot keep its
 //!   admin out. It is paced instead: from the attempt after `free_attempts` on, the next
-//!   one is refused for a delay (doubling, at most `max_delay`).
+//!   one is refused for a delay (doubling, at most `max_delay`). A refusal for the pace
+//!   still counts against the client that sent it, so that rotating clients pay.
+//! - An attempt that carries a device cookie signed for its account (`device`) is counted
+//!   on that device alone, `device_limit` per lockout: neither the account's pace nor a
+//!   lock on its address, which others caused, holds it back.
 
+use super::device::DeviceKey;
 use super::secret::fingerprint;
 use crate::store::db::Db;
 use chrono::{DateTime, Utc};
+use ipnet::IpNet;
 use sqlx::{AnyConnection, Row};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
+
+/// An IPv6 client is counted by its /64: a subscriber's network, whose addresses are free.
+pub const IPV6_CLIENT_PREFIX: u8 = 64;
+/// An IPv6 network, counted with a larger limit: a site's allocation of /64s.
+pub const IPV6_NETWORK_PREFIX: u8 = 48;
 
 #[derive(Clone, Debug)]
 pub struct ThrottlePolicy {
     pub free_attempts: u32,
     pub account_address_limit: u32,
     pub address_limit: u32,
+    /// Attempts from one IPv6 /48, whatever its /64s and accounts.
+    pub network_limit: u32,
+    /// Attempts with one device cookie.
+    pub device_limit: u32,
     pub lockout: Duration,
     /// The pause after the first paced attempt; it doubles with each one, up to `max_delay`.
     pub first_delay: Duration,
@@ -38,6 +56,8 @@ impl ThrottlePolicy {
             free_attempts: 3,
             account_address_limit: 5,
             address_limit: 20,
+            network_limit: 100,
+            device_limit: 5,
             lockout,
             first_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(4),
@@ -84,7 +104,7 @@ pub enum GivenBack {
     NotChecked,
 }
 
-/// One of an attempt's three counters.
+/// One of an attempt's counters.
 struct Key {
     name: String,
     /// Attempts let through per window; `i64::MAX` for the account, which is paced instead.
@@ -98,6 +118,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct LoginThrottle {
     policy: ThrottlePolicy,
+    /// The database's key for device cookies, read once.
+    device_key: OnceLock<DeviceKey>,
     /// When this server last deleted expired rows (microseconds).
     last_sweep: AtomicI64,
 }
@@ -114,49 +136,100 @@ impl LoginThrottle {
     pub fn new(policy: ThrottlePolicy) -> LoginThrottle {
         LoginThrottle {
             policy,
+            device_key: OnceLock::new(),
             last_sweep: AtomicI64::new(i64::MIN),
         }
     }
 
-    /// The attempt's keys, in one order for every attempt, so that concurrent reservations
-    /// take their rows' locks in the same order and cannot deadlock.
+    /// The attempt's keys, in one order for every attempt (the network, the client, the
+    /// account at the client, the account), so that concurrent reservations and give-backs
+    /// take their rows' locks in the same order and cannot deadlock. The account comes
+    /// last, so that a refusal for its pace is charged to the others.
     fn keys(&self, email: &str, address: IpAddr) -> Vec<Key> {
         let limit = |n: u32| i64::from(n);
-        let mut keys = vec![
+        let (client, network) = client_and_network(address);
+        let mut keys = Vec::with_capacity(4);
+        if let Some(network) = network {
+            keys.push(Key {
+                name: format!("network:{network}"),
+                limit: limit(self.policy.network_limit),
+                paced: false,
+            });
+        }
+        keys.extend([
             Key {
-                name: format!("account:{}", fingerprint(email)),
-                limit: i64::MAX,
-                paced: true,
+                name: format!("address:{client}"),
+                limit: limit(self.policy.address_limit),
+                paced: false,
             },
             Key {
                 name: format!(
                     "account-at-address:{}",
-                    fingerprint(&format!("{email}\n{address}"))
+                    fingerprint(&format!("{email}\n{client}"))
                 ),
                 limit: limit(self.policy.account_address_limit),
                 paced: false,
             },
             Key {
-                name: format!("address:{address}"),
-                limit: limit(self.policy.address_limit),
-                paced: false,
+                name: format!("account:{}", fingerprint(email)),
+                limit: i64::MAX,
+                paced: true,
             },
-        ];
-        keys.sort_by(|a, b| a.name.cmp(&b.name));
+        ]);
         keys
     }
 
-    /// Counts an attempt for `email` from `address` if all its keys allow one, else none.
+    /// The key of a device cookie signed for `email`; `None` for no cookie or a bad one.
+    async fn device(
+        &self,
+        db: &Db,
+        email: &str,
+        cookie: Option<&str>,
+    ) -> Result<Option<Key>, sqlx::Error> {
+        let Some(cookie) = cookie else {
+            return Ok(None);
+        };
+        let key = match self.device_key.get() {
+            Some(key) => key,
+            None => {
+                let loaded = DeviceKey::load_or_create(db).await?;
+                self.device_key.get_or_init(|| loaded)
+            }
+        };
+        Ok(key.verify(email, cookie).map(|nonce| Key {
+            name: format!("device:{}", fingerprint(nonce)),
+            limit: i64::from(self.policy.device_limit),
+            paced: false,
+        }))
+    }
+
+    /// A device cookie's value for a browser that has just signed in to `email`.
+    pub async fn device_cookie(&self, db: &Db, email: &str) -> Result<String, sqlx::Error> {
+        if let Some(key) = self.device_key.get() {
+            return Ok(key.issue(email));
+        }
+        let loaded = DeviceKey::load_or_create(db).await?;
+        Ok(self.device_key.get_or_init(|| loaded).issue(email))
+    }
+
+    /// Counts an attempt for `email` from `address`, with the device cookie `device` if the
+    /// browser sent one, if all its keys allow one; else none, except that a refusal for
+    /// the account's pace is charged to the client's keys.
     pub async fn reserve(
         &self,
         db: &Db,
         email: &str,
         address: IpAddr,
+        device: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Verdict, sqlx::Error> {
         let now = now.timestamp_micros();
         self.sweep(db, now).await?;
-        let keys = self.keys(email, address);
+        let account = format!("account:{}", fingerprint(email));
+        let keys = match self.device(db, email, device).await? {
+            Some(device) => vec![device],
+            None => self.keys(email, address),
+        };
         let mut tx = begin_write(db).await?;
         let mut pace = Duration::ZERO;
         for key in &keys {
@@ -169,24 +242,26 @@ impl LoginThrottle {
                 Some(_) => {}
                 None => {
                     let retry_after = retry_after(&mut tx, key, now).await?;
-                    tx.rollback().await?;
+                    if key.paced {
+                        // The keys before the account's were taken: the client pays.
+                        tx.commit().await?;
+                    } else {
+                        tx.rollback().await?;
+                    }
                     return Ok(Verdict::Refuse { retry_after });
                 }
             }
         }
         tx.commit().await?;
-        let account = keys
-            .iter()
-            .find(|key| key.paced)
-            .map(|key| key.name.clone());
         Ok(Verdict::Allow(Reservation {
-            account: account.unwrap_or_default(),
+            account,
             keys: keys.into_iter().map(|key| key.name).collect(),
             pace,
         }))
     }
 
-    /// Gives an attempt back: its password was right, or never checked.
+    /// Gives an attempt back: its password was right, or never checked. Its keys are
+    /// updated one by one in the reservation's order (see [`LoginThrottle::keys`]).
     pub async fn give_back(
         &self,
         db: &Db,
@@ -198,19 +273,20 @@ impl LoginThrottle {
             GivenBack::RightPassword => reservation.account.as_str(),
             GivenBack::NotChecked => "",
         };
-        let mut query = sqlx::query(
-            "UPDATE login_attempts SET attempts = attempts - 1,
-                 not_before = CASE WHEN key = $5 THEN $4 ELSE not_before END
-             WHERE key IN ($1, $2, $3) AND attempts > 0 AND expires_at > $4",
-        );
+        let mut tx = begin_write(db).await?;
         for key in &reservation.keys {
-            query = query.bind(key);
-        }
-        query
+            sqlx::query(
+                "UPDATE login_attempts SET attempts = attempts - 1,
+                     not_before = CASE WHEN key = $3 THEN $2 ELSE not_before END
+                 WHERE key = $1 AND attempts > 0 AND expires_at > $2",
+            )
+            .bind(key)
             .bind(now.timestamp_micros())
             .bind(unpaced)
-            .execute(db.writer())
+            .execute(&mut *tx)
             .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -230,6 +306,23 @@ impl LoginThrottle {
             .execute(db.writer())
             .await?;
         Ok(())
+    }
+}
+
+/// What `address` is counted as: the client (an IPv4 address, or an IPv6 /64), and its
+/// IPv6 /48.
+fn client_and_network(address: IpAddr) -> (String, Option<String>) {
+    let prefix = |length: u8| {
+        IpNet::new(address, length)
+            .map(|net| net.trunc().to_string())
+            .unwrap_or_else(|_| address.to_string())
+    };
+    match address.to_canonical() {
+        IpAddr::V4(v4) => (v4.to_string(), None),
+        IpAddr::V6(_) => (
+            prefix(IPV6_CLIENT_PREFIX),
+            Some(prefix(IPV6_NETWORK_PREFIX)),
+        ),
     }
 }
 
