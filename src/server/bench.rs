@@ -7,6 +7,7 @@ mod durability;
 mod each;
 mod import_profile;
 mod panels;
+mod stalled;
 
 use crate::config::Settings;
 use crate::model::money::Money;
@@ -47,6 +48,10 @@ pub struct BenchArgs {
     /// import without each) and by kind of statement.
     #[arg(long)]
     import_profile: bool,
+    /// Only time `/readyz`, ingest, `credit-stats` and a login while 12 downloads of the
+    /// log (of the first `--rows` generations) stall, and follow SQLite's WAL meanwhile.
+    #[arg(long)]
+    stalled_downloads: bool,
 }
 
 /// Days of history the generations are spread over, ending at the start of the run.
@@ -129,6 +134,9 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
     }
     if args.import_profile {
         return import_profile::run(&args, settings).await;
+    }
+    if args.stalled_downloads {
+        return stalled::run(&args, settings).await;
     }
     let leptos_options = crate::config::leptos_options()?;
     let settings = &with_every_figure(settings);
