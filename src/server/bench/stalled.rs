@@ -1,7 +1,8 @@
 //! `usage-monitor bench --stalled-downloads`: on a log of the first `--rows` generations
 //! (200,000 by default), [`STALLED`] downloads of `generations.csv` are opened and never
 //! read; meanwhile `/readyz`, an ingest batch, `credit-stats` and a login are timed over
-//! HTTP, and on SQLite the WAL's size is followed while [`INGESTED`] events are ingested.
+//! HTTP; on SQLite the WAL's size is followed while [`INGESTED`] events are ingested, and
+//! a checkpoint then says whether it could copy the whole WAL back (no reader pins it).
 
 use super::{import, median, ms, write_events, BenchArgs, Place};
 use crate::config::Settings;
@@ -10,7 +11,7 @@ use crate::server::export::EXPORT_PREFIX;
 use crate::server::{router, AppState};
 use crate::store::auth::token::{self, Scope};
 use chrono::Utc;
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Row};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -113,6 +114,14 @@ async fn measure(backend: &str, state: AppState, place: &Place) -> Result<(), Er
     }
     if let Place::Sqlite(file) = place {
         wal_while_ingesting(&http, &url(INGEST_PATH), &ingest, file).await?;
+        // Whether the stalled downloads keep a snapshot that would stop the WAL's reuse.
+        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(db.writer())
+            .await?;
+        let (log, copied): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
+        println!(
+            "| SQLite | a checkpoint meanwhile | copies {copied} of the WAL's {log} pages | | |"
+        );
     }
     drop(stalled);
     server.abort();
