@@ -76,7 +76,7 @@ fn busy(limits: ExportLimits) -> AppError {
     AppError::new(
         ErrorKind::Unavailable,
         format!(
-            "{} downloads of the log are running, as many as may run at once; \
+            "as many downloads of the log as may run at once ({}) are running; \
              try again when one has ended",
             limits.at_once
         ),

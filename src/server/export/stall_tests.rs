@@ -231,7 +231,10 @@ async fn a_stalled_download_is_dropped_after_the_deadline_and_frees_its_slot() {
         let body: serde_json::Value = refused.json().await.unwrap();
         assert_eq!(body["kind"], "unavailable", "{body}");
         assert!(
-            body["error"].as_str().unwrap().contains("1 downloads"),
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("may run at once (1)"),
             "{body}"
         );
 
