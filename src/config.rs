@@ -33,6 +33,26 @@ pub struct Settings {
     pub stats_max_age: Duration,
     pub access: AccessSettings,
     pub alerts: AlertSettings,
+    pub exports: ExportLimits,
+}
+
+/// How many downloads of the log may run at once; beyond that, `503`.
+pub const EXPORTS_AT_ONCE: usize = 4;
+/// How long a download may take nothing before it is dropped.
+pub const EXPORT_SEND_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What the log's downloads may hold: fixed, not settings; tests shorten the deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExportLimits {
+    pub at_once: usize,
+    pub send_deadline: Duration,
+}
+
+impl ExportLimits {
+    pub const DEFAULT: ExportLimits = ExportLimits {
+        at_once: EXPORTS_AT_ONCE,
+        send_deadline: EXPORT_SEND_DEADLINE,
+    };
 }
 
 /// Who may come in, and for how long.
@@ -666,6 +686,7 @@ impl Settings {
             stats_max_age,
             access,
             alerts,
+            exports: ExportLimits::DEFAULT,
         })
     }
 }

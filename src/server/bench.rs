@@ -7,6 +7,7 @@ mod durability;
 mod each;
 mod import_profile;
 mod panels;
+mod stalled;
 mod tier_change;
 
 use crate::config::Settings;
@@ -52,6 +53,10 @@ pub struct BenchArgs {
     /// sign-ins and ingest batches sent meanwhile.
     #[arg(long)]
     tier_change: bool,
+    /// Only time `/readyz`, ingest, `credit-stats` and a login while 12 downloads of the
+    /// log (of the first `--rows` generations) stall, and follow SQLite's WAL meanwhile.
+    #[arg(long)]
+    stalled_downloads: bool,
 }
 
 /// Days of history the generations are spread over, ending at the start of the run.
@@ -137,6 +142,9 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
     }
     if args.tier_change {
         return tier_change::run(&args, settings).await;
+    }
+    if args.stalled_downloads {
+        return stalled::run(&args, settings).await;
     }
     let leptos_options = crate::config::leptos_options()?;
     let settings = &with_every_figure(settings);

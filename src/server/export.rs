@@ -1,22 +1,23 @@
 //! `GET /api/admin/export/{table}.csv`: every table of the dashboard, and the generations
 //! log with its filters, as CSV for the range asked for (`?range=` or `?from=&to=`; the
-//! default windows without one). Quoting is the csv crate's; the log is streamed from the
-//! database as it is read, so 10 M rows never sit in memory.
+//! default windows without one). Quoting is the csv crate's. The log is read and sent a
+//! page at a time ([`download`]), so 10 M rows never sit in memory and a download holds no
+//! database connection while its client reads; the other tables are the dashboard's
+//! figures, read whole before they are sent.
+
+mod download;
 
 use crate::error::{AppError, ErrorKind};
 use crate::model::dashboard::{DashboardStats, DateRange, Money, RangeQuery, Tier};
 use crate::model::log::{LogQuery, LogRow};
 use crate::model::margin::credit_value_setting;
 use crate::state::AppState;
-use crate::store::log::send_rows;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
-use futures_util::StreamExt;
-use tokio::sync::mpsc;
 
 pub const EXPORT_PREFIX: &str = "/api/admin/export/";
 
@@ -32,8 +33,6 @@ pub const TABLES: [&str; 8] = [
     "margin",
 ];
 
-/// Rows read ahead of a slow download.
-const ROWS_AHEAD: usize = 4096;
 /// Bytes sent at a time.
 const CHUNK_BYTES: usize = 64 << 10;
 
@@ -62,7 +61,7 @@ pub async fn export(
     let now = chrono::Utc::now();
     if table == "generations" {
         let filter = query.filter().map_err(|error| bad(error.to_string()))?;
-        return Ok(stream_generations(state, now, filter));
+        return download::download(state, now, filter);
     }
     let provider = query.provider.clone();
     let range = DateRange::from_query(&RangeQuery {
@@ -327,62 +326,6 @@ fn generation_record(row: &LogRow) -> [String; 11] {
     ]
 }
 
-/// The log as CSV, streamed: a task reads the rows into a bounded channel (so a slow
-/// download slows the reading), and the body turns them into CSV a chunk at a time. A
-/// database failure midway ends the body with an error, so the download fails instead of
-/// looking complete.
-fn stream_generations(
-    state: AppState,
-    now: DateTime<chrono::Utc>,
-    filter: crate::model::log::LogFilter,
-) -> Response {
-    let (sender, receiver) = mpsc::channel(ROWS_AHEAD);
-    tokio::spawn(async move {
-        let report = &state.settings.report;
-        if let Err(error) = send_rows(&state.db, report, now, &filter, &sender).await {
-            let _ = sender.send(Err(error)).await;
-        }
-    });
-    let header = chunk(&[GENERATION_COLUMNS.map(String::from)]).unwrap_or_default();
-    let body = futures_util::stream::unfold(
-        (receiver, Some(header)),
-        |(mut receiver, mut pending)| async move {
-            let mut records = Vec::new();
-            let mut size = 0;
-            let ended = loop {
-                match receiver.recv().await {
-                    Some(Ok(row)) => {
-                        let record = generation_record(&row);
-                        size += record.iter().map(String::len).sum::<usize>() + record.len();
-                        records.push(record);
-                        if size >= CHUNK_BYTES {
-                            break false;
-                        }
-                    }
-                    Some(Err(error)) => {
-                        tracing::error!(%error, "the export stopped: the database failed");
-                        let failure =
-                            std::io::Error::other("the export stopped: database unavailable");
-                        return Some((Err(failure), (receiver, None)));
-                    }
-                    None => break true,
-                }
-            };
-            let mut bytes = pending.take().unwrap_or_default();
-            bytes.extend(chunk(&records).unwrap_or_default());
-            if bytes.is_empty() && ended {
-                return None;
-            }
-            Some((
-                Ok::<_, std::io::Error>(Bytes::from(bytes)),
-                (receiver, (!ended).then(Vec::new)),
-            ))
-        },
-    );
-    // Fused: the compression layer polls once more after the end.
-    attachment("generations", now, Body::from_stream(body.fuse()))
-}
-
 /// Records as CSV text, without a header.
 fn chunk<const N: usize>(records: &[[String; N]]) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::WriterBuilder::new().from_writer(Vec::new());
@@ -447,5 +390,7 @@ fn text(value: &str) -> String {
     }
 }
 
+#[cfg(test)]
+mod stall_tests;
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub top_users: Arc<Shared<TopUsers>>,
     /// Whether the database answered `/readyz`'s probe.
     pub ready: Arc<Shared<bool>>,
+    /// A slot for each download of the log that may run at once.
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             stats: Arc::new(Shared::new(settings.stats_max_age)),
             top_users: Arc::new(Shared::new(crate::model::log::TOP_USERS_MAX_AGE)),
             ready: Arc::new(Shared::new(READY_MAX_AGE)),
+            exports: Arc::new(tokio::sync::Semaphore::new(settings.exports.at_once)),
             settings: Arc::new(settings),
             setup: Arc::default(),
         }

@@ -7,6 +7,7 @@
 //! neither backend needs the id in the index for that: SQLite sorts each run of equal
 //! times as it goes and PostgreSQL does the same with an incremental sort.
 
+pub mod export;
 #[cfg(test)]
 mod on_databases;
 #[cfg(test)]
@@ -205,19 +206,10 @@ pub async fn page(
     limit: usize,
 ) -> Result<LogPage, sqlx::Error> {
     let zone = settings.time_zone;
-    let statement = Statement::of(filter, settings, now);
-    let rows = statement
-        .fetch(&mut *db.pool.acquire().await?, limit + 1)
-        .await?;
-    let mut rows = read_rows(&rows, zone)?;
+    let mut rows = first_rows(db, settings, now, filter, limit + 1).await?;
     let next = (rows.len() > limit).then(|| {
         rows.truncate(limit);
-        let last = &rows[limit - 1];
-        Cursor {
-            created_at: last.created_at.timestamp_micros(),
-            id: last.id.clone(),
-        }
-        .to_string()
+        cursor_after(&rows[limit - 1]).to_string()
     });
     Ok(LogPage {
         rows,
@@ -227,6 +219,29 @@ pub async fn page(
             .map(|(range, window)| window.named(range, zone)),
         time_zone: zone.name().to_owned(),
     })
+}
+
+/// The first `limit` generations that pass `filter`, newest first, read on a connection
+/// of the pool that goes back to it before they are returned.
+async fn first_rows(
+    db: &Db,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+    filter: &LogFilter,
+    limit: usize,
+) -> Result<Vec<LogRow>, sqlx::Error> {
+    let rows = Statement::of(filter, settings, now)
+        .fetch(&mut *db.pool.acquire().await?, limit)
+        .await?;
+    read_rows(&rows, settings.time_zone)
+}
+
+/// Where the rows after `row` start.
+fn cursor_after(row: &LogRow) -> Cursor {
+    Cursor {
+        created_at: row.created_at.timestamp_micros(),
+        id: row.id.clone(),
+    }
 }
 
 /// A tier as stored; the table's check admits no other.
@@ -404,39 +419,4 @@ pub async fn top_users(
         generated_at: in_zone(now, zone),
         range: range.map(|range| window.named(range, zone)),
     })
-}
-
-/// Sends every generation that passes `filter` to `rows`, newest first, as the database
-/// reads them: an export of any size without holding it. Stops early when nobody receives
-/// any more (the download was cancelled).
-pub async fn send_rows(
-    db: &Db,
-    settings: &ReportSettings,
-    now: DateTime<Utc>,
-    filter: &LogFilter,
-    rows: &tokio::sync::mpsc::Sender<Result<LogRow, sqlx::Error>>,
-) -> Result<(), sqlx::Error> {
-    use futures_util::TryStreamExt;
-    let zone = settings.time_zone;
-    let statement = Statement::of(filter, settings, now);
-    let sql = statement.sql(None, db.is_sqlite());
-    let mut tx = db.pool.begin().await?;
-    if !db.is_sqlite() {
-        // An export reads for as long as it has rows; the statement timeout is for requests.
-        sqlx::query("SET LOCAL statement_timeout = 0")
-            .execute(&mut *tx)
-            .await?;
-    }
-    let mut stream = statement.bound(&sql).fetch(&mut *tx);
-    let mut columns = None;
-    while let Some(row) = stream.try_next().await? {
-        let columns = match &columns {
-            Some(columns) => columns,
-            None => columns.insert(LogColumns::of(&row)?),
-        };
-        if rows.send(Ok(columns.read(&row, zone)?)).await.is_err() {
-            break;
-        }
-    }
-    Ok(())
 }

@@ -162,26 +162,16 @@ fn log_filter(text: &str) -> BenchResult<LogFilter> {
 }
 
 /// Rows per second of the generations export of the last 30 days, read as a download
-/// takes them.
+/// reads them: a page at a time.
 async fn export_rate(db: &Db, settings: &ReportSettings) -> BenchResult<Panel> {
     let filter = log_filter("range=30d")?;
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(4096);
     let started = Instant::now();
-    let reading = async move {
-        // The sender goes with the reading, so that the count ends when the reading does.
-        log::send_rows(db, settings, Utc::now(), &filter, &sender).await
-    };
-    let counting = async {
-        let mut count = 0u64;
-        while let Some(row) = receiver.recv().await {
-            std::hint::black_box(row?);
-            count += 1;
-        }
-        Ok::<u64, sqlx::Error>(count)
-    };
-    let (read, count) = tokio::join!(reading, counting);
-    read?;
-    let count = count?;
+    let mut pages = log::export::ExportPages::new(filter, Utc::now());
+    let mut count = 0u64;
+    while let Some(rows) = pages.next(db, settings).await? {
+        count += rows.len() as u64;
+        std::hint::black_box(rows);
+    }
     let rate = count as f64 / started.elapsed().as_secs_f64();
     Ok(Panel {
         name: format!("CSV export, last 30 days ({} rows)", group_thousands(count)),

@@ -271,3 +271,46 @@ async fn the_log_lists_what_reconciliation_counts() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_export_reads_every_row_once_in_pages_holding_no_connection_between_them() {
+    use super::export::ExportPages;
+    on_each_backend(|db| async move {
+        import(&db, &many()).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 16, 0, 0, 0).unwrap();
+        for (query, keep, page_rows) in [
+            // Pages of 7 cut through every minute's ten rows; 130 is no multiple of 10 + 3.
+            (LogQuery::default(), &(|_| true) as &dyn Fn(u32) -> bool, 7),
+            (LogQuery::default(), &|_| true, 13),
+            (
+                LogQuery {
+                    status: Some("failed".into()),
+                    ..LogQuery::default()
+                },
+                &|i| i % 3 == 0,
+                4,
+            ),
+        ] {
+            let mut pages = ExportPages::with_page_rows(query.filter().unwrap(), now, page_rows);
+            let mut ids = Vec::new();
+            while let Some(rows) = pages.next(&db, &utc_settings()).await.unwrap() {
+                assert!(rows.len() <= page_rows);
+                every_connection_comes_back(&db).await;
+                ids.extend(rows.into_iter().map(|row| row.id));
+            }
+            assert_eq!(ids, expected(keep), "pages of {page_rows}");
+            assert!(pages.next(&db, &utc_settings()).await.unwrap().is_none());
+        }
+    })
+    .await;
+}
+
+/// Takes every connection the pool may have at once (waiting for those being given back),
+/// and gives them back: nothing holds one.
+async fn every_connection_comes_back(db: &Db) {
+    let mut held = Vec::new();
+    for _ in 0..db.pool.options().get_max_connections() {
+        let taking = tokio::time::timeout(std::time::Duration::from_secs(5), db.pool.acquire());
+        held.push(taking.await.expect("a connection is free").unwrap());
+    }
+}
