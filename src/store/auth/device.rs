@@ -7,7 +7,7 @@
 
 use super::secret::{fingerprint, is_well_formed, random_secret};
 use crate::store::db::Db;
-use axum::http::header::{HeaderMap, COOKIE};
+use axum::http::header::HeaderMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -97,15 +97,7 @@ pub fn set_cookie(value: &str, secure: bool) -> String {
 
 /// The device cookie a request carries, if any (not yet verified).
 pub fn presented(headers: &HeaderMap, secure: bool) -> Option<&str> {
-    let name = cookie_name(secure);
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
+    super::cookie::values(headers, cookie_name(secure)).next()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! throttle and its device cookies, and the first-admin link.
 
 pub mod accounts;
+pub mod cookie;
 pub mod device;
 pub mod hashing;
 pub mod secret;

@@ -4,7 +4,7 @@
 
 use super::secret::{fingerprint, is_well_formed, random_secret};
 use crate::store::db::Db;
-use axum::http::header::{HeaderMap, COOKIE};
+use axum::http::header::HeaderMap;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use std::time::Duration;
@@ -59,15 +59,7 @@ impl SessionPolicy {
     /// The session id the request's cookies carry, if any; one that is not shaped like an
     /// id (length, alphabet) is no session, found without asking the database.
     pub fn session_id<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
-        let name = self.cookie_name();
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(key, value)| *key == name && is_well_formed(value))
-            .map(|(_, value)| value)
+        super::cookie::values(headers, self.cookie_name()).find(|value| is_well_formed(value))
     }
 }
 
@@ -157,6 +149,7 @@ mod tests {
     use super::*;
     use crate::store::auth::accounts::create_admin;
     use crate::store::db::testing::on_each_backend;
+    use axum::http::header::COOKIE;
     use chrono::TimeDelta;
 
     fn policy() -> SessionPolicy {

@@ -22,6 +22,17 @@ fn allowed(verdict: &Verdict) -> bool {
     matches!(verdict, Verdict::Allow(_))
 }
 
+/// Whether `t` lets an attempt for `email` from `address` through, without a device cookie.
+async fn lets_in(
+    t: &LoginThrottle,
+    db: &Db,
+    email: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> bool {
+    allowed(&t.reserve(db, email, ip(address), None, now).await.unwrap())
+}
+
 /// Another connection pool on the same database, as another server process has.
 async fn another_server(db: &Db) -> Db {
     let url = db.pool.connect_options().database_url.to_string();
@@ -132,11 +143,7 @@ async fn the_account_at_an_address_is_locked_but_the_account_is_only_paced() {
         let paced_until = now + TimeDelta::seconds(2);
         assert_eq!(account().await, (5, paced_until.timestamp_micros()));
         let later = now + TimeDelta::minutes(15);
-        assert!(allowed(
-            &t.reserve(&db, ANN, ip("10.0.0.1"), None, later)
-                .await
-                .unwrap()
-        ));
+        assert!(lets_in(&t, &db, ANN, "10.0.0.1", later).await);
     })
     .await;
 }
@@ -148,22 +155,10 @@ async fn an_address_guessing_many_accounts_is_locked_and_old_rows_are_deleted() 
         let now = t0();
         for n in 0..20 {
             let email = format!("user{n}@example.com");
-            assert!(allowed(
-                &t.reserve(&db, &email, ip("10.0.0.9"), None, now)
-                    .await
-                    .unwrap()
-            ));
+            assert!(lets_in(&t, &db, &email, "10.0.0.9", now).await);
         }
-        assert!(!allowed(
-            &t.reserve(&db, ANN, ip("10.0.0.9"), None, now)
-                .await
-                .unwrap()
-        ));
-        assert!(allowed(
-            &t.reserve(&db, ANN, ip("10.0.0.10"), None, now)
-                .await
-                .unwrap()
-        ));
+        assert!(!lets_in(&t, &db, ANN, "10.0.0.9", now).await);
+        assert!(lets_in(&t, &db, ANN, "10.0.0.10", now).await);
         let rows = || async {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM login_attempts")
                 .fetch_one(&db.pool)
@@ -245,22 +240,10 @@ async fn addresses_of_one_ipv6_network_are_counted_together() {
                 format!("user{n}@example.com"),
                 format!("2001:db8:2:{n:x}::1"),
             );
-            assert!(allowed(
-                &t.reserve(&db, &email, ip(&address), None, now)
-                    .await
-                    .unwrap()
-            ));
+            assert!(lets_in(&t, &db, &email, &address, now).await);
         }
-        assert!(!allowed(
-            &t.reserve(&db, ANN, ip("2001:db8:2:ffff::1"), None, now)
-                .await
-                .unwrap()
-        ));
-        assert!(allowed(
-            &t.reserve(&db, ANN, ip("2001:db8:3::1"), None, now)
-                .await
-                .unwrap()
-        ));
+        assert!(!lets_in(&t, &db, ANN, "2001:db8:2:ffff::1", now).await);
+        assert!(lets_in(&t, &db, ANN, "2001:db8:3::1", now).await);
         let keys: Vec<String> = sqlx::query_scalar(
             "SELECT key FROM login_attempts WHERE key NOT LIKE 'account%' ORDER BY key",
         )
@@ -289,11 +272,7 @@ async fn a_refusal_for_the_accounts_pace_is_charged_to_the_address() {
         let t = throttle();
         let now = t0();
         for _ in 0..4 {
-            assert!(allowed(
-                &t.reserve(&db, ANN, ip("10.0.0.1"), None, now)
-                    .await
-                    .unwrap()
-            ));
+            assert!(lets_in(&t, &db, ANN, "10.0.0.1", now).await);
         }
         // The account is paced: each new address of one /64 is refused for the pace, and
         // each refusal counts, so the /64 is soon locked for the lockout.
@@ -357,25 +336,13 @@ async fn a_device_cookie_is_counted_apart_for_its_own_account_only() {
         let cookie = t.device_cookie(&db, ANN).await.unwrap();
         // Others pace the account and lock an address...
         for _ in 0..4 {
-            assert!(allowed(
-                &t.reserve(&db, ANN, ip("10.0.0.1"), None, now)
-                    .await
-                    .unwrap()
-            ));
+            assert!(lets_in(&t, &db, ANN, "10.0.0.1", now).await);
         }
         for n in 0..20 {
             let email = format!("user{n}@example.com");
-            assert!(allowed(
-                &t.reserve(&db, &email, ip("10.0.0.9"), None, now)
-                    .await
-                    .unwrap()
-            ));
+            assert!(lets_in(&t, &db, &email, "10.0.0.9", now).await);
         }
-        assert!(!allowed(
-            &t.reserve(&db, ANN, ip("10.0.0.2"), None, now)
-                .await
-                .unwrap()
-        ));
+        assert!(!lets_in(&t, &db, ANN, "10.0.0.2", now).await);
         // ...which hold back no attempt with the device cookie, up to the device's own limit.
         for _ in 0..5 {
             let verdict = t.reserve(&db, ANN, ip("10.0.0.9"), Some(&cookie), now);
