@@ -103,7 +103,7 @@ async fn bad_lines_are_reported_by_number_and_the_rest_is_stored() {
         let rejected: Vec<(u64, &str)> = report
             .rejected
             .iter()
-            .map(|r| (r.line, r.reason.as_str()))
+            .map(|r| (r.line, &*r.reason))
             .collect();
         assert_eq!(rejected.len(), 7, "{rejected:#?}");
         assert_eq!(rejected[0].0, 2);
@@ -201,7 +201,7 @@ async fn invalid_utf8_and_huge_lines_are_rejected_by_number() {
         let rejected: Vec<_> = report
             .rejected
             .iter()
-            .map(|r| (r.line, r.reason.clone()))
+            .map(|r| (r.line, r.reason.to_string()))
             .collect();
         assert_eq!(
             rejected,
