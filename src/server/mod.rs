@@ -10,6 +10,7 @@ pub mod export;
 pub mod ingest_api;
 pub mod logging;
 pub mod metrics;
+pub mod progress;
 
 use crate::app::{shell, App};
 use crate::config::Settings;
