@@ -6,6 +6,7 @@
 mod durability;
 mod each;
 mod import_profile;
+mod memory;
 mod panels;
 
 use crate::config::Settings;
@@ -47,6 +48,10 @@ pub struct BenchArgs {
     /// import without each) and by kind of statement.
     #[arg(long)]
     import_profile: bool,
+    /// Only print the peak memory (VmHWM) around six parallel 10 MiB ingest bodies and
+    /// around an import of the first `--rows` count of lines of 100 KB each.
+    #[arg(long)]
+    memory: bool,
 }
 
 /// Days of history the generations are spread over, ending at the start of the run.
@@ -129,6 +134,9 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
     }
     if args.import_profile {
         return import_profile::run(&args, settings).await;
+    }
+    if args.memory {
+        return memory::run(&args, settings).await;
     }
     let leptos_options = crate::config::leptos_options()?;
     let settings = &with_every_figure(settings);

@@ -196,16 +196,20 @@ async fn import_telling<R: AsyncBufRead + Unpin>(
 async fn telling_time<T>(doing: &'static str, job: impl std::future::Future<Output = T>) -> T {
     let stderr = std::io::stderr();
     let on_terminal = stderr.is_terminal();
-    let mut progress = Reporter::new(stderr, on_terminal, doing, None, Instant::now());
-    let mut ticks = tokio::time::interval(match on_terminal {
+    let started = Instant::now();
+    let mut progress = Reporter::new(stderr, on_terminal, doing, None, started);
+    let every = match on_terminal {
         true => Duration::from_secs(1),
         false => LINE_EVERY,
-    });
+    };
+    // Ticks counted from the reporter's start, so that each one is due.
+    let first = tokio::time::Instant::from_std(started) + every;
+    let mut ticks = tokio::time::interval_at(first, every);
     tokio::pin!(job);
     let done = loop {
         tokio::select! {
             done = &mut job => break done,
-            _ = ticks.tick() => progress.tell(Done::default(), Instant::now()),
+            tick = ticks.tick() => progress.tell(Done::default(), tick.into_std()),
         }
     };
     progress.finish();
