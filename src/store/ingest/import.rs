@@ -162,7 +162,8 @@ async fn import_chunks<R: AsyncBufRead + Unpin>(
     let mut pending = Report::default();
     let mut done = Progress::default();
     let mut chunk = lines.next_parsed_chunk().await?;
-    while !chunk.lines.is_empty() {
+    // Until nothing is read (a chunk of blank lines has no events but is no end).
+    while chunk.bytes > 0 {
         let events: Vec<Result<&Event, Reason>> = chunk
             .lines
             .iter()
@@ -179,7 +180,10 @@ async fn import_chunks<R: AsyncBufRead + Unpin>(
         let next = lines.next_parsed_chunk();
         let (outcomes, next) = tokio::join!(store, next);
         let outcomes = outcomes.map_err(|error| ImportError::Database {
-            line: chunk.lines[0].0,
+            line: chunk
+                .lines
+                .first()
+                .map_or(chunk.last_line, |(line, _)| *line),
             stored_before: report.stored,
             error,
         })?;

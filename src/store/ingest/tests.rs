@@ -263,3 +263,14 @@ async fn the_import_rejects_a_balance_that_would_overflow_the_sum_of_balances() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_transaction_of_blank_lines_does_not_end_the_import() {
+    on_each_backend(|db| async move {
+        let mut lines = "\n".repeat(200_000);
+        lines.push_str(r#"{"kind":"user","id":"after","tier":"free","credits":1}"#);
+        let report = import(&db, &lines, false).await;
+        assert_eq!((report.stored, report.rejected.len()), (1, 0));
+    })
+    .await;
+}
