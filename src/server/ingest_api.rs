@@ -39,6 +39,7 @@ pub struct RejectedEvent {
     pub reason: Reason,
 }
 
+/// A shared reason as a JSON string (serde writes `Arc<str>` only with its `rc` feature).
 fn shared_text<S: serde::Serializer>(text: &Reason, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(text)
 }
