@@ -6,6 +6,7 @@
 mod durability;
 mod each;
 mod import_profile;
+mod memory;
 mod panels;
 mod stalled;
 mod tier_change;
@@ -57,6 +58,10 @@ pub struct BenchArgs {
     /// log (of the first `--rows` generations) stall, and follow SQLite's WAL meanwhile.
     #[arg(long)]
     stalled_downloads: bool,
+    /// Only print the peak memory (VmHWM) around six parallel 10 MiB ingest bodies and
+    /// around an import of the first `--rows` count of lines of 100 KB each.
+    #[arg(long)]
+    memory: bool,
 }
 
 /// Days of history the generations are spread over, ending at the start of the run.
@@ -145,6 +150,9 @@ pub async fn run(args: BenchArgs, settings: &Settings) -> Result<(), Box<dyn std
     }
     if args.stalled_downloads {
         return stalled::run(&args, settings).await;
+    }
+    if args.memory {
+        return memory::run(&args, settings).await;
     }
     let leptos_options = crate::config::leptos_options()?;
     let settings = &with_every_figure(settings);

@@ -3,15 +3,18 @@
 
 use crate::config::Settings;
 use crate::model::range::{DateRange, RangeQuery};
+use crate::server::progress::{Done, Reporter, LINE_EVERY};
 use crate::store::auth::{accounts, token};
 use crate::store::db::{Db, Durability};
 use crate::store::figures as query;
-use crate::store::ingest::{import_lines, Report};
+use crate::store::ingest::{import_lines_telling, ImportError, Report};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tokio::io::BufReader;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufRead, BufReader};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -149,12 +152,13 @@ async fn import(settings: &Settings, file: &Path, strict: bool) -> Result<ExitCo
     )
     .await?;
     let report = if file.as_os_str() == "-" {
-        import_lines(&db, BufReader::new(tokio::io::stdin()), strict).await?
+        import_telling(&db, BufReader::new(tokio::io::stdin()), strict, None).await?
     } else {
         let input = tokio::fs::File::open(file)
             .await
             .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
-        import_lines(&db, BufReader::new(input), strict).await?
+        let size = input.metadata().await.ok().map(|file| file.len());
+        import_telling(&db, BufReader::new(input), strict, size).await?
     };
     print_report(&report);
     Ok(if report.rejected.is_empty() {
@@ -162,6 +166,54 @@ async fn import(settings: &Settings, file: &Path, strict: bool) -> Result<ExitCo
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Imports `input` (of `size` bytes, when known), showing how far it has come on standard
+/// error.
+async fn import_telling<R: AsyncBufRead + Unpin>(
+    db: &Db,
+    input: R,
+    strict: bool,
+    size: Option<u64>,
+) -> Result<Report, ImportError> {
+    let stderr = std::io::stderr();
+    let on_terminal = stderr.is_terminal();
+    let mut progress = Reporter::new(stderr, on_terminal, "importing", size, Instant::now());
+    let tell = |done: crate::store::ingest::Progress| {
+        let done = Done {
+            lines: done.lines,
+            bytes: done.bytes,
+            events: done.events,
+        };
+        progress.tell(done, Instant::now());
+    };
+    let report = import_lines_telling(db, input, strict, tell).await;
+    progress.finish();
+    report
+}
+
+/// Runs `job`, telling on standard error every few seconds that it is still `doing` it.
+async fn telling_time<T>(doing: &'static str, job: impl std::future::Future<Output = T>) -> T {
+    let stderr = std::io::stderr();
+    let on_terminal = stderr.is_terminal();
+    let started = Instant::now();
+    let mut progress = Reporter::new(stderr, on_terminal, doing, None, started);
+    let every = match on_terminal {
+        true => Duration::from_secs(1),
+        false => LINE_EVERY,
+    };
+    // Ticks counted from the reporter's start, so that each one is due.
+    let first = tokio::time::Instant::from_std(started) + every;
+    let mut ticks = tokio::time::interval_at(first, every);
+    tokio::pin!(job);
+    let done = loop {
+        tokio::select! {
+            done = &mut job => break done,
+            tick = ticks.tick() => progress.tell(Done::default(), tick.into_std()),
+        }
+    };
+    progress.finish();
+    done
 }
 
 /// `demo [--if-empty]`
@@ -254,9 +306,10 @@ async fn rebuild_totals(settings: &Settings) -> Result<ExitCode, Error> {
         settings.database_timeouts.unlimited_statements(),
     )
     .await?;
-    let regrouped = crate::store::error_groups::recompute(&db).await?;
+    let regrouping = crate::store::error_groups::recompute(&db);
+    let regrouped = telling_time("recomputing the error groups", regrouping).await?;
     eprintln!("usage-monitor: error groups recomputed; {regrouped} generations changed");
-    let rebuilt = crate::store::totals::rebuild(&db).await?;
+    let rebuilt = telling_time("rebuilding the totals", crate::store::totals::rebuild(&db)).await?;
     eprintln!(
         "usage-monitor: totals rebuilt from the raw rows; {}",
         if rebuilt.were_exact {

@@ -6,16 +6,21 @@ use crate::error::{AppError, ErrorKind};
 use crate::model::event::{parse_event, Event};
 use crate::server::auth::guard::TokenName;
 use crate::state::AppState;
-use crate::store::ingest::store_parsed;
+use crate::store::ingest::{store_parsed, Reason};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Serialize;
+use serde::de::{Error as _, SeqAccess, Visitor};
+use serde::{Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 /// The largest body accepted; a bigger batch is refused with 413, to be split.
 pub const MAX_BODY_BYTES: usize = 10 << 20;
+/// The most events one request may carry; a larger batch is refused whole with 413, to be
+/// split, before any of it is parsed.
+pub const MAX_BATCH_EVENTS: usize = 10_000;
 
 #[derive(Debug, Serialize)]
 pub struct IngestReport {
@@ -30,7 +35,13 @@ pub struct IngestReport {
 pub struct RejectedEvent {
     /// Position in the array (0 for a single event).
     pub index: usize,
-    pub reason: String,
+    #[serde(serialize_with = "shared_text")]
+    pub reason: Reason,
+}
+
+/// A shared reason as a JSON string (serde writes `Arc<str>` only with its `rc` feature).
+fn shared_text<S: serde::Serializer>(text: &Reason, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
 }
 
 pub async fn post_events(
@@ -38,7 +49,7 @@ pub async fn post_events(
     Extension(TokenName(token)): Extension<TokenName>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<IngestReport>, AppError> {
+) -> Result<Json<IngestReport>, Response> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -48,17 +59,21 @@ pub async fn post_events(
         return Err(AppError::new(
             ErrorKind::UnsupportedMediaType,
             "send the events as Content-Type: application/json",
-        ));
+        )
+        .into_response());
     }
-    let items =
-        split_batch(&body).map_err(|message| AppError::new(ErrorKind::BadRequest, message))?;
-    let events: Vec<Result<Event, String>> = items
+    // On the blocking pool: a batch at the limit keeps a core busy for a while, and the
+    // runtime's threads have connections and signals to serve meanwhile.
+    let events = tokio::task::spawn_blocking(move || parse_batch(&body))
+        .await
+        .map_err(|stopped| {
+            tracing::error!(error = %stopped, "parsing an ingest batch failed");
+            AppError::new(ErrorKind::Failed, "the batch could not be read").into_response()
+        })?
+        .map_err(BatchError::into_response)?;
+    let parsed: Vec<Result<&Event, Reason>> = events
         .iter()
-        .map(|item| parse_event(item.get()).map_err(|invalid| invalid.0))
-        .collect();
-    let parsed: Vec<Result<&Event, String>> = events
-        .iter()
-        .map(|e| e.as_ref().map_err(Clone::clone))
+        .map(|e| e.as_ref().map_err(Reason::clone))
         .collect();
     let report = store_parsed(&state.db, &parsed).await.map_err(|error| {
         tracing::error!(%error, "an ingest batch was not stored");
@@ -66,6 +81,7 @@ pub async fn post_events(
             ErrorKind::Unavailable,
             "database unavailable; nothing of this batch was stored, send it again",
         )
+        .into_response()
     })?;
     tracing::info!(
         token = %token,
@@ -88,18 +104,87 @@ pub async fn post_events(
     }))
 }
 
-/// The body's events as raw JSON texts: an array of them, or one.
-fn split_batch(body: &[u8]) -> Result<Vec<&RawValue>, String> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))?;
+/// Why a body is not a batch of events.
+#[derive(Debug, thiserror::Error)]
+enum BatchError {
+    #[error("the body is not valid UTF-8 (at byte {0})")]
+    NotUtf8(usize),
     // serde_json's message ends with the position: "... at line 2 column 8".
-    let bad_json = |e: serde_json::Error| format!("the body is not valid JSON: {e}");
-    if text.trim_start().starts_with('[') {
-        serde_json::from_str::<Vec<&RawValue>>(text).map_err(bad_json)
-    } else {
-        serde_json::from_str::<&RawValue>(text)
+    #[error("the body is not valid JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("a batch holds at most {MAX_BATCH_EVENTS} events; send these in smaller batches")]
+    TooMany,
+}
+
+impl BatchError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            BatchError::TooMany => StatusCode::PAYLOAD_TOO_LARGE,
+            BatchError::NotUtf8(_) | BatchError::NotJson(_) => StatusCode::BAD_REQUEST,
+        };
+        let mut response = AppError::new(ErrorKind::BadRequest, self.to_string()).into_response();
+        *response.status_mut() = status;
+        response
+    }
+}
+
+/// The body's events, or why each cannot be one.
+fn parse_batch(body: &[u8]) -> Result<Vec<Result<Event, Reason>>, BatchError> {
+    let items = split_batch(body)?;
+    Ok(items
+        .iter()
+        .map(|item| parse_event(item.get()).map_err(|invalid| Reason::from(invalid.0)))
+        .collect())
+}
+
+/// The body's events as raw JSON texts: an array of them, or one. Items are counted as the
+/// array is read, and reading stops at the first one past [`MAX_BATCH_EVENTS`], so that a
+/// body of millions of tiny items costs no more than a batch at the limit.
+fn split_batch(body: &[u8]) -> Result<Vec<&RawValue>, BatchError> {
+    let text = std::str::from_utf8(body).map_err(|e| BatchError::NotUtf8(e.valid_up_to()))?;
+    if !text.trim_start().starts_with('[') {
+        return serde_json::from_str::<&RawValue>(text)
             .map(|one| vec![one])
-            .map_err(bad_json)
+            .map_err(BatchError::NotJson);
+    }
+    let mut items = Vec::new();
+    let mut too_many = false;
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let read = reader
+        .deserialize_seq(Items {
+            items: &mut items,
+            too_many: &mut too_many,
+        })
+        .and_then(|()| reader.end());
+    match read {
+        Ok(()) => Ok(items),
+        Err(_) if too_many => Err(BatchError::TooMany),
+        Err(error) => Err(BatchError::NotJson(error)),
+    }
+}
+
+/// Reads an array's items into `items`, at most [`MAX_BATCH_EVENTS`] of them.
+struct Items<'s, 'a> {
+    items: &'s mut Vec<&'a RawValue>,
+    too_many: &'s mut bool,
+}
+
+impl<'de> Visitor<'de> for Items<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of events")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            if self.items.len() == MAX_BATCH_EVENTS {
+                *self.too_many = true;
+                return Err(A::Error::custom(BatchError::TooMany));
+            }
+            self.items.push(item);
+        }
+        Ok(())
     }
 }
 
@@ -121,7 +206,10 @@ mod parsing_tests {
         );
         assert_eq!(split_batch(b"[]").unwrap().len(), 0);
         let error = split_batch(b"[{\"kind\":\n \"user\"").unwrap_err();
-        assert!(error.contains("at line 2 column 7"), "{error}");
-        assert!(split_batch(b"\xff").unwrap_err().contains("UTF-8"));
+        assert!(error.to_string().contains("at line 2 column 7"), "{error}");
+        assert!(split_batch(b"\xff")
+            .unwrap_err()
+            .to_string()
+            .contains("UTF-8"));
     }
 }

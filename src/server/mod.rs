@@ -11,6 +11,7 @@ pub mod ingest_api;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod progress;
 
 use crate::app::{shell, App};
 use crate::config::Settings;

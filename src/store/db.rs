@@ -74,6 +74,24 @@ impl DbTimeouts {
     }
 }
 
+/// A statement that runs longer is logged as a warning, with its text.
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+
+/// How to connect to `url`. A statement past [`SLOW_STATEMENT`] is worth a warning where a
+/// request waits for it; a job without a statement limit (an import, a rebuild) writes
+/// in bulk on purpose, takes seconds per statement, and shows its own progress, so its
+/// statements are not logged as slow.
+fn connect_options(url: &str, timeouts: DbTimeouts) -> Result<AnyConnectOptions, DbError> {
+    let slow = match timeouts.statement {
+        Some(_) => tracing::log::LevelFilter::Warn,
+        None => tracing::log::LevelFilter::Off,
+    };
+    Ok(AnyConnectOptions::from_str(url)
+        .map_err(DbError::Connect)?
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(slow, SLOW_STATEMENT))
+}
+
 /// When a commit on SQLite is on disk (PostgreSQL's own settings decide there). Either way
 /// a crash of the process loses no commit and a power loss corrupts nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,10 +158,7 @@ impl Db {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        let options = AnyConnectOptions::from_str(&url)
-            .map_err(DbError::Connect)?
-            .log_statements(tracing::log::LevelFilter::Trace)
-            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        let options = connect_options(&url, timeouts)?;
         let statement_timeout = timeouts.statement.map(|limit| limit.as_millis());
         let pool_options = |role: Role| {
             AnyPoolOptions::new()
@@ -358,6 +373,46 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    /// What a statement of 1.2 s on a connection with `timeouts` logs.
+    async fn logged_by_a_long_statement(timeouts: DbTimeouts) -> String {
+        #[derive(Clone, Default)]
+        struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        sqlx::any::install_default_drivers();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .finish();
+        // The test's runtime has one thread, where PostgreSQL's connection does its work.
+        let _logging = tracing::subscriber::set_default(subscriber);
+        // sqlx asks whether its event is wanted; other tests' subscribers come and go.
+        tracing::callsite::rebuild_interest_cache();
+        let options = connect_options(&testing::postgres_admin_url(), timeouts).unwrap();
+        let mut conn = options.connect().await.unwrap();
+        conn.execute("SELECT COUNT(*) FROM (SELECT pg_sleep(1.2)) AS slept")
+            .await
+            .unwrap();
+        let logged = captured.0.lock().unwrap().clone();
+        String::from_utf8(logged).unwrap()
+    }
+
+    #[tokio::test]
+    async fn long_statements_are_logged_as_slow_except_in_jobs_without_a_statement_limit() {
+        let request = logged_by_a_long_statement(DbTimeouts::DEFAULT).await;
+        assert!(request.contains("slow statement"), "{request}");
+        let import = logged_by_a_long_statement(DbTimeouts::DEFAULT.unlimited_statements()).await;
+        assert!(!import.contains("slow statement"), "{import}");
     }
 
     /// `PRAGMA synchronous` on each pool: 2 is FULL, 1 NORMAL.

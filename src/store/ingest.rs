@@ -6,8 +6,10 @@ mod import;
 pub mod store;
 
 pub use import::{
-    begin_write, import_lines, store_events, store_parsed, ImportError, Rejection, Report,
+    begin_write, import_lines, import_lines_telling, store_events, store_parsed, ImportError,
+    Progress, Rejection, Report,
 };
+pub use store::Reason;
 
 #[cfg(test)]
 mod tests;

@@ -307,3 +307,78 @@ async fn an_event_that_would_overflow_a_grand_total_is_rejected_with_its_reason(
     })
     .await;
 }
+
+/// A user event, `u{i}`.
+fn user(i: usize) -> Value {
+    json!({"kind": "user", "id": format!("u{i}"), "tier": "free", "credits": 1})
+}
+
+#[tokio::test]
+async fn a_batch_over_the_limit_is_refused_whole_before_parsing_and_one_at_it_is_stored() {
+    use super::MAX_BATCH_EVENTS;
+    on_each_backend(|db| async move {
+        let server = TestServer::start(db.clone(), Settings::defaults()).await;
+        let sender = Sender::new(&server).await;
+        let over: Vec<Value> = (0..=MAX_BATCH_EVENTS).map(user).collect();
+        let (status, answer) = sender.send(&Value::Array(over.clone())).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains(&MAX_BATCH_EVENTS.to_string()), "{error}");
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM users").await, 0);
+
+        // Items that are not events at all are counted, not parsed and answered one by one;
+        // nor is the JSON after the item past the limit read.
+        let invalid = format!("[{}0, this is not JSON", "0,".repeat(MAX_BATCH_EVENTS));
+        let (status, answer) = sender
+            .send_raw("application/json", invalid.into_bytes())
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+
+        let (status, answer) = sender
+            .send(&Value::Array(over[..MAX_BATCH_EVENTS].to_vec()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["accepted"], MAX_BATCH_EVENTS, "{answer}");
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM users").await,
+            MAX_BATCH_EVENTS as i64
+        );
+    })
+    .await;
+}
+
+/// A body of `[item,item,…]` as long as the server takes.
+fn largest_body_of(item: &str) -> Vec<u8> {
+    let items = (super::MAX_BODY_BYTES - 2) / (item.len() + 1);
+    let mut body = Vec::with_capacity(super::MAX_BODY_BYTES);
+    body.push(b'[');
+    for n in 0..items {
+        if n > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item.as_bytes());
+    }
+    body.push(b']');
+    body
+}
+
+#[tokio::test]
+async fn parallel_bodies_of_millions_of_items_are_refused_at_once_and_the_server_lives() {
+    let (db, _folder) = crate::store::db::testing::fresh_sqlite().await;
+    let server = TestServer::start(db.clone(), Settings::defaults()).await;
+    let sender = Sender::new(&server).await;
+    // Five million tiny items, and about 800,000 small objects.
+    let bodies = [largest_body_of("0"), largest_body_of(r#"{"kind":"u"}"#)];
+    let answers = futures::future::join_all(
+        bodies
+            .iter()
+            .chain(bodies.iter())
+            .map(|body| sender.send_raw("application/json", body.clone())),
+    )
+    .await;
+    for (status, answer) in answers {
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    }
+    let (status, answer) = sender.send(&user(1)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}

@@ -36,8 +36,12 @@ pub enum Applied {
     Unchanged,
 }
 
+/// Why an event was rejected, in words for its sender: shared, not copied, by the lists
+/// that carry it from the parser to the answer.
+pub type Reason = std::sync::Arc<str>;
+
 /// The outcome of one event: applied, or rejected with the reason for its sender.
-pub type Outcome = Result<Applied, String>;
+pub type Outcome = Result<Applied, Reason>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct UserRow {
@@ -124,7 +128,7 @@ impl Rows {
 /// each one's outcome; those that could not be parsed keep their reason.
 pub async fn store_batch(
     conn: &mut AnyConnection,
-    parsed: &[Result<&Event, String>],
+    parsed: &[Result<&Event, Reason>],
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let events: Vec<&Event> = parsed
         .iter()
@@ -251,7 +255,7 @@ fn apply_user(
         Some(user) => {
             grand
                 .replace_balance(user.credits, u.credits)
-                .map_err(|overflow| overflow.to_string())?;
+                .map_err(|overflow| Reason::from(overflow.to_string()))?;
             user.tier = u.tier;
             user.credits = u.credits;
             user.email = u.email.clone();
@@ -259,7 +263,7 @@ fn apply_user(
         None => {
             grand
                 .replace_balance(0, u.credits)
-                .map_err(|overflow| overflow.to_string())?;
+                .map_err(|overflow| Reason::from(overflow.to_string()))?;
             rows.users.insert(
                 u.id.clone(),
                 UserRow {
@@ -292,7 +296,7 @@ fn apply_generation(
     let amounts = |row: &GenerationRow| (row.cost_micros, row.credits);
     grand
         .replace_generation(old.map_or((0, 0), amounts), amounts(&new))
-        .map_err(|overflow| overflow.to_string())?;
+        .map_err(|overflow| Reason::from(overflow.to_string()))?;
     if let Some(old) = old {
         if old.user_id != new.user_id || old.created_at > new.created_at {
             changes.lost_newest.insert(old.user_id.clone());
@@ -317,16 +321,17 @@ fn apply_generation(
 fn apply_refund(rows: &mut Rows, changes: &mut Changes, refund: &RefundEvent) -> Outcome {
     let id = &refund.generation_id;
     let Some(generation) = rows.generations.get_mut(id) else {
-        return Err(format!(
-            "refund for unknown generation {id:?}; send the generation first"
-        ));
+        return Err(
+            format!("refund for unknown generation {id:?}; send the generation first").into(),
+        );
     };
     let charged = generation.credits;
     if refund.credits > charged {
         return Err(format!(
             "refund of {} credits exceeds the {charged} credits charged for generation {id:?}",
             refund.credits
-        ));
+        )
+        .into());
     }
     match generation.refund {
         None => {
@@ -337,7 +342,8 @@ fn apply_refund(rows: &mut Rows, changes: &mut Changes, refund: &RefundEvent) ->
         Some(stored) if stored == (refund.credits, refund.at) => Ok(Applied::Unchanged),
         Some((credits, _)) => Err(format!(
             "generation {id:?} already has a different refund ({credits} credits); a generation has at most one"
-        )),
+        )
+        .into()),
     }
 }
 

@@ -103,7 +103,7 @@ async fn bad_lines_are_reported_by_number_and_the_rest_is_stored() {
         let rejected: Vec<(u64, &str)> = report
             .rejected
             .iter()
-            .map(|r| (r.line, r.reason.as_str()))
+            .map(|r| (r.line, &*r.reason))
             .collect();
         assert_eq!(rejected.len(), 7, "{rejected:#?}");
         assert_eq!(rejected[0].0, 2);
@@ -201,7 +201,7 @@ async fn invalid_utf8_and_huge_lines_are_rejected_by_number() {
         let rejected: Vec<_> = report
             .rejected
             .iter()
-            .map(|r| (r.line, r.reason.clone()))
+            .map(|r| (r.line, r.reason.to_string()))
             .collect();
         assert_eq!(
             rejected,
@@ -260,6 +260,17 @@ async fn the_import_rejects_a_balance_that_would_overflow_the_sum_of_balances() 
             one::<i64>(&db, "SELECT total FROM grand_totals WHERE name = 'balances'").await,
             i64::MAX - 30
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_transaction_of_blank_lines_does_not_end_the_import() {
+    on_each_backend(|db| async move {
+        let mut lines = "\n".repeat(200_000);
+        lines.push_str(r#"{"kind":"user","id":"after","tier":"free","credits":1}"#);
+        let report = import(&db, &lines, false).await;
+        assert_eq!((report.stored, report.rejected.len()), (1, 0));
     })
     .await;
 }
