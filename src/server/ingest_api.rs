@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crate::store::ingest::{store_parsed, Reason};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::de::{Error as _, SeqAccess, Visitor};
@@ -118,13 +118,11 @@ enum BatchError {
 
 impl BatchError {
     fn into_response(self) -> Response {
-        let status = match self {
-            BatchError::TooMany => StatusCode::PAYLOAD_TOO_LARGE,
-            BatchError::NotUtf8(_) | BatchError::NotJson(_) => StatusCode::BAD_REQUEST,
+        let kind = match self {
+            BatchError::TooMany => ErrorKind::TooLarge,
+            BatchError::NotUtf8(_) | BatchError::NotJson(_) => ErrorKind::BadRequest,
         };
-        let mut response = AppError::new(ErrorKind::BadRequest, self.to_string()).into_response();
-        *response.status_mut() = status;
-        response
+        AppError::new(kind, self.to_string()).into_response()
     }
 }
 
