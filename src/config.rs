@@ -34,12 +34,19 @@ pub struct Settings {
     pub access: AccessSettings,
     pub alerts: AlertSettings,
     pub exports: ExportLimits,
+    /// How long a connection may move no byte before it is closed: fixed, not a setting;
+    /// tests shorten it.
+    pub connection_idle: Duration,
 }
 
 /// How many downloads of the log may run at once; beyond that, `503`.
 pub const EXPORTS_AT_ONCE: usize = 4;
 /// How long a download may take nothing before it is dropped.
 pub const EXPORT_SEND_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How long a connection may move no byte either way before it is closed: a stalled
+/// download, half a request, an idle keep-alive.
+pub const CONNECTION_IDLE_DEADLINE: Duration = Duration::from_secs(60);
 
 /// What the log's downloads may hold: fixed, not settings; tests shorten the deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -687,6 +694,7 @@ impl Settings {
             access,
             alerts,
             exports: ExportLimits::DEFAULT,
+            connection_idle: CONNECTION_IDLE_DEADLINE,
         })
     }
 }

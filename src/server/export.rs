@@ -391,6 +391,6 @@ fn text(value: &str) -> String {
 }
 
 #[cfg(test)]
-mod stall_tests;
+pub(crate) mod stall_tests;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod compression;
+pub mod connection;
 pub mod export;
 pub mod ingest_api;
 pub mod limits;
@@ -195,6 +196,7 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = connection::Listener::new(listener, state.settings.connection_idle);
     tracing::info!(
         "serving the dashboard at http://{addr}{DASHBOARD_PATH} (time zone {}, database {})",
         state.settings.report.time_zone,
@@ -233,7 +235,7 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
         )))
     };
     let serving = axum::serve(
-        listener,
+        listener.serving(),
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
@@ -314,6 +316,8 @@ pub mod testing {
             let state = AppState::new(options, db, settings);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());
+            let idle = state.settings.connection_idle;
+            let listener = connection::Listener::new(listener, idle).serving();
             let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
             tokio::spawn(async move { axum::serve(listener, app).await });
             TestServer { url, state }
@@ -325,6 +329,8 @@ pub mod testing {
 mod alert_tests;
 #[cfg(test)]
 mod budget_tests;
+#[cfg(test)]
+mod connection_tests;
 #[cfg(test)]
 pub(crate) mod hostile_tests;
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub(super) fn long_rows(end: chrono::DateTime<chrono::Utc>, count: usize) -> Str
 
 /// A server over `db` holding [`ROWS`] rows and an admin, with a `read` and an `ingest`
 /// token.
-pub(super) async fn loaded_server(db: Db, settings: Settings) -> (TestServer, String, String) {
+pub(crate) async fn loaded_server(db: Db, settings: Settings) -> (TestServer, String, String) {
     let report = import_lines(&db, long_rows(chrono::Utc::now(), ROWS).as_bytes(), false)
         .await
         .unwrap();
@@ -59,7 +59,7 @@ pub(super) async fn loaded_server(db: Db, settings: Settings) -> (TestServer, St
 /// A download of `generations.csv` whose client reads its answer's head and first bytes
 /// and then nothing more (its receive buffer kept small, as a stalled client's window
 /// is); its status (0 if none came within seconds), and the connection, kept open.
-pub(super) async fn stalled_download(server: &TestServer, token: &str) -> (u16, TcpStream) {
+pub(crate) async fn stalled_download(server: &TestServer, token: &str) -> (u16, TcpStream) {
     let address = server.url.trim_start_matches("http://").parse().unwrap();
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
