@@ -8,6 +8,7 @@ mod common;
 use common::{ingest_token, post_events, serve, Backend, Database};
 use std::io::Write;
 use std::process::{Command, Stdio};
+use usage_monitor::server::ingest_api::repeated_array;
 
 /// The peak of a process's resident memory so far, in KiB.
 fn peak_memory_kib(pid: u32) -> u64 {
@@ -17,21 +18,6 @@ fn peak_memory_kib(pid: u32) -> u64 {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM in /proc/PID/status")
-}
-
-/// `[item,item,…]`, `bytes` long or a little less.
-fn array_of(item: &str, bytes: usize) -> Vec<u8> {
-    let items = (bytes - 2) / (item.len() + 1);
-    let mut body = Vec::with_capacity(bytes);
-    body.push(b'[');
-    for n in 0..items {
-        if n > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(item.as_bytes());
-    }
-    body.push(b']');
-    body
 }
 
 #[test]
@@ -45,7 +31,10 @@ fn parallel_bodies_of_millions_of_items_leave_the_server_within_100_mib_of_idle(
     );
     let idle = peak_memory_kib(server.process.id());
     // Two million tiny items, and about 300,000 small objects.
-    let bodies = [array_of("0", 4 << 20), array_of(r#"{"kind":"u"}"#, 4 << 20)];
+    let bodies = [
+        repeated_array("0", 4 << 20),
+        repeated_array(r#"{"kind":"u"}"#, 4 << 20),
+    ];
     let statuses: Vec<Option<u16>> = std::thread::scope(|scope| {
         let senders: Vec<_> = bodies
             .iter()

@@ -186,6 +186,22 @@ impl<'de> Visitor<'de> for Items<'_, 'de> {
     }
 }
 
+/// `[item,item,…]`, `bytes` long or a little less: the batches the limits are tested and
+/// measured with.
+pub fn repeated_array(item: &str, bytes: usize) -> Vec<u8> {
+    let items = (bytes - 2) / (item.len() + 1);
+    let mut body = Vec::with_capacity(bytes);
+    body.push(b'[');
+    for n in 0..items {
+        if n > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item.as_bytes());
+    }
+    body.push(b']');
+    body
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -6,7 +6,7 @@
 
 use super::BenchArgs;
 use crate::config::Settings;
-use crate::server::ingest_api::MAX_BODY_BYTES;
+use crate::server::ingest_api::{repeated_array, MAX_BODY_BYTES};
 use crate::server::{router, AppState};
 use crate::store::auth::token::{self, Scope};
 use crate::store::db::{Db, Durability};
@@ -29,21 +29,6 @@ fn peak_mib() -> Result<u64, Error> {
         .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or("no VmHWM in /proc/self/status")?;
     Ok(kib / 1024)
-}
-
-/// `[item,item,…]` of at most [`MAX_BODY_BYTES`].
-fn largest_body_of(item: &str) -> Vec<u8> {
-    let items = (MAX_BODY_BYTES - 2) / (item.len() + 1);
-    let mut body = Vec::with_capacity(MAX_BODY_BYTES);
-    body.push(b'[');
-    for n in 0..items {
-        if n > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(item.as_bytes());
-    }
-    body.push(b']');
-    body
 }
 
 pub async fn run(args: &BenchArgs, settings: &Settings) -> Result<(), Error> {
@@ -79,8 +64,8 @@ async fn ingest(db: &Db, settings: &Settings) -> Result<(), Error> {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let bodies: Vec<Vec<u8>> = (0..BODIES)
         .map(|n| match n % 2 {
-            0 => largest_body_of("0"),
-            _ => largest_body_of(r#"{"kind":"u"}"#),
+            0 => repeated_array("0", MAX_BODY_BYTES),
+            _ => repeated_array(r#"{"kind":"u"}"#, MAX_BODY_BYTES),
         })
         .collect();
     let before = peak_mib()?;

@@ -347,28 +347,14 @@ async fn a_batch_over_the_limit_is_refused_whole_before_parsing_and_one_at_it_is
     .await;
 }
 
-/// A body of `[item,item,…]` as long as the server takes.
-fn largest_body_of(item: &str) -> Vec<u8> {
-    let items = (super::MAX_BODY_BYTES - 2) / (item.len() + 1);
-    let mut body = Vec::with_capacity(super::MAX_BODY_BYTES);
-    body.push(b'[');
-    for n in 0..items {
-        if n > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(item.as_bytes());
-    }
-    body.push(b']');
-    body
-}
-
 #[tokio::test]
 async fn parallel_bodies_of_millions_of_items_are_refused_at_once_and_the_server_lives() {
     let (db, _folder) = crate::store::db::testing::fresh_sqlite().await;
     let server = TestServer::start(db.clone(), Settings::defaults()).await;
     let sender = Sender::new(&server).await;
     // Five million tiny items, and about 800,000 small objects.
-    let bodies = [largest_body_of("0"), largest_body_of(r#"{"kind":"u"}"#)];
+    let largest_of = |item| super::repeated_array(item, super::MAX_BODY_BYTES);
+    let bodies = [largest_of("0"), largest_of(r#"{"kind":"u"}"#)];
     let answers = futures::future::join_all(
         bodies
             .iter()
