@@ -1,5 +1,5 @@
 //! Where logs go and which are written: `RUST_LOG` chooses, except for the audit trail
-//! (README, Security, rule 7): events of the `audit` target at `info` and above are written
+//! (docs/security.md, rule 7): events of the `audit` target at `info` and above are written
 //! whatever `RUST_LOG` says, as a filter of their own beside it rather than a directive
 //! inside it, which a more specific directive could outweigh.
 
@@ -41,25 +41,12 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::store::db::testing::CapturedLog;
 
     /// What is written for an audit event, an event of another target and a debug audit
     /// event, under `rust_log`.
     fn written(rust_log: Option<&str>) -> String {
-        let captured = Captured::default();
+        let captured = CapturedLog::default();
         let writer = captured.clone();
         let subscriber = subscriber(rust_log, move || writer.clone(), false);
         tracing::subscriber::with_default(subscriber, || {
@@ -69,8 +56,7 @@ mod tests {
             tracing::info!(target: "usage_monitor::server", "chatter");
             tracing::debug!(target: "audit", "detail");
         });
-        let bytes = captured.0.lock().unwrap().clone();
-        String::from_utf8(bytes).unwrap()
+        captured.text()
     }
 
     #[test]

@@ -377,19 +377,8 @@ mod tests {
 
     /// What a statement of 1.2 s on a connection with `timeouts` logs.
     async fn logged_by_a_long_statement(timeouts: DbTimeouts) -> String {
-        #[derive(Clone, Default)]
-        struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Captured {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         sqlx::any::install_default_drivers();
-        let captured = Captured::default();
+        let captured = testing::CapturedLog::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
@@ -403,8 +392,7 @@ mod tests {
         conn.execute("SELECT COUNT(*) FROM (SELECT pg_sleep(1.2)) AS slept")
             .await
             .unwrap();
-        let logged = captured.0.lock().unwrap().clone();
-        String::from_utf8(logged).unwrap()
+        captured.text()
     }
 
     #[tokio::test]
@@ -453,6 +441,26 @@ pub mod testing {
     use futures::FutureExt;
     use std::future::Future;
     use std::panic::AssertUnwindSafe;
+
+    /// A log writer whose text a test reads back.
+    #[derive(Clone, Default)]
+    pub struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl CapturedLog {
+        pub fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl std::io::Write for CapturedLog {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     /// The tests' timeouts: generous, because the machine running them may be busy
     /// (several test binaries, a build beside them), and a test that waits longer for a

@@ -16,6 +16,16 @@ use crate::store::db::bulk::insert_rows;
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
+/// How rows written into `generation_totals` add to the rows already there.
+const ADD_TO_GENERATION_TOTALS: &str = "ON CONFLICT (span, bucket, provider, tier) DO UPDATE SET
+             generations = generation_totals.generations + excluded.generations,
+             succeeded = generation_totals.succeeded + excluded.succeeded,
+             failed = generation_totals.failed + excluded.failed,
+             cost_micros = generation_totals.cost_micros + excluded.cost_micros,
+             consumed = generation_totals.consumed + excluded.consumed,
+             unrefunded = generation_totals.unrefunded + excluded.unrefunded,
+             over_refunded = generation_totals.over_refunded + excluded.over_refunded";
+
 /// A quarter hour: every zone's offset today is a multiple of it.
 pub const QUARTER: i64 = 15 * 60 * 1_000_000;
 /// A UTC day: 96 quarters in one row, for the middle of long windows.
@@ -226,14 +236,7 @@ async fn add_generation_totals(
             "unrefunded",
             "over_refunded",
         ],
-        "ON CONFLICT (span, bucket, provider, tier) DO UPDATE SET
-             generations = generation_totals.generations + excluded.generations,
-             succeeded = generation_totals.succeeded + excluded.succeeded,
-             failed = generation_totals.failed + excluded.failed,
-             cost_micros = generation_totals.cost_micros + excluded.cost_micros,
-             consumed = generation_totals.consumed + excluded.consumed,
-             unrefunded = generation_totals.unrefunded + excluded.unrefunded,
-             over_refunded = generation_totals.over_refunded + excluded.over_refunded",
+        ADD_TO_GENERATION_TOTALS,
         &generations,
         |((span, bucket, provider, tier), c)| {
             [

@@ -1,4 +1,4 @@
-//! The address a request comes from, for the throttle and the audit log (README, Security,
+//! The address a request comes from, for the throttle and the audit log (docs/security.md,
 //! rule 5): the TCP peer's, unless the peer is one of the `trusted-proxies`; then the
 //! rightmost address in `X-Forwarded-For` that is not a trusted proxy (each proxy appends
 //! the address it saw, so the entries left of it were written by the client and prove

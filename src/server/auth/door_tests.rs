@@ -1,5 +1,5 @@
 //! The login form attacked as an attacker would, over real HTTP against a real server, on
-//! SQLite and on PostgreSQL (README, Security, rules 1 to 7). Several server processes on
+//! SQLite and on PostgreSQL (docs/security.md, rules 1 to 7). Several server processes on
 //! one database, and memory under 400 parallel logins, are in `tests/door.rs`.
 
 use super::forms::MAX_FORM_BYTES;

@@ -47,7 +47,7 @@ struct LoginForm {
     password: String,
 }
 
-/// Where the request comes from, as far as this server can tell (README, Security, rule 5).
+/// Where the request comes from, as far as this server can tell (docs/security.md, rule 5).
 fn address_of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     client_address(peer.ip(), headers, &state.settings.access.trusted_proxies)
 }
@@ -117,7 +117,7 @@ async fn login(
     }
 }
 
-/// Counts the attempt before its password is checked (README, Security, rule 1); the
+/// Counts the attempt before its password is checked (docs/security.md, rule 1); the
 /// answer to send instead when the throttle refuses it.
 async fn reserve(
     state: &AppState,
@@ -177,7 +177,7 @@ async fn refuse(
 }
 
 /// Starts a session for `email` and sends the browser on to `next` with its cookie, and a
-/// new device cookie (README, Security, rule 4). The session the request presented, if
+/// new device cookie (docs/security.md, rule 4). The session the request presented, if
 /// any, ends: one browser, one session.
 async fn sign_in(
     state: &AppState,
@@ -297,7 +297,7 @@ async fn setup(
 }
 
 /// What a form's page is rendered again from: its address, and the nonce the response's
-/// policy names (README, Security), which its scripts must carry.
+/// policy names (docs/security.md), which its scripts must carry.
 #[derive(Clone)]
 struct FormPage {
     uri: Uri,

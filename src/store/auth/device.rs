@@ -1,6 +1,6 @@
 //! Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): a
 //! browser that has signed in to an account carries a cookie that proves it, so that its
-//! attempts at that account are counted apart from everyone else's (README, Security,
+//! attempts at that account are counted apart from everyone else's (docs/security.md,
 //! rule 4). The cookie is a random nonce and the HMAC-SHA256 of the account and the nonce,
 //! under a key kept in the database (table `server_secrets`) so that every server trusts
 //! the cookies of the others.

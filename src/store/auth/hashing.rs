@@ -1,4 +1,4 @@
-//! Bounds the password checks running at once (README, Security, rule 2): each takes
+//! Bounds the password checks running at once (docs/security.md, rule 2): each takes
 //! argon2id's 19 MiB for a few dozen milliseconds of a core, so without a bound a few
 //! hundred parallel logins take hundreds of MiB. A few run at once; a bounded number wait
 //! their turn for a short while; the others are told to come back (`503`).

@@ -1,4 +1,4 @@
-//! Slows down and then refuses repeated logins (README, Security, rules 1, 4 and 6).
+//! Slows down and then refuses repeated logins (docs/security.md, rules 1, 4 and 6).
 //!
 //! Attempts are counted in the database (`login_attempts`), so that every server on it
 //! enforces one limit. An attempt is reserved *before* its password is checked, in one
@@ -27,7 +27,6 @@ use ipnet::IpNet;
 use sqlx::{AnyConnection, Row};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// An IPv6 client is counted by its /64: a subscriber's network, whose addresses are free.
@@ -119,7 +118,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub struct LoginThrottle {
     policy: ThrottlePolicy,
     /// The database's key for device cookies, read once.
-    device_key: OnceLock<DeviceKey>,
+    device_key: tokio::sync::OnceCell<DeviceKey>,
     /// When this server last deleted expired rows (microseconds).
     last_sweep: AtomicI64,
 }
@@ -136,7 +135,7 @@ impl LoginThrottle {
     pub fn new(policy: ThrottlePolicy) -> LoginThrottle {
         LoginThrottle {
             policy,
-            device_key: OnceLock::new(),
+            device_key: tokio::sync::OnceCell::new(),
             last_sweep: AtomicI64::new(i64::MIN),
         }
     }
@@ -189,13 +188,7 @@ impl LoginThrottle {
         let Some(cookie) = cookie else {
             return Ok(None);
         };
-        let key = match self.device_key.get() {
-            Some(key) => key,
-            None => {
-                let loaded = DeviceKey::load_or_create(db).await?;
-                self.device_key.get_or_init(|| loaded)
-            }
-        };
+        let key = self.device_key(db).await?;
         Ok(key.verify(email, cookie).map(|nonce| Key {
             name: format!("device:{}", fingerprint(nonce)),
             limit: i64::from(self.policy.device_limit),
@@ -205,11 +198,14 @@ impl LoginThrottle {
 
     /// A device cookie's value for a browser that has just signed in to `email`.
     pub async fn device_cookie(&self, db: &Db, email: &str) -> Result<String, sqlx::Error> {
-        if let Some(key) = self.device_key.get() {
-            return Ok(key.issue(email));
-        }
-        let loaded = DeviceKey::load_or_create(db).await?;
-        Ok(self.device_key.get_or_init(|| loaded).issue(email))
+        Ok(self.device_key(db).await?.issue(email))
+    }
+
+    /// The key that signs device cookies, read from the database once.
+    async fn device_key(&self, db: &Db) -> Result<&DeviceKey, sqlx::Error> {
+        (self.device_key)
+            .get_or_try_init(|| DeviceKey::load_or_create(db))
+            .await
     }
 
     /// Counts an attempt for `email` from `address`, with the device cookie `device` if the

@@ -5,6 +5,7 @@
 //! the statement crosses to the program, however many generations a user has. The other
 //! totals are not kept by tier, but balances, which move with the user's row.
 
+use super::ADD_TO_GENERATION_TOTALS;
 use crate::model::dashboard::Tier;
 use crate::store::db::bulk::id_lists_after;
 use sqlx::{AnyConnection, Row};
@@ -58,14 +59,7 @@ fn move_statement(users: &str) -> String {
          CROSS JOIN (SELECT $1 AS tier, -1 AS sign UNION ALL SELECT $2, 1) m
          WHERE true
          GROUP BY 1, 2, 3, 4
-         ON CONFLICT (span, bucket, provider, tier) DO UPDATE SET
-             generations = generation_totals.generations + excluded.generations,
-             succeeded = generation_totals.succeeded + excluded.succeeded,
-             failed = generation_totals.failed + excluded.failed,
-             cost_micros = generation_totals.cost_micros + excluded.cost_micros,
-             consumed = generation_totals.consumed + excluded.consumed,
-             unrefunded = generation_totals.unrefunded + excluded.unrefunded,
-             over_refunded = generation_totals.over_refunded + excluded.over_refunded"
+         {ADD_TO_GENERATION_TOTALS}"
     )
 }
 
