@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use usage_monitor::model::event::*;
+use usage_monitor_model::event::*;
 
 fn assert_text(text: &str, max_len: usize) {
     assert!(!text.trim().is_empty() && text.len() <= max_len && !text.contains('\0'));

@@ -1,5 +1,0 @@
-// `sqlx::migrate!` embeds migrations/ at compile time: a changed migration alone must
-// rebuild the crate too.
-fn main() {
-    println!("cargo:rerun-if-changed=migrations");
-}
