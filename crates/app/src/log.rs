@@ -6,7 +6,7 @@ use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use model::format::*;
+use model::format::{count, dollars, exact_time};
 use model::log::{LogQuery, LogRow, Problem, UserPage, STATUSES};
 use model::paths::{LOG_PATH, USERS_PATH};
 

@@ -2,8 +2,10 @@
 //! month's cost likewise, each with a bar coloured by the warning level reached. Shown in
 //! the default view only: with a range chosen, the cards are the range's, not today's.
 
-use super::*;
+use leptos::prelude::*;
 use model::budgets::{BudgetUse, Budgets};
+use model::dashboard::DashboardStats;
+use model::format::dollars;
 
 /// Today's cost card, with today's budget when there is one.
 #[component]

@@ -1,6 +1,9 @@
 //! Today's cards: users, generations, success rate and cost.
 
-use super::*;
+use super::budget_bar::CostTodayCard;
+use leptos::prelude::*;
+use model::dashboard::DashboardStats;
+use model::format::{count, percent, window_name};
 
 #[component]
 pub fn StatCard(

@@ -1,8 +1,12 @@
 //! Error groups: the failures of the last 7 days (or the range) grouped by their error's
 //! pattern, each linked to the log filtered on it.
 
-use super::*;
+use crate::log::{log_href, ExportLink};
+use leptos::prelude::*;
+use model::dashboard::{DashboardStats, DateRange, Preset, RangeQuery};
 use model::error_group::ErrorGroup;
+use model::format::{count, exact_time, relative_time, window_name};
+use model::log::LogQuery;
 
 /// The log of one group's failures over the panel's window: the chosen range, or the last
 /// 7 days (the window the counts cover).
@@ -18,7 +22,7 @@ fn group_href(query: &RangeQuery, pattern: &str) -> String {
 }
 
 #[component]
-pub fn ErrorGroups(
+pub fn ErrorGroupsPanel(
     stats: Signal<DashboardStats>,
     query: RangeQuery,
     export: String,

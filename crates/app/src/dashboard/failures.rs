@@ -1,9 +1,12 @@
 //! The recent failures.
 
-use super::*;
+use crate::log::ExportLink;
+use leptos::prelude::*;
+use model::dashboard::{DashboardStats, RecentFailure};
+use model::format::{exact_time, relative_time, window_name};
 
 #[component]
-pub fn RecentFailures(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
+pub fn RecentFailuresPanel(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
     move || {
         let (failures, now, window) = stats.with(|s| {
             let window = window_name(s, "Last 7 Days");

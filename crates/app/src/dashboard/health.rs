@@ -1,6 +1,8 @@
 //! The health of the last 24 hours, as a banner.
 
-use super::*;
+use leptos::prelude::*;
+use model::dashboard::DashboardStats;
+use model::format::{count, health_label, percent};
 
 #[component]
 pub fn HealthBanner(stats: Signal<DashboardStats>) -> impl IntoView {

@@ -1,12 +1,16 @@
 //! Revenue and margin by tier and by provider, this month or over the chosen range; until
 //! every tier's credit value is set, how to set them.
 
-use super::*;
+use crate::log::ExportLink;
+use leptos::either::EitherOf3;
+use leptos::prelude::*;
 use model::dashboard::{group_thousands, Money};
+use model::dashboard::{DashboardStats, Tier};
+use model::format::{count, dollars, month_label, percent, window_name};
 use model::margin::{credit_value_setting, Margin, MarginFigures};
 
 #[component]
-pub fn RevenueMargin(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
+pub fn RevenueMarginPanel(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="margin-heading" data-testid="margin">
             <div class="panel-head">

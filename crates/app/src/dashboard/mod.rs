@@ -16,33 +16,29 @@ mod tiers;
 mod top_users;
 mod trends;
 
-use budget_bar::*;
-use cards::*;
-use error_groups::*;
-use failures::*;
-use health::*;
-use margin::*;
-use month::*;
-use providers::*;
-use range_picker::*;
-use reconciliation::*;
-use tiers::*;
-use top_users::*;
-use trends::*;
+use cards::OverviewCards;
+use error_groups::ErrorGroupsPanel;
+use failures::RecentFailuresPanel;
+use health::HealthBanner;
+use margin::RevenueMarginPanel;
+use month::MonthSummaryPanel;
+use providers::ProviderUsagePanel;
+use range_picker::RangePicker;
+use reconciliation::ReconciliationPanel;
+use tiers::CreditsByTierPanel;
+use top_users::TopUsersPanel;
+use trends::TrendsPanel;
 
 use crate::hydrated::Hydrated;
-use crate::log::{export_href, log_href, user_href, ExportLink};
+use crate::log::export_href;
 use crate::server_fns::{get_dashboard_settings, get_dashboard_stats, get_top_users};
-use crate::trend::TrendChart;
-use leptos::either::{Either, EitherOf3};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use model::dashboard::{
-    DashboardStats, DateRange, Preset, RangeQuery, RecentFailure, Tier, TrendStep,
-};
-use model::format::*;
-use model::log::{LogQuery, Problem, TopUsers};
+use model::dashboard::{DashboardStats, DateRange, RangeQuery};
+use model::format::{age, clock, exact_time};
+use model::log::{LogQuery, TopUsers};
 use model::paths::{DASHBOARD_PATH, LOGIN_PATH};
 
 /// Whether the figures on screen are the latest the server had.
@@ -201,15 +197,15 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
         <StaleNotice freshness refresh_seconds/>
         <HealthBanner stats/>
         <OverviewCards stats/>
-        <MonthSummary stats/>
-        <Trends stats chosen query=query.clone()/>
-        <RefundReconciliation stats query=query.clone()/>
-        <ProviderUsage stats export=export_href("providers", &LogQuery::of_range(&query))/>
-        <CreditsByTier stats export=export_href("tiers", &LogQuery::of_range(&query))/>
-        <RevenueMargin stats export=export_href("margin", &LogQuery::of_range(&query))/>
-        <TopUsersByCost stats top_users export=export_href("top-users", &LogQuery::of_range(&query))/>
-        <RecentFailures stats export=export_href("failures", &LogQuery::of_range(&query))/>
-        <ErrorGroups stats query=query.clone() export=export_href("error-groups", &LogQuery::of_range(&query))/>
+        <MonthSummaryPanel stats/>
+        <TrendsPanel stats chosen query=query.clone()/>
+        <ReconciliationPanel stats query=query.clone()/>
+        <ProviderUsagePanel stats export=export_href("providers", &LogQuery::of_range(&query))/>
+        <CreditsByTierPanel stats export=export_href("tiers", &LogQuery::of_range(&query))/>
+        <RevenueMarginPanel stats export=export_href("margin", &LogQuery::of_range(&query))/>
+        <TopUsersPanel stats top_users export=export_href("top-users", &LogQuery::of_range(&query))/>
+        <RecentFailuresPanel stats export=export_href("failures", &LogQuery::of_range(&query))/>
+        <ErrorGroupsPanel stats query=query.clone() export=export_href("error-groups", &LogQuery::of_range(&query))/>
     }
 }
 

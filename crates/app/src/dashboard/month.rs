@@ -1,12 +1,15 @@
 //! This month's summary (or the chosen range's).
 
-use super::*;
+use super::budget_bar::{BudgetBar, BudgetOf};
+use leptos::prelude::*;
+use model::dashboard::DashboardStats;
+use model::format::{count, dollars, month_label, percent, window_name, NO_RATE};
 
 /// How the projection is made, on hover (docs/metrics.md has it in full).
 const PROJECTION_METHOD: &str = "Cost so far plus the average daily cost of the last 7 whole days times the days left in the month; \"—\" before a whole day of data.";
 
 #[component]
-pub fn MonthSummary(stats: Signal<DashboardStats>) -> impl IntoView {
+pub fn MonthSummaryPanel(stats: Signal<DashboardStats>) -> impl IntoView {
     let figure =
         move |label: &'static str, testid: &'static str, f: fn(&DashboardStats) -> String| {
             view! {

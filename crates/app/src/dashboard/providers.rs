@@ -1,9 +1,13 @@
 //! Usage per provider.
 
-use super::*;
+use crate::log::ExportLink;
+use leptos::either::Either;
+use leptos::prelude::*;
+use model::dashboard::DashboardStats;
+use model::format::{count, dollars, latency, percent, window_name};
 
 #[component]
-pub fn ProviderUsage(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
+pub fn ProviderUsagePanel(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="providers-heading">
             <div class="panel-head">

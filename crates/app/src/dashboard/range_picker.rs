@@ -1,6 +1,9 @@
 //! The range picker: presets and a custom from–to above the figures.
 
-use super::*;
+use super::{chart_provider, page_href, PROVIDER_PARAMETER};
+use leptos::prelude::*;
+use model::dashboard::{DateRange, Preset, RangeQuery};
+use model::paths::DASHBOARD_PATH;
 
 /// The presets as links and a custom from–to as a GET form: every choice is a URL, so it can
 /// be shared, bookmarked and gone back from.

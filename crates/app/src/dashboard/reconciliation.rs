@@ -1,11 +1,15 @@
 //! Refund reconciliation: failures never refunded, refunds not owed.
 
-use super::*;
+use crate::log::log_href;
+use leptos::prelude::*;
+use model::dashboard::{DashboardStats, DateRange, Preset, RangeQuery};
+use model::format::{count, window_name};
+use model::log::{LogQuery, Problem};
 
 /// Failures never refunded and refunds over the charge, each counted and linked to the log
 /// filtered on it, over the last 30 days or the chosen range.
 #[component]
-pub fn RefundReconciliation(stats: Signal<DashboardStats>, query: RangeQuery) -> impl IntoView {
+pub fn ReconciliationPanel(stats: Signal<DashboardStats>, query: RangeQuery) -> impl IntoView {
     let log_of = move |problem: Problem| {
         let mut log = LogQuery::of_range(&query);
         if DateRange::from_query(&query).ok().flatten().is_none() {

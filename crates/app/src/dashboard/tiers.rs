@@ -1,9 +1,12 @@
 //! Credits by user tier: balances and credits consumed.
 
-use super::*;
+use crate::log::ExportLink;
+use leptos::prelude::*;
+use model::dashboard::{DashboardStats, Tier};
+use model::format::count;
 
 #[component]
-pub fn CreditsByTier(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
+pub fn CreditsByTierPanel(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
     let row = move |tier: Tier| {
         let figure = move |f: fn(&model::dashboard::TierCredits) -> i64| {
             move || stats.with(|s| count(f(s.user_stats.credits_by_tier.get(tier))))

@@ -1,9 +1,14 @@
 //! The top users by cost, each leading to their page.
 
-use super::*;
+use crate::log::{user_href, ExportLink};
+use leptos::either::{Either, EitherOf3};
+use leptos::prelude::*;
+use model::dashboard::DashboardStats;
+use model::format::{clock, count, dollars, window_name};
+use model::log::TopUsers;
 
 #[component]
-pub fn TopUsersByCost(
+pub fn TopUsersPanel(
     stats: Signal<DashboardStats>,
     export: String,
     top_users: LocalResource<Result<TopUsers, String>>,

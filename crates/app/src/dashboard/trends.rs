@@ -1,10 +1,17 @@
 //! Generations over time, for every provider or one (the chart itself is `app::trend`).
 
-use super::*;
+use super::{chart_provider, page_href};
+use crate::hydrated::Hydrated;
+use crate::log::{export_href, ExportLink};
+use crate::trend::TrendChart;
+use leptos::prelude::*;
+use model::dashboard::{DashboardStats, DateRange, RangeQuery, TrendStep};
+use model::format::window_name;
+use model::log::LogQuery;
 
 /// Generations over time, for every provider or one chosen by a link that keeps the range.
 #[component]
-pub fn Trends(
+pub fn TrendsPanel(
     stats: Signal<DashboardStats>,
     chosen: Option<DateRange>,
     query: RangeQuery,

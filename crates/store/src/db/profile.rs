@@ -1,15 +1,20 @@
 //! Time spent per kind of statement while switched on: the benchmark's account of where
-//! an import's time goes. Off, each statement costs one lock of an empty slot.
+//! an import's time goes. Only with the feature `profile`, which the benchmark's crate
+//! turns on: without it, `timed` and `add` are nothing, and the server's statements take
+//! no lock for them.
 
 use std::collections::BTreeMap;
+#[cfg(feature = "profile")]
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Per kind of statement: the time spent and how many ran.
 pub type Spent = BTreeMap<String, (Duration, u64)>;
 
+#[cfg(feature = "profile")]
 static SPENT: Mutex<Option<Spent>> = Mutex::new(None);
 
+#[cfg(feature = "profile")]
 fn slot() -> std::sync::MutexGuard<'static, Option<Spent>> {
     SPENT
         .lock()
@@ -17,16 +22,19 @@ fn slot() -> std::sync::MutexGuard<'static, Option<Spent>> {
 }
 
 /// Starts counting afresh.
+#[cfg(feature = "profile")]
 pub fn start() {
     *slot() = Some(Spent::new());
 }
 
 /// Stops counting and returns what was counted.
+#[cfg(feature = "profile")]
 pub fn take() -> Spent {
     slot().take().unwrap_or_default()
 }
 
 /// Counts the time since `started` for `what`, if counting.
+#[cfg(feature = "profile")]
 pub fn add(what: impl FnOnce() -> String, started: Instant) {
     if let Some(spent) = slot().as_mut() {
         let entry = spent.entry(what()).or_default();
@@ -34,6 +42,10 @@ pub fn add(what: impl FnOnce() -> String, started: Instant) {
         entry.1 += 1;
     }
 }
+
+/// Without the feature, nothing is counted.
+#[cfg(not(feature = "profile"))]
+pub fn add(_what: impl FnOnce() -> String, _started: Instant) {}
 
 /// Runs `work`, counting its time for `what`.
 pub async fn timed<F: std::future::Future>(what: &'static str, work: F) -> F::Output {
