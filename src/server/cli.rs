@@ -3,11 +3,12 @@
 
 use crate::config::Settings;
 use crate::model::range::{DateRange, RangeQuery};
-use crate::server::progress::{Done, Reporter, LINE_EVERY};
+use crate::server::progress::{Done, Reporter, Step, LINE_EVERY};
 use crate::store::auth::{accounts, token};
 use crate::store::db::{Db, Durability};
 use crate::store::figures as query;
 use crate::store::ingest::{import_lines_telling, ImportError, Report};
+use crate::store::totals::RebuildStep;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -184,6 +185,7 @@ async fn import_telling<R: AsyncBufRead + Unpin>(
             lines: done.lines,
             bytes: done.bytes,
             events: done.events,
+            step: None,
         };
         progress.tell(done, Instant::now());
     };
@@ -194,6 +196,15 @@ async fn import_telling<R: AsyncBufRead + Unpin>(
 
 /// Runs `job`, telling on standard error every few seconds that it is still `doing` it.
 async fn telling_time<T>(doing: &'static str, job: impl std::future::Future<Output = T>) -> T {
+    telling(doing, job, Done::default).await
+}
+
+/// Runs `job`, telling on standard error every few seconds what `done` says it has done.
+async fn telling<T>(
+    doing: &'static str,
+    job: impl std::future::Future<Output = T>,
+    done: impl Fn() -> Done,
+) -> T {
     let stderr = std::io::stderr();
     let on_terminal = stderr.is_terminal();
     let started = Instant::now();
@@ -206,14 +217,14 @@ async fn telling_time<T>(doing: &'static str, job: impl std::future::Future<Outp
     let first = tokio::time::Instant::from_std(started) + every;
     let mut ticks = tokio::time::interval_at(first, every);
     tokio::pin!(job);
-    let done = loop {
+    let output = loop {
         tokio::select! {
-            done = &mut job => break done,
-            tick = ticks.tick() => progress.tell(Done::default(), tick.into_std()),
+            output = &mut job => break output,
+            tick = ticks.tick() => progress.tell(done(), tick.into_std()),
         }
     };
     progress.finish();
-    done
+    output
 }
 
 /// `demo [--if-empty]`
@@ -309,7 +320,19 @@ async fn rebuild_totals(settings: &Settings) -> Result<ExitCode, Error> {
     let regrouping = crate::store::error_groups::recompute(&db);
     let regrouped = telling_time("recomputing the error groups", regrouping).await?;
     eprintln!("usage-monitor: error groups recomputed; {regrouped} generations changed");
-    let rebuilt = telling_time("rebuilding the totals", crate::store::totals::rebuild(&db)).await?;
+    let (running, statement) = tokio::sync::watch::channel(None);
+    let rebuilding = crate::store::totals::rebuild_telling(&db, |step| {
+        running.send_replace(Some(step));
+    });
+    let done = || Done {
+        step: statement.borrow().clone().map(|step: RebuildStep| Step {
+            number: step.number,
+            of: step.of,
+            what: step.what,
+        }),
+        ..Done::default()
+    };
+    let rebuilt = telling("rebuilding the totals", rebuilding, done).await?;
     eprintln!(
         "usage-monitor: totals rebuilt from the raw rows; {}",
         if rebuilt.were_exact {
