@@ -1,7 +1,7 @@
 //! The `usage-monitor` command: serve the dashboard (the default), import events, fill a
 //! database with demo data, print the figures, and manage admins and API tokens.
 
-use crate::progress::{Done, Reporter, LINE_EVERY};
+use crate::progress::{Done, Reporter, Step, LINE_EVERY};
 use app::config::Settings;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
@@ -14,6 +14,7 @@ use store::auth::{accounts, token};
 use store::db::{Db, Durability};
 use store::figures as query;
 use store::ingest::{import_lines_telling, ImportError, Report};
+use store::totals::RebuildStep;
 use tokio::io::{AsyncBufRead, BufReader};
 
 #[derive(Debug, Parser)]
@@ -177,6 +178,7 @@ async fn import_telling<R: AsyncBufRead + Unpin>(
             lines: done.lines,
             bytes: done.bytes,
             events: done.events,
+            step: None,
         };
         progress.tell(done, Instant::now());
     };
@@ -187,6 +189,15 @@ async fn import_telling<R: AsyncBufRead + Unpin>(
 
 /// Runs `job`, telling on standard error every few seconds that it is still `doing` it.
 async fn telling_time<T>(doing: &'static str, job: impl std::future::Future<Output = T>) -> T {
+    telling(doing, job, Done::default).await
+}
+
+/// Runs `job`, telling on standard error every few seconds what `done` says it has done.
+async fn telling<T>(
+    doing: &'static str,
+    job: impl std::future::Future<Output = T>,
+    done: impl Fn() -> Done,
+) -> T {
     let stderr = std::io::stderr();
     let on_terminal = stderr.is_terminal();
     let started = Instant::now();
@@ -199,14 +210,14 @@ async fn telling_time<T>(doing: &'static str, job: impl std::future::Future<Outp
     let first = tokio::time::Instant::from_std(started) + every;
     let mut ticks = tokio::time::interval_at(first, every);
     tokio::pin!(job);
-    let done = loop {
+    let output = loop {
         tokio::select! {
-            done = &mut job => break done,
-            tick = ticks.tick() => progress.tell(Done::default(), tick.into_std()),
+            output = &mut job => break output,
+            tick = ticks.tick() => progress.tell(done(), tick.into_std()),
         }
     };
     progress.finish();
-    done
+    output
 }
 
 /// `demo [--if-empty]`
@@ -302,7 +313,19 @@ async fn rebuild_totals(settings: &Settings) -> Result<ExitCode, Error> {
     let regrouping = store::error_groups::recompute(&db);
     let regrouped = telling_time("recomputing the error groups", regrouping).await?;
     eprintln!("usage-monitor: error groups recomputed; {regrouped} generations changed");
-    let rebuilt = telling_time("rebuilding the totals", store::totals::rebuild(&db)).await?;
+    let (running, statement) = tokio::sync::watch::channel(None);
+    let rebuilding = store::totals::rebuild_telling(&db, |step| {
+        running.send_replace(Some(step));
+    });
+    let done = || Done {
+        step: statement.borrow().clone().map(|step: RebuildStep| Step {
+            number: step.number,
+            of: step.of,
+            what: step.what,
+        }),
+        ..Done::default()
+    };
+    let rebuilt = telling("rebuilding the totals", rebuilding, done).await?;
     eprintln!(
         "usage-monitor: totals rebuilt from the raw rows; {}",
         if rebuilt.were_exact {

@@ -1,5 +1,6 @@
 //! How far a long command-line job has come: on a terminal a bar redrawn in place (lines,
-//! events per second, time left), elsewhere (a log, a pipe) a line every few seconds.
+//! events per second, time left; or the statement it runs, of how many), elsewhere (a log,
+//! a pipe) a line every few seconds.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -24,11 +25,21 @@ pub struct Reporter<W: Write> {
 }
 
 /// What has been done so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Done {
     pub lines: u64,
     pub bytes: u64,
     pub events: u64,
+    /// For a job of a known number of statements: the one it runs.
+    pub step: Option<Step>,
+}
+
+/// The statement a job runs: `number` (from 1) of `of`, and what it does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Step {
+    pub number: usize,
+    pub of: usize,
+    pub what: String,
 }
 
 impl<W: Write> Reporter<W> {
@@ -60,10 +71,10 @@ impl<W: Write> Reporter<W> {
             return;
         }
         self.last_told = Some(now);
-        let text = self.describe(done, now);
+        let text = self.describe(&done, now);
         // Progress is a courtesy: a closed or full output does not stop the job.
         let _ = match self.on_terminal {
-            true => write!(self.out, "\r\x1b[2K{}{text}", self.bar(done)),
+            true => write!(self.out, "\r\x1b[2K{}{text}", self.bar(&done)),
             false => writeln!(self.out, "usage-monitor: {text}"),
         };
         let _ = self.out.flush();
@@ -76,10 +87,16 @@ impl<W: Write> Reporter<W> {
         }
     }
 
-    fn describe(&self, done: Done, now: Instant) -> String {
+    fn describe(&self, done: &Done, now: Instant) -> String {
         let elapsed = now.duration_since(self.started).as_secs_f64();
         let rate = done.events as f64 / elapsed.max(0.001);
         let mut text = format!("{} …", self.doing);
+        if let Some(step) = &done.step {
+            text.push_str(&format!(
+                " statement {} of {} ({}),",
+                step.number, step.of, step.what
+            ));
+        }
         if done.lines > 0 {
             text.push_str(&format!(
                 " {} lines, {} events/s,",
@@ -99,11 +116,16 @@ impl<W: Write> Reporter<W> {
         text
     }
 
-    fn bar(&self, done: Done) -> String {
-        let Some(total) = self.total_bytes.filter(|total| *total > 0) else {
-            return String::new();
+    fn bar(&self, done: &Done) -> String {
+        let part = match (self.total_bytes.filter(|total| *total > 0), &done.step) {
+            (Some(total), _) => done.bytes as f64 / total as f64,
+            // The statements before the one running are done.
+            (None, Some(step)) if step.of > 0 => {
+                step.number.saturating_sub(1) as f64 / step.of as f64
+            }
+            _ => return String::new(),
         };
-        let part = (done.bytes as f64 / total as f64).min(1.0);
+        let part = part.min(1.0);
         let filled = (part * BAR_WIDTH as f64).round() as usize;
         format!(
             "[{}{}] {:>3} % ",
@@ -148,6 +170,7 @@ mod tests {
             lines,
             bytes,
             events: lines,
+            step: None,
         }
     }
 
@@ -207,5 +230,55 @@ mod tests {
         progress.tell(Done::default(), start + Duration::from_secs(7));
         let text = String::from_utf8(progress.out).unwrap();
         assert_eq!(text, "usage-monitor: rebuilding the totals … 7 s so far\n");
+    }
+
+    fn statement(number: usize, what: &str) -> Done {
+        let step = Step {
+            number,
+            of: 20,
+            what: what.to_owned(),
+        };
+        Done {
+            step: Some(step),
+            ..Done::default()
+        }
+    }
+
+    #[test]
+    fn a_job_of_statements_tells_the_one_it_runs_every_few_seconds() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut progress = Reporter::new(Vec::new(), false, "rebuilding the totals", None, start);
+        progress.tell(statement(1, "emptying generation totals"), at(1));
+        progress.tell(statement(9, "filling generation totals"), at(5));
+        progress.tell(statement(9, "filling generation totals"), at(9));
+        progress.tell(statement(13, "filling user totals"), at(34));
+        progress.finish();
+        let text = String::from_utf8(progress.out).unwrap();
+        assert_eq!(
+            text,
+            "usage-monitor: rebuilding the totals … statement 9 of 20 (filling generation totals), 5 s so far\n\
+             usage-monitor: rebuilding the totals … statement 13 of 20 (filling user totals), 34 s so far\n"
+        );
+    }
+
+    #[test]
+    fn on_a_terminal_a_job_of_statements_has_a_bar_of_those_done() {
+        let start = Instant::now();
+        let mut progress = Reporter::new(Vec::new(), true, "rebuilding the totals", None, start);
+        progress.tell(
+            statement(11, "filling refund totals"),
+            start + Duration::from_secs(34),
+        );
+        progress.finish();
+        let text = String::from_utf8(progress.out).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "\r\x1b[2K[{}{}]  50 % rebuilding the totals … statement 11 of 20 (filling refund totals), 34 s so far\n",
+                "#".repeat(15),
+                "-".repeat(15)
+            )
+        );
     }
 }

@@ -205,7 +205,7 @@ async fn login_from(
 }
 
 /// How long the attack of [`rotating_addresses_keep_no_admin_out`] lasts.
-const ATTACK: std::time::Duration = std::time::Duration::from_secs(8);
+const ATTACK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// 8 threads send wrong passwords, each attempt from a new IPv6 address (in one /64, or a
 /// new /64 of one /48) behind a trusted proxy, for [`ATTACK`]: the admin's browser gets in

@@ -477,25 +477,50 @@ pub struct Rebuilt {
     pub were_exact: bool,
 }
 
+/// The totals tables, emptied by `rebuild` before they are filled again.
+const TOTALS_TABLES: [&str; 8] = [
+    "generation_totals",
+    "refund_totals",
+    "balance_totals",
+    "activity_totals",
+    "latency_totals",
+    "grand_totals",
+    "user_totals",
+    "error_group_totals",
+];
+
+/// The statement `rebuild` runs: `number` (from 1) of `of`, and what it does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RebuildStep {
+    pub number: usize,
+    pub of: usize,
+    pub what: String,
+}
+
 /// Recomputes every total from the raw rows, in one transaction (writers wait for it).
 pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
+    rebuild_telling(db, |_| {}).await
+}
+
+/// [`rebuild`], telling `tell` each statement as it begins (most of the time goes to a few
+/// of them, on every row).
+pub async fn rebuild_telling(
+    db: &crate::db::Db,
+    mut tell: impl FnMut(RebuildStep),
+) -> Result<Rebuilt, sqlx::Error> {
     let mut tx = crate::db::transaction::begin_write_turn(db).await?;
     let before = Snapshot::read(&mut tx).await?;
-    for table in [
-        "generation_totals",
-        "refund_totals",
-        "balance_totals",
-        "activity_totals",
-        "latency_totals",
-        "grand_totals",
-        "user_totals",
-        "error_group_totals",
-    ] {
-        sqlx::query(&format!("DELETE FROM {table}"))
-            .execute(&mut *tx)
-            .await?;
-    }
-    for statement in fill_statements() {
+    let statements: Vec<String> = TOTALS_TABLES
+        .iter()
+        .map(|table| format!("DELETE FROM {table}"))
+        .chain(fill_statements().map(str::to_owned))
+        .collect();
+    for (n, statement) in statements.iter().enumerate() {
+        tell(RebuildStep {
+            number: n + 1,
+            of: statements.len(),
+            what: what_it_does(statement),
+        });
         sqlx::query(statement).execute(&mut *tx).await?;
     }
     let after = Snapshot::read(&mut tx).await?;
@@ -503,6 +528,18 @@ pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
     Ok(Rebuilt {
         were_exact: before == after,
     })
+}
+
+/// A rebuild statement in words, from its verb and table: "filling user totals".
+fn what_it_does(statement: &str) -> String {
+    let mut words = statement.split_whitespace();
+    let (verb, table) = match (words.next(), words.next(), words.next()) {
+        (Some("DELETE"), Some("FROM"), Some(table)) => ("emptying", table),
+        (Some("INSERT"), Some("INTO"), Some(table)) => ("filling", table),
+        (Some("UPDATE"), Some(table), _) => ("updating", table),
+        _ => ("running a statement on", "the totals"),
+    };
+    format!("{verb} {}", table.replace('_', " "))
 }
 
 #[cfg(test)]
@@ -540,6 +577,19 @@ mod tests {
         assert!(statements[9].starts_with("UPDATE generations"));
         assert!(statements[10].starts_with("INSERT INTO user_totals"));
         assert!(statements[11].starts_with("INSERT INTO error_group_totals"));
+    }
+
+    #[test]
+    fn each_rebuild_statement_is_told_by_its_verb_and_table() {
+        let told: Vec<String> = fill_statements().map(what_it_does).collect();
+        assert_eq!(told[0], "filling generation totals");
+        assert_eq!(told[3], "updating users");
+        assert_eq!(told[9], "updating generations");
+        assert_eq!(told[10], "filling user totals");
+        assert_eq!(
+            what_it_does("DELETE FROM user_totals"),
+            "emptying user totals"
+        );
     }
 
     #[test]

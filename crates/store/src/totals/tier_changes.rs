@@ -6,9 +6,10 @@
 //! totals are not kept by tier, but balances, which move with the user's row.
 
 use super::ADD_TO_GENERATION_TOTALS;
-use crate::db::bulk::id_lists_after;
+use crate::buckets::DAY;
+use crate::db::bulk::{id_lists_after, is_postgres};
 use model::dashboard::Tier;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Executor, Row};
 
 /// The most generations one statement moves: a longer history moves in parts, each its own
 /// statement in the same transaction, so that none nears PostgreSQL's statement timeout
@@ -66,11 +67,12 @@ fn move_statement(users: &str) -> String {
 /// Moves the generation totals of each user's stored generations from their old tier to
 /// their new one (`(user, old, new)`), in the caller's write transaction: users together
 /// while their generations add up to [`GENERATIONS_PER_STATEMENT`], a longer history in
-/// parts of that many.
+/// parts of whole UTC days that add up to at most that many.
 pub async fn move_users(
     conn: &mut AnyConnection,
     moved: &[(&str, Tier, Tier)],
 ) -> Result<(), sqlx::Error> {
+    let mut planned = false;
     for from in Tier::ALL {
         for to in Tier::ALL {
             let users: Vec<&str> = moved
@@ -81,46 +83,74 @@ pub async fn move_users(
             if users.is_empty() {
                 continue;
             }
+            if !planned {
+                plan_for_large_sums(conn).await?;
+                planned = true;
+            }
             let tiers = (from, to);
-            let counts = generation_counts(conn, &users).await?;
-            let (few, many): (Vec<_>, Vec<_>) = counts
-                .into_iter()
-                .partition(|(_, count)| *count <= GENERATIONS_PER_STATEMENT);
+            let histories = generations_by_day(conn, &users).await?;
+            let (few, many): (Vec<_>, Vec<_>) = histories
+                .iter()
+                .map(|(user, days)| (user.as_str(), days.iter().map(|(_, n)| n).sum(), days))
+                .partition(|(_, count, _)| *count <= GENERATIONS_PER_STATEMENT);
             for group in groups_within_a_statement(&few) {
                 move_part(conn, tiers, &group, (i64::MIN, i64::MAX)).await?;
             }
-            for (user, _) in &many {
-                move_in_parts(conn, tiers, user).await?;
+            for (user, _, days) in &many {
+                for part in parts_of_whole_days(days) {
+                    move_part(conn, tiers, &[user], part).await?;
+                }
             }
         }
     }
     Ok(())
 }
 
-/// How many generations each of `users` has stored (none: not listed).
-async fn generation_counts(
-    conn: &mut AnyConnection,
-    users: &[&str],
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let mut counts = Vec::new();
-    for list in id_lists_after(conn, users, 0) {
-        let sql = format!(
-            "SELECT user_id, COUNT(*) AS generations FROM generations
-             WHERE user_id IN {} GROUP BY user_id",
-            list.sql
-        );
-        for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-            counts.push((row.try_get("user_id")?, row.try_get("generations")?));
-        }
+/// On PostgreSQL, for the rest of the batch's transaction: no JIT compilation, which costs
+/// each move statement tens of milliseconds to save none on sums of this size, and room in
+/// memory for their sorts and hash tables instead of temporary files.
+async fn plan_for_large_sums(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    if is_postgres(conn) {
+        conn.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
+            .await?;
     }
-    Ok(counts)
+    Ok(())
 }
 
-/// Users in groups whose generations add up to at most [`GENERATIONS_PER_STATEMENT`].
-fn groups_within_a_statement(counts: &[(String, i64)]) -> Vec<Vec<&str>> {
+/// Each of `users`' generations per UTC day (`(day, generations)` in order), from their
+/// day totals (`user_totals`); a user with none is not listed. The days only choose where
+/// parts end: totals that drifted make parts of another size, never a wrong move.
+async fn generations_by_day(
+    conn: &mut AnyConnection,
+    users: &[&str],
+) -> Result<Vec<(String, Vec<(i64, i64)>)>, sqlx::Error> {
+    let mut histories: Vec<(String, Vec<(i64, i64)>)> = Vec::new();
+    for list in id_lists_after(conn, users, 1) {
+        let sql = format!(
+            "SELECT user_id, bucket, generations FROM user_totals
+             WHERE span = $1 AND user_id IN {} AND generations <> 0
+             ORDER BY user_id, bucket",
+            list.sql
+        );
+        let query = sqlx::query(&sql).bind(DAY);
+        for row in list.bind(query).fetch_all(&mut *conn).await? {
+            let user: String = row.try_get("user_id")?;
+            let day = (row.try_get("bucket")?, row.try_get("generations")?);
+            match histories.last_mut() {
+                Some((last, days)) if *last == user => days.push(day),
+                _ => histories.push((user, vec![day])),
+            }
+        }
+    }
+    Ok(histories)
+}
+
+/// Users (with their generations) in groups whose generations add up to at most
+/// [`GENERATIONS_PER_STATEMENT`].
+fn groups_within_a_statement<'a, T>(counts: &[(&'a str, i64, T)]) -> Vec<Vec<&'a str>> {
     let mut groups: Vec<Vec<&str>> = Vec::new();
     let mut room = 0;
-    for (user, count) in counts {
+    for (user, count, _) in counts {
         if groups.is_empty() || *count > room {
             groups.push(Vec::new());
             room = GENERATIONS_PER_STATEMENT;
@@ -131,31 +161,23 @@ fn groups_within_a_statement(counts: &[(String, i64)]) -> Vec<Vec<&str>> {
     groups
 }
 
-/// Moves `user`'s generations in parts of creation times `(after, up to]`, each ending at the
-/// time of the part's [`GENERATIONS_PER_STATEMENT`]th generation (with its ties).
-async fn move_in_parts(
-    conn: &mut AnyConnection,
-    tiers: (Tier, Tier),
-    user: &str,
-) -> Result<(), sqlx::Error> {
+/// Creation times `(after, up to]` that cover all time in parts of whole UTC days, each of
+/// at most [`GENERATIONS_PER_STATEMENT`] of `days`' generations (`(day, generations)` in
+/// order), a day with more being a part of its own.
+fn parts_of_whole_days(days: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut parts = Vec::new();
     let mut after = i64::MIN;
-    loop {
-        let end: Option<i64> = sqlx::query_scalar(
-            "SELECT created_at FROM generations WHERE user_id = $1 AND created_at > $2
-             ORDER BY created_at LIMIT 1 OFFSET $3",
-        )
-        .bind(user)
-        .bind(after)
-        .bind(GENERATIONS_PER_STATEMENT - 1)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let up_to = end.unwrap_or(i64::MAX);
-        move_part(conn, tiers, &[user], (after, up_to)).await?;
-        match end {
-            Some(end) => after = end,
-            None => return Ok(()),
+    let mut in_part = 0;
+    for &(day, generations) in days {
+        if in_part > 0 && in_part + generations > GENERATIONS_PER_STATEMENT {
+            parts.push((after, day - 1));
+            after = day - 1;
+            in_part = 0;
         }
+        in_part += generations;
     }
+    parts.push((after, i64::MAX));
+    parts
 }
 
 /// Moves the generations of `users` created in `(after, up to]` from one tier to the other.
@@ -175,4 +197,41 @@ async fn move_part(
         list.bind(query).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_whole_days_within_a_statement_and_cover_all_time() {
+        // Five at most in the tests.
+        let days = [
+            (0, 2),
+            (DAY, 3),
+            (2 * DAY, 1),
+            (3 * DAY, 9),
+            (5 * DAY, 4),
+            (6 * DAY, 1),
+        ];
+        assert_eq!(
+            parts_of_whole_days(&days),
+            [
+                (i64::MIN, 2 * DAY - 1),
+                (2 * DAY - 1, 3 * DAY - 1),
+                (3 * DAY - 1, 5 * DAY - 1),
+                (5 * DAY - 1, i64::MAX),
+            ]
+        );
+        assert_eq!(parts_of_whole_days(&[]), [(i64::MIN, i64::MAX)]);
+    }
+
+    #[test]
+    fn users_are_grouped_while_their_generations_fit_one_statement() {
+        let counts = [("a", 2, ()), ("b", 3, ()), ("c", 1, ()), ("d", 4, ())];
+        assert_eq!(
+            groups_within_a_statement(&counts),
+            [vec!["a", "b"], vec!["c", "d"]]
+        );
+    }
 }
