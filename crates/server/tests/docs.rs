@@ -31,6 +31,20 @@ fn named_paths(markdown: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every relative link target of a Markdown text (`[text](../crates/app/src/config.rs)`),
+/// without its anchor.
+fn linked_paths(markdown: &str) -> Vec<String> {
+    markdown
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|target| !target.contains("://") && !target.starts_with(['#', '<']))
+        .filter(|target| !target.starts_with("mailto:"))
+        .map(|target| target.split('#').next().unwrap_or(target).to_owned())
+        .filter(|target| !target.is_empty())
+        .collect()
+}
+
 #[test]
 fn every_path_the_docs_name_exists() {
     let root = repository();
@@ -51,6 +65,13 @@ fn every_path_the_docs_name_exists() {
                 missing.push(format!("{}: {path}", document.display()));
             }
         }
+        let folder = document.parent().unwrap();
+        for link in linked_paths(&text) {
+            checked += 1;
+            if !folder.join(&link).exists() {
+                missing.push(format!("{}: link {link}", document.display()));
+            }
+        }
     }
     assert!(
         checked > 50,
@@ -61,6 +82,12 @@ fn every_path_the_docs_name_exists() {
         "the docs name what is not there:\n{}",
         missing.join("\n")
     );
+}
+
+#[test]
+fn links_are_read_without_addresses_and_anchors() {
+    let text = "[a](../crates/x.rs) [b](https://leptos.dev) [c](api.md#errors) [d](#top)";
+    assert_eq!(linked_paths(text), ["../crates/x.rs", "api.md"]);
 }
 
 #[test]
