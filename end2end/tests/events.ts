@@ -102,7 +102,7 @@ export function monthStart(now: number, zone: Zone): number {
 }
 
 // ---------------------------------------------------------------------------------------
-// How the page writes figures (src/model/format.rs).
+// How the page writes figures (crates/model/src/format.rs).
 
 export const NO_RATE = '—';
 
@@ -144,7 +144,7 @@ export function relativeTime(then: number, now: number): string {
 
 /** Exact dollars (at most 6 decimals) to millionths. */
 /** A latency as the page shows it when every generation took `ms`: the middle of its
- *  histogram bin (src/store/figures/latency.rs), written as src/model/format.rs writes it. */
+ *  histogram bin (crates/store/src/latency_bins.rs), written as crates/model/src/format.rs writes it. */
 export function binnedLatency(ms: number): string {
   const edge = (k: number) => (k === 0 ? 0 : Math.round(1000 * 2 ** ((k - 1) / 8)));
   let bin = 0;

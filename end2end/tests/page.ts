@@ -24,7 +24,7 @@ export async function collectErrors(page: Page): Promise<string[]> {
 
 /** Waits until the app has made a page live: it marks `<html data-hydrated="PATH?QUERY">`
  *  once that page's content has hydrated, or been drawn after a navigation in the page
- *  (src/app/hydrated.rs). Without `path`, any page will do. */
+ *  (crates/app/src/hydrated.rs). Without `path`, any page will do. */
 export async function hydrated(page: Page, path?: string): Promise<void> {
   const selector = path === undefined ? 'html[data-hydrated]' : `html[data-hydrated="${path}"]`;
   await expect(page.locator(selector)).toHaveCount(1, { timeout: 15_000 });
