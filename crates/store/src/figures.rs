@@ -80,6 +80,14 @@ impl ReportSettings {
     }
 }
 
+/// When a figure writes its fields: most from their own rows alone, a few from what the
+/// others wrote too (the providers' percentiles, the month's projection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Finish {
+    FromOwnRows,
+    AfterTheOthers,
+}
+
 /// One figure of the dashboard: the parts of the statement it reads, and how their rows
 /// make its fields of [`DashboardStats`].
 trait Figure: Send {
@@ -87,6 +95,10 @@ trait Figure: Send {
     fn ask(&self, ask: &mut Ask<'_>);
     /// Adds up one row of its parts.
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error>;
+    /// Whether [`Figure::finish`] reads fields other figures write.
+    fn finishes(&self) -> Finish {
+        Finish::FromOwnRows
+    }
     /// Writes its fields, and only those.
     fn finish(self: Box<Self>, stats: &mut DashboardStats);
     /// Its type's name, for the benchmark.
@@ -103,14 +115,14 @@ struct Report<'a> {
     settings: &'a ReportSettings,
 }
 
-/// Every figure, in the order their parts join the statement and they write their fields.
+/// Every figure, in the order their parts join the statement (any order gives the same
+/// figures: those that read others' fields finish after the others, [`Finish`]).
 fn figures(report: &Report) -> Vec<Box<dyn Figure>> {
     vec![
         Box::new(generations::Generations::new(report)),
         Box::new(refunds::Refunds::new(report)),
         Box::new(active_users::ActiveUsers::new(report)),
         Box::new(providers::Providers::new(report)),
-        // After the providers: it fills in their percentiles.
         Box::new(latency::Latency::new(report)),
         Box::new(tiers::Balances::default()),
         Box::new(tiers::Consumed::new(report)),
@@ -119,7 +131,6 @@ fn figures(report: &Report) -> Vec<Box<dyn Figure>> {
         Box::new(trend::TrendBars::new(report)),
         Box::new(failures::RecentFailures::new(report)),
         Box::new(error_groups::ErrorGroups::new(report)),
-        // After the generations: it projects the month cost they wrote.
         Box::new(projection::Projection::new(report)),
         Box::new(margin::MarginFigure::new(report)),
         Box::new(budgets::BudgetFigures::new(report)),
@@ -155,11 +166,16 @@ pub async fn load_from(
     };
     let mut figures = figures(&report);
     statement::run(db, source, &mut figures).await?;
-    let mut stats = blank(&report, chosen);
+    Ok(finished(figures, blank(&report, chosen)))
+}
+
+/// `stats` with every figure's fields written, those that read others' fields last.
+fn finished(mut figures: Vec<Box<dyn Figure>>, mut stats: DashboardStats) -> DashboardStats {
+    figures.sort_by_key(|figure| figure.finishes());
     for figure in figures {
         figure.finish(&mut stats);
     }
-    Ok(stats)
+    stats
 }
 
 /// Each figure's name and how long its statement took alone, as of `now` over the default

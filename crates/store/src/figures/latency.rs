@@ -4,7 +4,7 @@
 //! percentile cost what its counts do.
 
 use super::statement::{Ask, Int, Query, Row, Text};
-use super::{Figure, Report};
+use super::{Figure, Finish, Report};
 use crate::latency_bins::BIN_EDGES;
 use model::dashboard::DashboardStats;
 use model::windows::Window;
@@ -62,6 +62,11 @@ impl Figure for Latency {
             .entry(row.int(BIN)?)
             .or_default() += row.sign()? * row.int(GENERATIONS)?;
         Ok(())
+    }
+
+    /// It fills in the percentiles of the providers the providers' figure wrote.
+    fn finishes(&self) -> Finish {
+        Finish::AfterTheOthers
     }
 
     fn finish(mut self: Box<Self>, stats: &mut DashboardStats) {

@@ -4,7 +4,7 @@
 
 use super::counts::summed;
 use super::statement::{Ask, Int, Query, Row, Text};
-use super::{from_micros, Figure, Report};
+use super::{from_micros, Figure, Finish, Report};
 use chrono::NaiveDate;
 use model::dashboard::{DashboardStats, Money};
 use model::projection::{projected_cost, whole_days_with_data};
@@ -90,13 +90,18 @@ impl Figure for Projection {
         Ok(())
     }
 
+    /// It projects the month's cost the generations' figure wrote.
+    fn finishes(&self) -> Finish {
+        Finish::AfterTheOthers
+    }
+
     fn finish(self: Box<Self>, stats: &mut DashboardStats) {
         let (Some(w), Some(first)) = (&self.windows, self.first_generation) else {
             return;
         };
         let today = self.local_day(w.rest_of_month.start);
         let whole_days = whole_days_with_data(self.local_day(from_micros(first)), today);
-        // The generations figure, earlier in the list, has written this month's cost.
+        // The generations figure has written this month's cost.
         let so_far = stats.month_stats.cost;
         let last_days = Money::from_micros(self.last_days);
         stats.month_stats.projected_cost =

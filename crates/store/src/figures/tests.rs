@@ -362,6 +362,36 @@ async fn every_figure_on_the_reference_data() {
 }
 
 #[tokio::test]
+async fn no_figure_depends_on_its_place_in_the_list() {
+    on_each_backend(|db| async move {
+        import(&db, &reference_events()).await;
+        let (now, zone) = (utc("2026-11-15T12:00:00Z"), chrono_tz::UTC);
+        let settings = settings(zone);
+        let report = Report {
+            now,
+            windows: Windows::chosen(now, zone, None),
+            settings: &settings,
+        };
+        let mut reversed = figures(&report);
+        reversed.reverse();
+        statement::run(&db, Source::Totals, &mut reversed)
+            .await
+            .unwrap();
+        let stats = finished(reversed, blank(&report, None));
+        assert_eq!(stats, load(&db, &settings, now, None).await.unwrap());
+        assert!(
+            stats.month_stats.projected_cost.is_some(),
+            "the projection read the month"
+        );
+        assert!(
+            stats.providers.iter().all(|p| p.latency_p50_ms.is_some()),
+            "the latency filled in the providers"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn at_most_ten_recent_failures_newest_first() {
     on_each_backend(|db| async move {
         let events: Vec<_> = (0..12)
