@@ -1,6 +1,6 @@
 // Hostile input at the edges a person and a shell see: provider texts full of markup stay
 // text in the browser after hydration, and `usage-monitor import` reports every bad line of
-// the hostile corpus (crates/server/src/hostile/events.jsonl) by number with its reason.
+// the hostile corpus (crates/server/src/tests/hostile/events.jsonl) by number with its reason.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ interface Case {
 }
 
 test('usage-monitor import reports every bad line of the hostile corpus by number', () => {
-  const corpus: Case[] = readFileSync(path.join(REPO_ROOT, 'crates/server/src/hostile/events.jsonl'), 'utf8')
+  const corpus: Case[] = readFileSync(path.join(REPO_ROOT, 'crates/server/src/tests/hostile/events.jsonl'), 'utf8')
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line));

@@ -391,6 +391,4 @@ fn text(value: &str) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod stall_tests;
-#[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -471,6 +471,25 @@ pub mod testing {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
     }
 
+    /// A name for a fresh database on the PostgreSQL server of [`postgres_admin_url`],
+    /// unique to this process and call.
+    pub fn fresh_database_name() -> String {
+        format!(
+            "usage_monitor_test_{}_{}",
+            std::process::id(),
+            fastrand::u64(..)
+        )
+    }
+
+    /// The address of database `name` on the PostgreSQL server of [`postgres_admin_url`].
+    pub fn database_url(name: &str) -> String {
+        let admin_url = postgres_admin_url();
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        format!("{base}/{name}")
+    }
+
     /// Runs `test` once on a fresh SQLite database and once on a fresh PostgreSQL one.
     pub async fn on_each_backend<F, Fut>(test: F)
     where
@@ -524,17 +543,12 @@ pub mod testing {
         let admin = AnyPool::connect(&admin_url)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for the tests: {e}"));
-        let name = format!(
-            "usage_monitor_test_{}_{}",
-            std::process::id(),
-            fastrand::u64(..)
-        );
+        let name = fresh_database_name();
         admin
             .execute(format!("CREATE DATABASE {name}").as_str())
             .await
             .unwrap();
-        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
-        let db = Db::connect(&format!("{base}/{name}"), TIMEOUTS)
+        let db = Db::connect(&database_url(&name), TIMEOUTS)
             .await
             .expect("fresh PostgreSQL database");
         let closing = db.clone();

@@ -246,6 +246,4 @@ pub(crate) fn in_zone(instant: DateTime<Utc>, zone: Tz) -> DateTime<FixedOffset>
 }
 
 #[cfg(test)]
-mod revenue_tests;
-#[cfg(test)]
 mod tests;

@@ -9,9 +9,7 @@
 
 pub mod export;
 #[cfg(test)]
-mod on_databases;
-#[cfg(test)]
-mod plans;
+mod tests;
 
 use crate::db::bulk::id_lists;
 use crate::db::Db;

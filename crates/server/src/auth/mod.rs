@@ -8,6 +8,4 @@ pub mod guard;
 pub mod headers;
 
 #[cfg(test)]
-mod door_tests;
-#[cfg(test)]
 pub(crate) mod tests;

@@ -708,9 +708,9 @@ fn assert_no_server_error(status: StatusCode, what: &str) {
     );
 }
 
-/// Every text of the hostile corpus (`src/server/hostile/events.jsonl`), and huge ones.
+/// Every text of the hostile corpus (`crates/server/src/tests/hostile/events.jsonl`), and huge ones.
 fn hostile_values() -> Vec<Vec<u8>> {
-    let mut values: Vec<Vec<u8>> = crate::hostile_tests::corpus()
+    let mut values: Vec<Vec<u8>> = crate::tests::hostile::corpus()
         .into_iter()
         .map(|case| case.bytes)
         .collect();
@@ -964,3 +964,5 @@ async fn raw_requests_with_hostile_bytes_get_a_4xx() {
         );
     }
 }
+
+mod door;

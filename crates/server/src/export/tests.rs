@@ -371,3 +371,5 @@ async fn margin_exports_each_tier_provider_and_the_total_or_says_what_to_set() {
     })
     .await;
 }
+
+pub(crate) mod stall;

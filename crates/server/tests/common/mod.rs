@@ -10,6 +10,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use store::db::testing;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_usage-monitor");
 /// Where the servers run, as in production: the repository's root, with its Leptos.toml.
@@ -44,8 +45,8 @@ pub enum Backend {
 }
 
 /// A database of the test's own: a SQLite file in a temporary folder, or a PostgreSQL
-/// database on the server of `TEST_POSTGRES_URL` (default the local one), dropped when the
-/// value is.
+/// database on the server of `TEST_POSTGRES_URL` (default the local one; the store's
+/// test helpers name it), dropped when the value is.
 pub struct Database {
     pub url: String,
     pub folder: tempfile::TempDir,
@@ -62,17 +63,11 @@ impl Database {
                 postgres: None,
             },
             Backend::Postgres => {
-                let admin = std::env::var("TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-                let name = format!(
-                    "usage_monitor_it_{}_{}",
-                    std::process::id(),
-                    fastrand::u64(..)
-                );
+                let admin = testing::postgres_admin_url();
+                let name = testing::fresh_database_name();
                 psql(&admin, &format!("CREATE DATABASE {name}"));
-                let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap();
                 Database {
-                    url: format!("{base}/{name}"),
+                    url: testing::database_url(&name),
                     folder,
                     postgres: Some((admin, name)),
                 }

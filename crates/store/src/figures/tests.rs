@@ -997,3 +997,4 @@ async fn a_400_day_range_is_400_bars_in_one_statement() {
 }
 
 mod error_groups;
+mod revenue;

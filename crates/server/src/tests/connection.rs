@@ -2,7 +2,7 @@
 //! a real server: one that sends nothing, half a request, an idle keep-alive, and a
 //! download its client stopped reading.
 
-use crate::export::stall_tests::{loaded_server, stalled_download};
+use crate::export::tests::stall::{loaded_server, stalled_download};
 use crate::testing::TestServer;
 use app::config::Settings;
 use std::time::Duration;

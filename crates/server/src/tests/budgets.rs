@@ -2,8 +2,8 @@
 //! as two servers have) and a real webhook receiver, on SQLite and on PostgreSQL, with the
 //! figures computed at chosen instants around the spring clock change in New York.
 
-use super::alert_tests::{alerts_to, never_stopping, Receiver, QUICK};
-use super::alert_watcher::Watcher;
+use crate::alert_watcher::Watcher;
+use crate::tests::alerts::{alerts_to, never_stopping, Receiver, QUICK};
 use app::config::Settings;
 use axum::http::StatusCode;
 use model::alerts::AlertKind;

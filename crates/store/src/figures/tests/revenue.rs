@@ -2,7 +2,7 @@
 //! answers, on a fresh SQLite database and a fresh PostgreSQL one, each from the totals
 //! and checked against the straightforward SQL over the raw rows.
 
-use super::*;
+use super::super::*;
 use crate::db::testing::on_each_backend;
 use crate::ingest::import_lines;
 use model::margin::{Margin, MarginFigures};
@@ -231,7 +231,7 @@ async fn margin_by_tier_and_provider_with_refunds_and_tier_values() {
 #[tokio::test]
 async fn the_reference_data_set_gives_the_documented_projection_and_margin() {
     on_each_backend(|db| async move {
-        import(&db, &super::tests::reference_events()).await;
+        import(&db, &super::reference_events()).await;
         let s = stats(&db, &valued(), "2026-11-15T12:00:00Z", None).await;
         // $2.095001 so far; the 7 days from 8 Nov cost $0.295 (g6, g14, g7, g8); 15.5 days
         // are left: 2.095001 + 0.295 × 15.5 / 7 = 2.748215 (2.7482152857…).

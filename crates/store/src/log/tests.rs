@@ -314,3 +314,5 @@ async fn every_connection_comes_back(db: &Db) {
         held.push(taking.await.expect("a connection is free").unwrap());
     }
 }
+
+mod plans;

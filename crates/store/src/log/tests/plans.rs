@@ -2,7 +2,7 @@
 //! SQLite, with and without `ANALYZE`'s statistics: no scan of the whole table and no sort
 //! of all its matches (ties of one time sorted by id are fine).
 
-use super::Statement;
+use super::super::Statement;
 use crate::db::testing::fresh_sqlite;
 use crate::db::Db;
 use crate::figures::ReportSettings;

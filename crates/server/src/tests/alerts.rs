@@ -1,7 +1,7 @@
 //! Alerts end to end below the browser: real webhook receivers (axum on a loopback port)
 //! and a fresh SQLite database and a fresh PostgreSQL one.
 
-use super::alert_watcher::Watcher;
+use crate::alert_watcher::Watcher;
 use app::config::Settings;
 use axum::extract::State;
 use axum::http::StatusCode;

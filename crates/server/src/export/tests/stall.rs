@@ -1,7 +1,7 @@
 //! Downloads of the log that their clients never read, over real HTTP on both backends:
 //! they hold nothing the rest of the server needs.
 
-use super::EXPORT_PREFIX;
+use super::super::EXPORT_PREFIX;
 use crate::auth::guard::{INGEST_PATH, READY_PATH, STATS_PATH};
 use crate::testing::TestServer;
 use app::config::Settings;

@@ -2,9 +2,9 @@
 //! SQLite and on PostgreSQL (docs/security.md, rules 1 to 7). Several server processes on
 //! one database, and memory under 400 parallel logins, are in `tests/door.rs`.
 
-use super::forms::MAX_FORM_BYTES;
-use super::guard::STATS_PATH;
-use super::tests::{client_from, cookie_of, post_login, server_with_admin, EMAIL, PASSWORD};
+use super::super::forms::MAX_FORM_BYTES;
+use super::super::guard::STATS_PATH;
+use super::super::tests::{client_from, cookie_of, post_login, server_with_admin, EMAIL, PASSWORD};
 use crate::testing::TestServer;
 use app::config::parse_proxy;
 use app::config::Settings;
