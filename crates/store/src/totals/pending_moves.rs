@@ -36,10 +36,6 @@ pub struct Deferred {
 }
 
 impl Deferred {
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
-    }
-
     /// Adds the moves another batch recorded.
     pub fn absorb(&mut self, other: Deferred) {
         self.users.extend(other.users);
