@@ -130,6 +130,8 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot fill in the failures' error groups: {0}")]
     ErrorGroups(sqlx::Error),
+    #[error("cannot finish the tier moves left pending: {0}")]
+    TierMoves(sqlx::Error),
 }
 
 impl Db {

@@ -6,8 +6,8 @@ mod import;
 pub mod store;
 
 pub use import::{
-    import_lines, import_lines_telling, store_events, store_parsed, ImportError, Progress,
-    Rejection, Report,
+    import_lines, import_lines_telling, store_events, store_events_before_moves, store_parsed,
+    store_parsed_before_moves, ImportError, Progress, Rejection, Report,
 };
 pub use store::Reason;
 

@@ -7,6 +7,7 @@
 
 pub mod error_groups;
 pub mod grand;
+pub mod pending_moves;
 pub mod tier_changes;
 pub mod users;
 
@@ -497,7 +498,9 @@ pub struct RebuildStep {
     pub what: String,
 }
 
-/// Recomputes every total from the raw rows, in one transaction (writers wait for it).
+/// Recomputes every total from the raw rows, in one transaction (writers wait for it). A
+/// pending tier move is finished first, in the same transaction: the recomputed totals
+/// count every generation under its user's tier now, and the move's row must go with it.
 pub async fn rebuild(db: &crate::db::Db) -> Result<Rebuilt, sqlx::Error> {
     rebuild_telling(db, |_| {}).await
 }
@@ -509,6 +512,7 @@ pub async fn rebuild_telling(
     mut tell: impl FnMut(RebuildStep),
 ) -> Result<Rebuilt, sqlx::Error> {
     let mut tx = crate::db::transaction::begin_write_turn(db).await?;
+    pending_moves::finish_all_within(&mut tx).await?;
     let before = Snapshot::read(&mut tx).await?;
     let statements: Vec<String> = TOTALS_TABLES
         .iter()
@@ -544,6 +548,8 @@ fn what_it_does(statement: &str) -> String {
 
 #[cfg(test)]
 mod on_databases;
+#[cfg(test)]
+mod pending_moves_on_databases;
 
 #[cfg(test)]
 mod tests {

@@ -42,10 +42,14 @@ const CONSUMED_BY_TIER: &str = "
 /// The same for the minutes of raw rows at a window's edge, each row's tier read by key and
 /// its refund from the row itself (`refunded_credits`): the plan PostgreSQL makes without
 /// the range's values (see `statement`) so reads only those rows, where a join may be
-/// planned as a scan of `users`.
+/// planned as a scan of `users`. The tier is the one the totals count the row under (the
+/// counted tier, `crate::totals::tier_changes`), so that edges and totals agree while a
+/// tier move is pending.
 const CONSUMED_BY_TIER_AT_EDGE: &str = "
-    SELECT (SELECT u.tier FROM users u WHERE u.id = g.user_id), CAST(NULL AS TEXT),
-           CAST(NULL AS TEXT),
+    SELECT (SELECT CASE WHEN g.created_at > p.moved_up_to THEN p.from_tier ELSE u.tier END
+            FROM users u LEFT JOIN pending_tier_moves p ON p.user_id = u.id
+            WHERE u.id = g.user_id),
+           CAST(NULL AS TEXT), CAST(NULL AS TEXT),
            CAST(COALESCE(SUM(g.credits - COALESCE(g.refunded_credits, 0)), 0) AS BIGINT),
            CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
     FROM generations g

@@ -5,6 +5,7 @@ use super::store::{store_batch, Applied, Outcome, Reason};
 use crate::db::profile::timed;
 use crate::db::transaction::begin_write_turn;
 use crate::db::Db;
+use crate::totals::pending_moves::Deferred;
 use model::event::{parse_line, Event, MAX_LINE_BYTES};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
@@ -70,11 +71,11 @@ impl Report {
 
 /// Stores a batch in a write transaction of its own and commits it; starts again from
 /// scratch when the database gave up on the transaction and says that trying again may
-/// succeed.
+/// succeed. Returns the tier moves the batch recorded, for the caller to finish.
 async fn store_with_retries(
     db: &Db,
     events: &[Result<&Event, Reason>],
-) -> Result<Vec<Outcome>, sqlx::Error> {
+) -> Result<(Vec<Outcome>, Deferred), sqlx::Error> {
     let mut attempt = 1;
     loop {
         let mut tx = begin_write_turn(db).await?;
@@ -90,6 +91,17 @@ async fn store_with_retries(
             result => return result,
         }
     }
+}
+
+/// [`store_with_retries`], then the tier moves the batch recorded, each part in its own
+/// transaction: the caller hears back once the totals are all moved.
+async fn store_and_move(
+    db: &Db,
+    events: &[Result<&Event, Reason>],
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let (outcomes, deferred) = store_with_retries(db, events).await?;
+    timed("move the totals of long histories", deferred.finish(db)).await?;
+    Ok(outcomes)
 }
 
 /// PostgreSQL's serialization failure and deadlock; SQLite's "busy" after its timeout.
@@ -139,6 +151,8 @@ async fn import_chunks<R: AsyncBufRead + Unpin>(
         true => Some(begin_write_turn(db).await?),
         false => None,
     };
+    // The tier moves of the strict transaction, finished once it commits.
+    let mut deferred = Deferred::default();
     let mut pending = Report::default();
     let mut done = Progress::default();
     let mut chunk = lines.next_parsed_chunk().await?;
@@ -151,8 +165,12 @@ async fn import_chunks<R: AsyncBufRead + Unpin>(
             .collect();
         let store = async {
             match &mut strict_tx {
-                Some(tx) => store_batch(tx, &events).await,
-                None => store_with_retries(db, &events).await,
+                Some(tx) => {
+                    let (outcomes, recorded) = store_batch(tx, &events).await?;
+                    deferred.absorb(recorded);
+                    Ok::<_, sqlx::Error>(outcomes)
+                }
+                None => store_and_move(db, &events).await,
             }
         };
         // The next lines are read, and parsed on another thread, while the database works
@@ -183,6 +201,7 @@ async fn import_chunks<R: AsyncBufRead + Unpin>(
     if let Some(tx) = strict_tx {
         if pending.rejected.is_empty() {
             tx.commit().await?;
+            deferred.finish(db).await?;
             report.absorb(pending);
         } else {
             tx.rollback().await?;
@@ -308,12 +327,24 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
 
 /// Stores events in one transaction, each one's outcome reported by its 1-based position;
 /// an entry that could not be parsed is reported with its reason. Safe for many concurrent
-/// callers: writers take turns (`begin_write_turn`).
+/// callers: writers take turns (`begin_write_turn`). Answers once the tier moves the batch
+/// recorded are done.
 pub async fn store_parsed(
     db: &Db,
     parsed: &[Result<&Event, Reason>],
 ) -> Result<Report, sqlx::Error> {
-    let outcomes = store_with_retries(db, parsed).await?;
+    let (report, deferred) = store_parsed_before_moves(db, parsed).await?;
+    deferred.finish(db).await?;
+    Ok(report)
+}
+
+/// [`store_parsed`], answering at the commit with the tier moves still to finish: for the
+/// bench, which times the two apart, and the tests, which stop a move half-way.
+pub async fn store_parsed_before_moves(
+    db: &Db,
+    parsed: &[Result<&Event, Reason>],
+) -> Result<(Report, Deferred), sqlx::Error> {
+    let (outcomes, deferred) = store_with_retries(db, parsed).await?;
     let mut report = Report {
         committed: true,
         ..Report::default()
@@ -321,13 +352,22 @@ pub async fn store_parsed(
     for (index, outcome) in outcomes.into_iter().enumerate() {
         report.record(index as u64 + 1, outcome);
     }
-    Ok(report)
+    Ok((report, deferred))
 }
 
 /// Stores already-checked events in one transaction (see [`store_parsed`]).
 pub async fn store_events(db: &Db, events: &[Event]) -> Result<Report, ImportError> {
     let parsed: Vec<Result<&Event, Reason>> = events.iter().map(Ok).collect();
     Ok(store_parsed(db, &parsed).await?)
+}
+
+/// [`store_events`], answering at the commit (see [`store_parsed_before_moves`]).
+pub async fn store_events_before_moves(
+    db: &Db,
+    events: &[Event],
+) -> Result<(Report, Deferred), ImportError> {
+    let parsed: Vec<Result<&Event, Reason>> = events.iter().map(Ok).collect();
+    Ok(store_parsed_before_moves(db, &parsed).await?)
 }
 
 #[derive(Debug, thiserror::Error)]

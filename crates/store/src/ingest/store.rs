@@ -6,14 +6,17 @@
 //! in memory, then writes the changed rows with multi-row statements and moves the running
 //! totals (`crate::totals`) by the difference between the rows before and after; a
 //! user's tier change moves the totals of their stored generations in the database
-//! (`crate::totals::tier_changes`), without reading them. The caller
+//! (`crate::totals::tier_changes`), without reading them, or records the move of a long
+//! history for its caller to finish after the commit (`crate::totals::pending_moves`):
+//! until then each generation counts under its counted tier. The caller
 //! holds the write lock (`crate::db::transaction::begin_write_turn`), so nothing changes those rows meanwhile.
 //! An event that would take a grand total (`crate::totals::grand`) past `i64` is rejected.
 
 use crate::db::bulk::{id_lists, insert_rows};
 use crate::db::profile::timed;
 use crate::totals::grand::GrandTotals;
-use crate::totals::{tier_changes, Contribution, Deltas};
+use crate::totals::pending_moves::{self, counted_tier, parse_tier, Deferred, PendingMove};
+use crate::totals::{Contribution, Deltas};
 use model::dashboard::Tier;
 use model::error_group::pattern;
 use model::event::{Event, GenerationEvent, RefundEvent, Status, UserEvent};
@@ -49,6 +52,8 @@ struct UserRow {
     credits: i64,
     email: Option<String>,
     last_generation_at: Option<i64>,
+    /// The move of their generations' totals to `tier` not yet done.
+    pending: Option<PendingMove>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,18 +123,22 @@ struct Rows {
 }
 
 impl Rows {
-    fn tier(&self, user_id: &str) -> Tier {
+    /// The tier a generation of `user_id` created at `created_at` counts under.
+    fn counted_tier(&self, user_id: &str, created_at: i64) -> Tier {
         // Every generation's user is read or created along with it.
-        self.users.get(user_id).map_or(Tier::Free, |user| user.tier)
+        self.users.get(user_id).map_or(Tier::Free, |user| {
+            counted_tier(user.tier, user.pending.as_ref(), created_at)
+        })
     }
 }
 
 /// Applies `events` in order on `conn` (in the caller's write transaction) and returns
-/// each one's outcome; those that could not be parsed keep their reason.
+/// each one's outcome (those that could not be parsed keep their reason), with the tier
+/// moves the caller finishes after the commit.
 pub async fn store_batch(
     conn: &mut AnyConnection,
     parsed: &[Result<&Event, Reason>],
-) -> Result<Vec<Outcome>, sqlx::Error> {
+) -> Result<(Vec<Outcome>, Deferred), sqlx::Error> {
     let events: Vec<&Event> = parsed
         .iter()
         .filter_map(|p| p.as_ref().ok().copied())
@@ -150,15 +159,25 @@ pub async fn store_batch(
         })
         .collect();
     // Before the rows are written: it moves the totals of the generations as stored.
-    let moved = moved_users(&before, &after, &changes);
-    let moving = tier_changes::move_users(conn, &moved);
-    timed("move the totals of users who changed tier", moving).await?;
+    let changed = changed_tiers(&before, &after, &changes);
+    let moving = pending_moves::change_tiers(conn, &changed);
+    let (recorded, deferred) = timed("move the totals of users who changed tier", moving).await?;
+    for (id, _, _, _) in &changed {
+        if let Some(user) = after.users.get_mut(*id) {
+            user.pending = None;
+        }
+    }
+    for (id, pending) in recorded {
+        if let Some(user) = after.users.get_mut(&id) {
+            user.pending = Some(pending);
+        }
+    }
 
     write(conn, &before, &mut after, &changes).await?;
 
     deltas(&before, &after, &changes).apply(conn).await?;
     timed("write grand_totals", grand.write(grand_before, conn)).await?;
-    Ok(outcomes)
+    Ok((outcomes, deferred))
 }
 
 /// The stored rows the events touch: their generations, and the users of those and of the
@@ -190,33 +209,38 @@ async fn read_rows_of(conn: &mut AnyConnection, events: Vec<&Event>) -> Result<R
     Ok(rows)
 }
 
-/// The users whose tier the batch changes, with their old and new tier.
-fn moved_users<'a>(
+/// The users whose tier the batch changes, with their old and new tier and their pending
+/// move.
+fn changed_tiers<'a>(
     before: &Rows,
     after: &Rows,
     changes: &'a Changes,
-) -> Vec<(&'a str, Tier, Tier)> {
+) -> Vec<(&'a str, Tier, Tier, Option<PendingMove>)> {
     changes
         .users
         .iter()
         .filter_map(|id| {
-            let (old, new) = (before.users.get(id)?.tier, after.users.get(id)?.tier);
-            (old != new).then_some((id.as_str(), old, new))
+            let old = before.users.get(id)?;
+            let new = after.users.get(id)?.tier;
+            (old.tier != new).then_some((id.as_str(), old.tier, new, old.pending))
         })
         .collect()
 }
 
 /// The change to the totals: the changed rows' shares before taken away, after added.
-/// A stored row counts under its user's tier after the batch: a user who changed tier has
-/// had the totals of their stored generations moved to it (`tier_changes::move_users`).
+/// A stored row counts under its counted tier after the batch's moves: a user who changed
+/// tier has had the totals of their stored generations moved to it, or has a pending move
+/// from their old tier (`pending_moves::change_tiers`), which `after` holds.
 fn deltas(before: &Rows, after: &Rows, changes: &Changes) -> Deltas {
     let mut deltas = Deltas::default();
     for id in &changes.generations {
         if let Some(row) = before.generations.get(id) {
-            deltas.generation(&row.contribution(after.tier(&row.user_id)), -1);
+            let tier = after.counted_tier(&row.user_id, row.created_at);
+            deltas.generation(&row.contribution(tier), -1);
         }
         if let Some(row) = after.generations.get(id) {
-            deltas.generation(&row.contribution(after.tier(&row.user_id)), 1);
+            let tier = after.counted_tier(&row.user_id, row.created_at);
+            deltas.generation(&row.contribution(tier), 1);
         }
     }
     for id in changes.users.union(&changes.lost_newest) {
@@ -271,6 +295,7 @@ fn apply_user(
                     credits: u.credits,
                     email: u.email.clone(),
                     last_generation_at: None,
+                    pending: None,
                 },
             );
         }
@@ -308,6 +333,7 @@ fn apply_generation(
         credits: 0,
         email: None,
         last_generation_at: None,
+        pending: None,
     });
     if user.last_generation_at < Some(g.created_at) {
         user.last_generation_at = Some(g.created_at);
@@ -397,6 +423,7 @@ async fn read_generations(
     Ok(())
 }
 
+/// Reads the users, each with their pending tier move.
 async fn read_users(
     conn: &mut AnyConnection,
     ids: &Ids<String>,
@@ -405,16 +432,28 @@ async fn read_users(
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     for list in id_lists(conn, &ids) {
         let sql = format!(
-            "SELECT id, tier, credits, email, last_generation_at FROM users WHERE id IN {}",
+            "SELECT u.id, u.tier, u.credits, u.email, u.last_generation_at,
+                    p.from_tier, p.moved_up_to
+             FROM users u LEFT JOIN pending_tier_moves p ON p.user_id = u.id
+             WHERE u.id IN {}",
             list.sql
         );
         for row in list.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-            let tier: String = row.try_get("tier")?;
+            let from: Option<String> = row.try_get("from_tier")?;
+            let moved_up_to: Option<i64> = row.try_get("moved_up_to")?;
+            let pending = match (from, moved_up_to) {
+                (Some(from), Some(moved_up_to)) => Some(PendingMove {
+                    from: parse_tier(&from)?,
+                    moved_up_to,
+                }),
+                _ => None,
+            };
             let user = UserRow {
-                tier: Tier::parse(&tier).ok_or_else(|| bad_value("tier", &tier))?,
+                tier: parse_tier(&row.try_get::<String, _>("tier")?)?,
                 credits: row.try_get("credits")?,
                 email: row.try_get("email")?,
                 last_generation_at: row.try_get("last_generation_at")?,
+                pending,
             };
             rows.users.insert(row.try_get("id")?, user);
         }

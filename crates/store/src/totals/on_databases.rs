@@ -12,24 +12,24 @@ use chrono_tz::Tz;
 use model::event::{parse_event, Event};
 use serde_json::{json, Value};
 
-fn utc(text: &str) -> DateTime<Utc> {
+pub(super) fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .unwrap()
         .with_timezone(&Utc)
 }
 
-fn event(value: &Value) -> Event {
+pub(super) fn event(value: &Value) -> Event {
     parse_event(&value.to_string()).unwrap()
 }
 
-async fn import(db: &Db, events: &[Value]) {
+pub(super) async fn import(db: &Db, events: &[Value]) {
     let text: String = events.iter().map(|e| format!("{e}\n")).collect();
     let report = import_lines(db, text.as_bytes(), false).await.unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
 }
 
 /// The rebuild finds the totals exact, and the figures from them equal the raw SQL's.
-async fn check(db: &Db, zones: &[Tz], nows: &[&str]) {
+pub(super) async fn check(db: &Db, zones: &[Tz], nows: &[&str]) {
     assert!(
         rebuild(db).await.unwrap().were_exact,
         "the totals drifted from the raw rows"
@@ -46,7 +46,14 @@ async fn check(db: &Db, zones: &[Tz], nows: &[&str]) {
     }
 }
 
-fn generation(id: &str, user: &str, status: &str, credits: i64, cost: &str, at: &str) -> Value {
+pub(super) fn generation(
+    id: &str,
+    user: &str,
+    status: &str,
+    credits: i64,
+    cost: &str,
+    at: &str,
+) -> Value {
     json!({"kind": "generation", "id": id, "user_id": user, "provider": "Seedream", "status": status,
            "credits": credits, "cost_usd": cost, "created_at": at})
 }
@@ -275,7 +282,7 @@ async fn concurrent_writers_lose_nothing_and_count_nothing_twice() {
 /// `n` generations of `user` (ids `{prefix}{i}`) over about a week from `start`, at every
 /// kind of place in the quarter hours and days, from three providers, with every status;
 /// every other failure refunded in full a few minutes later.
-fn history(user: &str, prefix: &str, n: usize, start: &str) -> Vec<Value> {
+pub(super) fn history(user: &str, prefix: &str, n: usize, start: &str) -> Vec<Value> {
     let start = utc(start);
     let mut events = Vec::new();
     for i in 0..n {
@@ -310,7 +317,7 @@ fn history(user: &str, prefix: &str, n: usize, start: &str) -> Vec<Value> {
     events
 }
 
-fn user(id: &str, tier: &str, credits: i64) -> Value {
+pub(super) fn user(id: &str, tier: &str, credits: i64) -> Value {
     json!({"kind": "user", "id": id, "tier": tier, "credits": credits})
 }
 

@@ -4,6 +4,26 @@
 //! adds the sums to the totals, taken from the old tier and given to the new: nothing but
 //! the statement crosses to the program, however many generations a user has. The other
 //! totals are not kept by tier, but balances, which move with the user's row.
+//!
+//! A history of at most [`GENERATIONS_PER_STATEMENT`] generations moves in the batch's
+//! transaction. A longer one moves after the batch's commit (`super::pending_moves`), in
+//! parts of whole UTC days, each in its own write transaction, so that other writers and
+//! sign-ins run between them. The batch records the move in `pending_tier_moves`
+//! (`from_tier`, `moved_up_to`), and until its last part deletes it:
+//!
+//! **The counted tier.** A generation of a user with a pending move counts under
+//! `from_tier` if it was created after `moved_up_to`, else under its user's tier now.
+//!
+//! Everything that decides under which tier a generation's totals go follows it: a batch's
+//! deltas (`crate::ingest::store`, from the pending move read with the user's row), the raw
+//! rows at a figure's edge (`crate::figures::tiers`, `crate::figures::margin`), and each
+//! part, which moves its days and advances `moved_up_to` in one transaction. A batch that
+//! changes the tier of a user with a pending move first finishes that move, within the
+//! batch's transaction; `rebuild` finishes pending moves before it recomputes (so that it still
+//! tells whether the totals were exact); opening the store finishes those a stopped
+//! process left. The straightforward SQL (each generation under its user's tier now)
+//! equals the figures once no move is pending, which is so whenever an ingest call has
+//! answered: it answers after the moves it recorded are done.
 
 use super::ADD_TO_GENERATION_TOTALS;
 use crate::buckets::DAY;
@@ -15,10 +35,10 @@ use sqlx::{AnyConnection, Executor, Row};
 /// statement in the same transaction, so that none nears PostgreSQL's statement timeout
 /// however many generations a user has.
 #[cfg(not(test))]
-const GENERATIONS_PER_STATEMENT: i64 = 100_000;
+pub(super) const GENERATIONS_PER_STATEMENT: i64 = 100_000;
 /// Small in the tests, so that every test of a tier change moves histories in parts too.
 #[cfg(test)]
-const GENERATIONS_PER_STATEMENT: i64 = 5;
+pub(super) const GENERATIONS_PER_STATEMENT: i64 = 5;
 
 /// The generation totals of the generations stored for the users of each list, by span,
 /// bucket and provider, taken from tier `$1` and added to tier `$2`. A quarter hour lies in
@@ -65,14 +85,15 @@ fn move_statement(users: &str) -> String {
 }
 
 /// Moves the generation totals of each user's stored generations from their old tier to
-/// their new one (`(user, old, new)`), in the caller's write transaction: users together
-/// while their generations add up to [`GENERATIONS_PER_STATEMENT`], a longer history in
-/// parts of whole UTC days that add up to at most that many.
-pub async fn move_users(
+/// their new one (`(user, old, new)`), in the caller's write transaction, users together
+/// while their generations add up to [`GENERATIONS_PER_STATEMENT`]. A longer history is
+/// not moved but returned with its tiers, for a move after the commit.
+pub async fn move_users<'a>(
     conn: &mut AnyConnection,
-    moved: &[(&str, Tier, Tier)],
-) -> Result<(), sqlx::Error> {
+    moved: &[(&'a str, Tier, Tier)],
+) -> Result<Vec<(&'a str, Tier, Tier)>, sqlx::Error> {
     let mut planned = false;
+    let mut long = Vec::new();
     for from in Tier::ALL {
         for to in Tier::ALL {
             let users: Vec<&str> = moved
@@ -87,23 +108,55 @@ pub async fn move_users(
                 plan_for_large_sums(conn).await?;
                 planned = true;
             }
-            let tiers = (from, to);
-            let histories = generations_by_day(conn, &users).await?;
+            let histories = generations_by_day(conn, &users, i64::MIN).await?;
             let (few, many): (Vec<_>, Vec<_>) = histories
                 .iter()
-                .map(|(user, days)| (user.as_str(), days.iter().map(|(_, n)| n).sum(), days))
+                .map(|(user, days)| (user.as_str(), days.iter().map(|(_, n)| n).sum(), ()))
                 .partition(|(_, count, _)| *count <= GENERATIONS_PER_STATEMENT);
             for group in groups_within_a_statement(&few) {
-                move_part(conn, tiers, &group, (i64::MIN, i64::MAX)).await?;
+                move_part(conn, (from, to), &group, (i64::MIN, i64::MAX)).await?;
             }
-            for (user, _, days) in &many {
-                for part in parts_of_whole_days(days) {
-                    move_part(conn, tiers, &[user], part).await?;
-                }
+            for (user, _, ()) in many {
+                let user = users.iter().find(|u| **u == user).expect("a moved user");
+                long.push((*user, from, to));
             }
         }
     }
+    Ok(long)
+}
+
+/// Moves the totals of `user`'s generations created after `after` from one tier to the
+/// other, in parts of whole UTC days, all in the caller's transaction.
+pub(super) async fn move_rest(
+    conn: &mut AnyConnection,
+    user: &str,
+    tiers: (Tier, Tier),
+    after: i64,
+) -> Result<(), sqlx::Error> {
+    plan_for_large_sums(conn).await?;
+    let days = generations_by_day(conn, &[user], after).await?;
+    let days = days.first().map_or(&[][..], |(_, days)| days);
+    for part in parts_of_whole_days(days, after) {
+        move_part(conn, tiers, &[user], part).await?;
+    }
     Ok(())
+}
+
+/// Moves the totals of the first part (whole UTC days, [`GENERATIONS_PER_STATEMENT`] at
+/// most) of `user`'s generations created after `after`, in the caller's transaction, and
+/// returns the creation time the part ends at (`i64::MAX`: it was the last).
+pub(super) async fn move_next_part(
+    conn: &mut AnyConnection,
+    user: &str,
+    tiers: (Tier, Tier),
+    after: i64,
+) -> Result<i64, sqlx::Error> {
+    plan_for_large_sums(conn).await?;
+    let days = generations_by_day(conn, &[user], after).await?;
+    let days = days.first().map_or(&[][..], |(_, days)| days);
+    let part = parts_of_whole_days(days, after)[0];
+    move_part(conn, tiers, &[user], part).await?;
+    Ok(part.1)
 }
 
 /// On PostgreSQL, for the rest of the batch's transaction: no JIT compilation, which costs
@@ -117,22 +170,24 @@ async fn plan_for_large_sums(conn: &mut AnyConnection) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// Each of `users`' generations per UTC day (`(day, generations)` in order), from their
-/// day totals (`user_totals`); a user with none is not listed. The days only choose where
+/// Each of `users`' generations per UTC day after `after` (`(day, generations)` in order),
+/// from their day totals (`user_totals`); a user with none is not listed. The days only choose where
 /// parts end: totals that drifted make parts of another size, never a wrong move.
 async fn generations_by_day(
     conn: &mut AnyConnection,
     users: &[&str],
+    after: i64,
 ) -> Result<Vec<(String, Vec<(i64, i64)>)>, sqlx::Error> {
     let mut histories: Vec<(String, Vec<(i64, i64)>)> = Vec::new();
-    for list in id_lists_after(conn, users, 1) {
+    for list in id_lists_after(conn, users, 2) {
+        // A day after `after` starts after it: parts end at the last instant of a day.
         let sql = format!(
             "SELECT user_id, bucket, generations FROM user_totals
-             WHERE span = $1 AND user_id IN {} AND generations <> 0
+             WHERE span = $1 AND bucket > $2 AND user_id IN {} AND generations <> 0
              ORDER BY user_id, bucket",
             list.sql
         );
-        let query = sqlx::query(&sql).bind(DAY);
+        let query = sqlx::query(&sql).bind(DAY).bind(after);
         for row in list.bind(query).fetch_all(&mut *conn).await? {
             let user: String = row.try_get("user_id")?;
             let day = (row.try_get("bucket")?, row.try_get("generations")?);
@@ -161,12 +216,12 @@ fn groups_within_a_statement<'a, T>(counts: &[(&'a str, i64, T)]) -> Vec<Vec<&'a
     groups
 }
 
-/// Creation times `(after, up to]` that cover all time in parts of whole UTC days, each of
-/// at most [`GENERATIONS_PER_STATEMENT`] of `days`' generations (`(day, generations)` in
-/// order), a day with more being a part of its own.
-fn parts_of_whole_days(days: &[(i64, i64)]) -> Vec<(i64, i64)> {
+/// Creation times `(after, up to]` that cover all time after `start` in parts of whole UTC
+/// days, each of at most [`GENERATIONS_PER_STATEMENT`] of `days`' generations (`(day,
+/// generations)` in order, all after `start`), a day with more being a part of its own.
+fn parts_of_whole_days(days: &[(i64, i64)], start: i64) -> Vec<(i64, i64)> {
     let mut parts = Vec::new();
-    let mut after = i64::MIN;
+    let mut after = start;
     let mut in_part = 0;
     for &(day, generations) in days {
         if in_part > 0 && in_part + generations > GENERATIONS_PER_STATEMENT {
@@ -215,7 +270,7 @@ mod tests {
             (6 * DAY, 1),
         ];
         assert_eq!(
-            parts_of_whole_days(&days),
+            parts_of_whole_days(&days, i64::MIN),
             [
                 (i64::MIN, 2 * DAY - 1),
                 (2 * DAY - 1, 3 * DAY - 1),
@@ -223,7 +278,12 @@ mod tests {
                 (5 * DAY - 1, i64::MAX),
             ]
         );
-        assert_eq!(parts_of_whole_days(&[]), [(i64::MIN, i64::MAX)]);
+        assert_eq!(parts_of_whole_days(&[], i64::MIN), [(i64::MIN, i64::MAX)]);
+        // Starting after a part already moved.
+        assert_eq!(
+            parts_of_whole_days(&days[3..], 3 * DAY - 1),
+            [(3 * DAY - 1, 5 * DAY - 1), (5 * DAY - 1, i64::MAX)]
+        );
     }
 
     #[test]
