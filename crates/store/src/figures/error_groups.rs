@@ -188,4 +188,4 @@ impl Figure for ErrorGroups {
 }
 
 #[cfg(test)]
-mod plans;
+mod tests;

@@ -3,9 +3,9 @@
 //! move done; a move stopped half-way keeps the figures consistent and is finished by
 //! opening the store or by a rebuild; batches meanwhile count nothing twice.
 
-use super::on_databases::{check, event, generation, history, import, user, utc};
-use super::pending_moves::{finish_all, move_a_part};
-use super::*;
+use super::super::pending_moves::{finish_all, move_a_part};
+use super::super::*;
+use super::changes::{check, event, generation, history, import, user, utc};
 use crate::db::testing::{on_each_backend, TIMEOUTS};
 use crate::db::Db;
 use crate::figures::{load, ReportSettings};

@@ -2,7 +2,7 @@
 //! a rebuild from the raw rows finds them exact, the figures from them equal the
 //! straightforward SQL in every kind of zone, and concurrent writers lose nothing.
 
-use super::*;
+use super::super::*;
 use crate::db::testing::on_each_backend;
 use crate::db::Db;
 use crate::figures::{load, load_from, ReportSettings, Source};
