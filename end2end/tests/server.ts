@@ -110,6 +110,11 @@ function runCli(dbUrl: string, args: string[], env: Record<string, string>, inpu
         }
       },
     );
+    // A command that does not read its input may end before it is written: its exit
+    // status, above, says whether it worked, not the closed pipe.
+    child.stdin!.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin!.end(input);
   });
 }

@@ -1,7 +1,7 @@
 //! `usage-monitor-bench`: loads N synthetic generations into a fresh SQLite file and a fresh
 //! PostgreSQL database per N, then times the import, `DashboardStats` from the totals, the
 //! same figures by the straightforward SQL over the raw rows, and the dashboard page as
-//! served. It prints one Markdown table (the README keeps the latest).
+//! served. It prints one Markdown table (docs/benchmarks.md keeps the latest).
 
 mod durability;
 mod each;

@@ -16,7 +16,7 @@ pub const USER_FAILURES: usize = 10;
 /// Users in the top-users list.
 pub const TOP_USERS: usize = 10;
 /// How long this month's top users are shared: summing a month of raw rows per user is the
-/// one figure the running totals do not hold (see README, "Top users").
+/// one figure the running totals do not hold (see docs/metrics.md, "Top users, the generations log and user pages").
 #[cfg(feature = "ssr")]
 pub const TOP_USERS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 /// What the status filter accepts.

@@ -1,6 +1,6 @@
 //! The login door with real server processes (the built binary): three servers on one
 //! PostgreSQL database and on one SQLite file are one door (sessions, logout, throttle),
-//! and 400 parallel logins stay within a memory bound (README, Security, rules 1, 2, 3, 6
+//! and 400 parallel logins stay within a memory bound (docs/security.md, rules 1, 2, 3, 6
 //! and 7).
 
 mod common;

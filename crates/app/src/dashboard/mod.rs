@@ -156,7 +156,7 @@ fn Dashboard(initial: DashboardStats, refresh_seconds: u64, query: RangeQuery) -
     let range = initial.range.clone();
     let stats = RwSignal::new(initial);
     let freshness = RwSignal::new(Freshness::Live);
-    // Loaded by the browser, so that the page never waits for it (see README, "Top users").
+    // Loaded by the browser, so that the page never waits for it (see docs/metrics.md, "Top users, the generations log and user pages").
     let top_users = LocalResource::new({
         let query = query.clone();
         move || {
