@@ -258,7 +258,7 @@ const STATEMENT_TIMEOUT_SECONDS: SettingSpec = SettingSpec {
         None => 0,
     }),
     bounds: Bounds::AtLeastOne,
-    meaning: "the longest a statement may run on PostgreSQL (`statement_timeout`), and a write may wait for its turn on SQLite; command-line jobs (`import`, `demo`, `rebuild-totals`, `bench`) have no statement limit",
+    meaning: "the longest a statement may run on PostgreSQL (`statement_timeout`), and a write may wait for its turn on SQLite; command-line jobs (`import`, `demo`, `rebuild-totals`, and the benchmark) have no statement limit",
 };
 const STATS_MAX_AGE_MILLISECONDS: SettingSpec = SettingSpec {
     key: "stats-max-age-milliseconds",

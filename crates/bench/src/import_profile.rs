@@ -1,4 +1,4 @@
-//! `bench --import-profile`: where an import's time goes. The first `--rows` generations
+//! `usage-monitor-bench --import-profile`: where an import's time goes. The first `--rows` generations
 //! are imported into a fresh database of each backend with every index, then once more
 //! without each secondary index in turn (the difference in time per event is what keeping
 //! that index costs), and once without any: the floor of the rows, keys and totals alone.

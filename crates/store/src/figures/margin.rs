@@ -3,6 +3,7 @@
 
 use super::counts::summed;
 use super::statement::{Ask, Int, Query, Row, Text};
+use super::tiers::counted_tier_of_g;
 use super::{Figure, Report, Source};
 use model::dashboard::{DashboardStats, Money, Tier};
 use model::margin::{Consumption, CreditValues, Margin};
@@ -25,18 +26,17 @@ const BY_PROVIDER_AND_TIER: &str = "
 /// The same for the minutes of raw rows at a window's edge, each row's tier (the counted
 /// tier) read by key and its refund from the row itself (see
 /// `tiers::CONSUMED_BY_TIER_AT_EDGE` for why not a join, and why that tier).
-const BY_PROVIDER_AND_TIER_AT_EDGE: &str = "
-    SELECT g.provider,
-           (SELECT CASE WHEN g.created_at > p.moved_up_to THEN p.from_tier ELSE u.tier END
-            FROM users u LEFT JOIN pending_tier_moves p ON p.user_id = u.id
-            WHERE u.id = g.user_id),
-           CAST(NULL AS TEXT),
+const BY_PROVIDER_AND_TIER_AT_EDGE: &str = concat!(
+    "SELECT g.provider, ",
+    counted_tier_of_g!(),
+    ", CAST(NULL AS TEXT),
            CAST(COALESCE(SUM(g.credits - COALESCE(g.refunded_credits, 0)), 0) AS BIGINT),
            CAST(COALESCE(SUM(g.cost_micros), 0) AS BIGINT),
            COUNT(*), CAST(NULL AS BIGINT)
     FROM generations g
     WHERE g.created_at >= $1 AND g.created_at < $2
-    GROUP BY 1, 2";
+    GROUP BY 1, 2"
+);
 
 const TOTALS_BY_PROVIDER_AND_TIER: &str = "
     SELECT provider, tier, CAST(NULL AS TEXT),

@@ -39,22 +39,34 @@ const CONSUMED_BY_TIER: &str = "
     WHERE g.created_at >= $1 AND g.created_at < $2
     GROUP BY u.tier";
 
+/// The tier the totals count the generation `g` under (the counted tier,
+/// `crate::totals::tier_changes`), read by key: its user's tier now, or the tier it moves
+/// from while a move of the user's history has not reached it.
+macro_rules! counted_tier_of_g {
+    () => {
+        "(SELECT CASE WHEN g.created_at > p.moved_up_to THEN p.from_tier ELSE u.tier END
+          FROM users u LEFT JOIN pending_tier_moves p ON p.user_id = u.id
+          WHERE u.id = g.user_id)"
+    };
+}
+pub(super) use counted_tier_of_g;
+
 /// The same for the minutes of raw rows at a window's edge, each row's tier read by key and
 /// its refund from the row itself (`refunded_credits`): the plan PostgreSQL makes without
 /// the range's values (see `statement`) so reads only those rows, where a join may be
 /// planned as a scan of `users`. The tier is the one the totals count the row under (the
 /// counted tier, `crate::totals::tier_changes`), so that edges and totals agree while a
 /// tier move is pending.
-const CONSUMED_BY_TIER_AT_EDGE: &str = "
-    SELECT (SELECT CASE WHEN g.created_at > p.moved_up_to THEN p.from_tier ELSE u.tier END
-            FROM users u LEFT JOIN pending_tier_moves p ON p.user_id = u.id
-            WHERE u.id = g.user_id),
-           CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+const CONSUMED_BY_TIER_AT_EDGE: &str = concat!(
+    "SELECT ",
+    counted_tier_of_g!(),
+    ", CAST(NULL AS TEXT), CAST(NULL AS TEXT),
            CAST(COALESCE(SUM(g.credits - COALESCE(g.refunded_credits, 0)), 0) AS BIGINT),
            CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
     FROM generations g
     WHERE g.created_at >= $1 AND g.created_at < $2
-    GROUP BY 1";
+    GROUP BY 1"
+);
 
 const CONSUMED_TOTALS_BY_TIER: &str = "
     SELECT tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
