@@ -165,8 +165,10 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
     await importEvents(dbUrl, options.events, env);
   }
   const readToken = options.admin === false ? '' : await provision(dbUrl, env);
-  const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
+  // Port 0 by default: the server takes a free port and names it. A port probed here
+  // could be taken by another process before the server binds it.
+  let port = options.port ?? 0;
+  let url = `http://127.0.0.1:${port}`;
 
   let output = '';
   const child = spawn(BINARY, ['serve'], {
@@ -194,7 +196,15 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
     if (exited(child)) {
       throw new Error(`usage-monitor serve exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
     }
+    if (port === 0) {
+      const named = /usage-monitor: dashboard at http:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
+      if (named) {
+        port = Number(named[1]);
+        url = `http://127.0.0.1:${port}`;
+      }
+    }
     try {
+      if (port === 0) throw new Error('no port named yet');
       const response = await fetch(`${url}/login`, { signal: AbortSignal.timeout(2_000) });
       if (response.status === 200) break;
     } catch {

@@ -197,6 +197,8 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    // Port 0 asks for any free port: the lines below name the one given.
+    let addr = listener.local_addr()?;
     let listener = connection::Listener::new(listener, state.settings.connection_idle);
     tracing::info!(
         "serving the dashboard at http://{addr}{DASHBOARD_PATH} (time zone {}, database {})",

@@ -44,12 +44,12 @@ fn run(backend: Backend, servers: usize) -> Vec<Value> {
         let (status, body) = post_events(port, &token, &array(events)).unwrap();
         assert_eq!(status, 200, "{body}");
     };
-    send(servers[0].port, &generations("ok", 40, "succeeded", 30));
+    send(servers[0].port(), &generations("ok", 40, "succeeded", 30));
     wait_for(Duration::from_secs(10), "a healthy record", &logs, || {
         recorded_health(&database.url).as_deref() == Some("healthy")
     });
     send(
-        servers[servers.len() - 1].port,
+        servers[servers.len() - 1].port(),
         &generations("bad", 40, "failed", 20),
     );
     wait_for(Duration::from_secs(10), "a post", &logs, || {

@@ -50,7 +50,7 @@ fn run(backend: Backend) {
         assert_eq!(status, 200, "{body}");
     };
     // 20 generations of $0.039, each by another user: $0.78 of $1.00, past 50 %.
-    send(servers[0].port, &generations("a", 20, "succeeded", 0));
+    send(servers[0].port(), &generations("a", 20, "succeeded", 0));
     wait_for(Duration::from_secs(15), "a post", &logs, || {
         !receiver.bodies().is_empty()
     });
@@ -65,7 +65,7 @@ fn run(backend: Backend) {
     assert_eq!(posts(&receiver).len(), 1, "{backend:?}");
 
     // 10 more by the first 10 users: $1.17, past 100 %, and those users at $0.078 each.
-    send(servers[1].port, &generations("b", 10, "succeeded", 0));
+    send(servers[1].port(), &generations("b", 10, "succeeded", 0));
     wait_for(Duration::from_secs(15), "two more posts", &logs, || {
         receiver.bodies().len() >= 3
     });

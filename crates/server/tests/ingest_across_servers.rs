@@ -72,7 +72,7 @@ fn same_batches_through_three_servers(backend: Backend) {
                 scope.spawn(move || {
                     batches
                         .iter()
-                        .map(|batch| post_until_answered(server.port, token, &array(batch)))
+                        .map(|batch| post_until_answered(server.port(), token, &array(batch)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -145,7 +145,7 @@ fn sigkill_in_the_middle_of_concurrent_ingest(backend: Backend) {
     let acknowledged: Vec<String> = std::thread::scope(|scope| {
         let senders: Vec<_> = (0..SENDERS)
             .map(|sender| {
-                let (token, killed, port) = (&token, &killed, server.port);
+                let (token, killed, port) = (&token, &killed, server.port());
                 scope.spawn(move || send_until_killed(port, token, sender, killed))
             })
             .collect();
@@ -165,7 +165,7 @@ fn sigkill_in_the_middle_of_concurrent_ingest(backend: Backend) {
 
     // Starts again on the same database, ready at once.
     let again = common::serve(&database.url, &[], &database.log("again.log"));
-    assert_eq!(common::get(again.port, "/readyz").unwrap().0, 200);
+    assert_eq!(common::get(again.port(), "/readyz").unwrap().0, 200);
     let stored = common::query_texts(&database.url, "SELECT id FROM generations");
     let mut per_batch: BTreeMap<&str, usize> = BTreeMap::new();
     for id in &stored {

@@ -37,7 +37,7 @@ fn parallel_bodies_of_millions_of_items_leave_the_server_within_100_mib_of_idle(
     let statuses: Vec<Option<u16>> = std::thread::scope(|scope| {
         let senders: Vec<_> = bodies
             .iter()
-            .map(|body| scope.spawn(|| post_events(server.port, &token, body).map(|(s, _)| s)))
+            .map(|body| scope.spawn(|| post_events(server.port(), &token, body).map(|(s, _)| s)))
             .collect();
         senders.into_iter().map(|s| s.join().unwrap()).collect()
     });
@@ -47,7 +47,7 @@ fn parallel_bodies_of_millions_of_items_leave_the_server_within_100_mib_of_idle(
     }
     let batch = common::array(&common::generations("g", 10, "succeeded", 5));
     assert_eq!(
-        post_events(server.port, &token, &batch).map(|(s, _)| s),
+        post_events(server.port(), &token, &batch).map(|(s, _)| s),
         Some(200),
         "the server lives"
     );

@@ -83,7 +83,7 @@ fn sigterm_finishes_the_batches_in_flight_stores_them_whole_and_refuses_new_conn
     let (db_url, log) = (database.url.clone(), database.log("serve.log"));
     let token = ingest_token(&db_url);
     let mut server = serve(&database, 60);
-    let port = server.port;
+    let port = server.port();
 
     // An idle keep-alive connection, one request whose body is half sent, and large
     // batches sent whole and being stored.
@@ -148,7 +148,7 @@ fn a_client_that_never_finishes_cannot_keep_the_server_up_past_its_grace_period(
     let (db_url, log) = (database.url.clone(), database.log("serve.log"));
     let token = ingest_token(&db_url);
     let mut server = serve(&database, GRACE_SECONDS);
-    let port = server.port;
+    let port = server.port();
 
     // A request whose body never comes, and large batches that may or may not be stored
     // before the grace period ends: each must be whole or absent, never in part.

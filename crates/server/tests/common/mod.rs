@@ -5,10 +5,12 @@
 
 pub mod receiver;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use store::db::testing;
 
@@ -106,7 +108,8 @@ fn psql(url: &str, sql: &str) {
 /// The server process; killed if the test ends before it exits.
 pub struct Server {
     pub process: Child,
-    pub port: u16,
+    port: OnceLock<u16>,
+    named_port: Mutex<Receiver<u16>>,
     pub log: PathBuf,
 }
 
@@ -114,18 +117,35 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
+        if std::thread::panicking() {
+            eprintln!("the log of the server on {:?}:\n{}", self.port.get(), self.log_text());
+        }
     }
 }
 
+/// How long a server may take to open its database and listen.
+const START_LIMIT: Duration = Duration::from_secs(60);
+
 impl Server {
+    /// The port the server listens on, once it has said so.
+    pub fn port(&self) -> u16 {
+        *self.port.get_or_init(|| {
+            self.named_port
+                .lock()
+                .unwrap()
+                .recv_timeout(START_LIMIT)
+                .unwrap_or_else(|_| panic!("the server named no port: {}", self.log_text()))
+        })
+    }
+
     /// Returns once the server answers.
     pub fn wait_until_up(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while get(self.port, "/healthz").map(|(status, _)| status) != Some(200) {
+        let deadline = Instant::now() + START_LIMIT;
+        let port = self.port();
+        while get(port, "/healthz").map(|(status, _)| status) != Some(200) {
             let exited = self.process.try_wait().unwrap();
             if exited.is_some() || Instant::now() > deadline {
-                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-                panic!("the server did not start ({exited:?}): {log}");
+                panic!("the server did not start ({exited:?}): {}", self.log_text());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -147,7 +167,7 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
 
     /// What the server has logged so far.
@@ -192,28 +212,44 @@ pub fn serve(db_url: &str, env: &[(&str, &str)], log: &Path) -> Server {
 }
 
 /// `usage-monitor serve` on a free port with `env`, started (not yet answering).
+///
+/// The server takes port 0 and names the port it was given: a port probed here and
+/// handed over could be taken meanwhile, by a server of a test running beside this one.
 pub fn start(db_url: &str, env: &[(&str, &str)], log: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|probe| probe.local_addr())
-        .unwrap()
-        .port();
-    let process = Command::new(BINARY)
+    let mut process = Command::new(BINARY)
         .arg("serve")
         .current_dir(REPOSITORY)
         .env("DATABASE_URL", db_url)
         .env(ACQUIRE_TIMEOUT.0, ACQUIRE_TIMEOUT.1)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
+    let (named, port) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(process.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(port) = served_port(&line) {
+                let _ = named.send(port);
+            }
+        }
+    });
     Server {
         process,
-        port,
+        port: OnceLock::new(),
+        named_port: Mutex::new(port),
         log: log.to_owned(),
     }
+}
+
+/// The port in the line `usage-monitor: dashboard at http://127.0.0.1:PORT/…`.
+fn served_port(line: &str) -> Option<u16> {
+    let address = line.strip_prefix("usage-monitor: dashboard at http://")?;
+    let (_, rest) = address.split_once(':')?;
+    rest.split('/').next()?.parse().ok()
 }
 
 /// `GET path`; `None` when nothing answers.
