@@ -2,6 +2,8 @@
 //! section for ours), each overridable by an environment variable. Every setting is read
 //! in this one place.
 
+use crate::delivery::webhook::Webhook;
+use crate::delivery::AlertSettings;
 use chrono_tz::Tz;
 use ipnet::IpNet;
 use leptos::config::LeptosOptions;
@@ -12,8 +14,6 @@ use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use store::alerts::webhook::Webhook;
-use store::alerts::AlertSettings;
 use store::auth::session::SessionPolicy;
 use store::db::DbTimeouts;
 use store::figures::{ReportSettings, DEFAULT_REFUND_GRACE};

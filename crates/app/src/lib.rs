@@ -1,13 +1,15 @@
 //! The app layer: the pages' components and their thin server functions (the HTML shell
 //! and the routes: the admin area, and the forms that let admins in), with what the server
-//! side of them reaches: the settings (`config`), the one error type (`error`) and the
-//! state every handler shares (`state`).
+//! side of them reaches: the settings (`config`), the one error type (`error`), the state
+//! every handler shares (`state`) and the alerts' sending to webhooks (`delivery`).
 
 // Tests read best as one story each, however long.
 #![cfg_attr(test, allow(clippy::too_many_lines))]
 
 #[cfg(feature = "ssr")]
 pub mod config;
+#[cfg(feature = "ssr")]
+pub mod delivery;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod state;

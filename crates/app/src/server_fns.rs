@@ -10,6 +10,8 @@ use model::log::{LogPage, LogQuery, TopUsers, UserPage};
 use model::range::RangeQuery;
 
 #[cfg(feature = "ssr")]
+use crate::delivery::sender::{RetrySchedule, Sender};
+#[cfg(feature = "ssr")]
 use crate::error::ErrorKind;
 #[cfg(feature = "ssr")]
 use crate::state::AppState;
@@ -17,8 +19,6 @@ use crate::state::AppState;
 use model::budgets::BudgetForm;
 #[cfg(feature = "ssr")]
 use model::range::DateRange;
-#[cfg(feature = "ssr")]
-use store::alerts::delivery::{RetrySchedule, Sender};
 #[cfg(feature = "ssr")]
 use store::auth::session::AdminSession;
 
@@ -117,10 +117,12 @@ pub async fn get_user(#[server(default)] id: String) -> Result<Option<UserPage>,
 pub async fn get_alerts() -> Result<AlertsPage, AppError> {
     require_admin().await?;
     let state = expect_context::<AppState>();
+    let alerts = &state.settings.alerts;
     store::alerts::page(
         &state.db,
         &state.settings.report,
-        &state.settings.alerts,
+        alerts.redacted_webhooks(),
+        alerts.check_every,
         model::alerts::LOG_ROWS,
     )
     .await
@@ -150,7 +152,7 @@ pub async fn send_test_alert() -> Result<Vec<Delivery>, AppError> {
         AppError::new(ErrorKind::Failed, reason).answered()
     })?;
     tracing::info!(target: "audit", action = "test_alert", admin = %admin.email);
-    let ids = store::alerts::announce::announce_test(
+    let ids = crate::delivery::announce::announce_test(
         &state.db,
         alerts,
         &sender,

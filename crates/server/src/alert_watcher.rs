@@ -3,16 +3,16 @@
 //! change and each budget crossing in the database and sends its message without holding
 //! up the next check.
 
+use app::delivery::announce::deliver;
+use app::delivery::sender::{stopping, Sender, Stop};
+use app::delivery::AlertSettings;
 use app::state::AppState;
 use chrono::Utc;
 use model::alerts::AlertKind;
 use model::dashboard::{DashboardStats, SystemHealth};
 use std::sync::Arc;
 use store::alerts as alert_store;
-use store::alerts::announce::deliver;
-use store::alerts::delivery::{stopping, Sender, Stop};
 use store::alerts::message::Message;
-use store::alerts::AlertSettings;
 use store::budgets::crossings;
 use store::db::Db;
 use tokio::task::JoinSet;

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod progress;
 
 use app::config::Settings;
+use app::delivery::sender::RetrySchedule;
 use app::error::{AppError, ErrorKind};
 use app::state::AppState;
 use app::{shell, App};
@@ -36,7 +37,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
-use store::alerts::delivery::RetrySchedule;
 use store::db::Db;
 use tower_http::services::ServeDir;
 
@@ -224,7 +224,7 @@ pub async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>>
     let watcher = if state.settings.alerts.webhooks.is_empty() {
         None
     } else {
-        let sender = store::alerts::delivery::Sender::new(RetrySchedule::STANDARD)
+        let sender = app::delivery::sender::Sender::new(RetrySchedule::STANDARD)
             .map_err(|e| format!("cannot make the HTTP client for alerts: {e}"))?;
         tracing::info!(
             webhooks = ?state.settings.alerts.redacted_webhooks(),

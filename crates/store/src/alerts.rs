@@ -1,36 +1,24 @@
 //! The alert state and the delivery log in the database (`migrations/0008_alerts.sql`).
 
-pub mod announce;
-pub mod delivery;
 pub mod message;
-pub mod webhook;
 
 use crate::db::Db;
 use crate::figures::{from_micros, in_zone, ReportSettings};
 use chrono::{DateTime, Utc};
-use delivery::Finished;
 use message::deserves_alert;
 use model::alerts::{AlertKind, AlertsPage, Delivery, Outcome, RecordedHealth};
 use model::dashboard::HealthStatus;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::time::Duration;
-use webhook::Webhook;
 
-/// Where health changes are announced, and how often health is checked.
-#[derive(Clone, Debug)]
-pub struct AlertSettings {
-    /// Secrets: shown and logged only as [`Webhook::redacted`].
-    pub webhooks: Vec<Webhook>,
-    pub check_every: Duration,
-    /// The dashboard's address for the messages' link, when `public-url` is set.
-    pub dashboard: Option<String>,
-}
-
-impl AlertSettings {
-    pub fn redacted_webhooks(&self) -> Vec<String> {
-        self.webhooks.iter().map(Webhook::redacted).collect()
-    }
+/// How a delivery ended, as the log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finished {
+    pub outcome: Outcome,
+    pub attempts: i64,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
 }
 
 /// The `alert_state` row of the health.
@@ -262,11 +250,13 @@ pub async fn deliveries(
     Ok(found)
 }
 
-/// What `/admin/alerts` shows: the newest `limit` deliveries.
+/// What `/admin/alerts` shows: the `webhooks` (their redacted forms) checked
+/// `check_every`, the health recorded and the newest `limit` deliveries.
 pub async fn page(
     db: &Db,
     report: &ReportSettings,
-    alerts: &AlertSettings,
+    webhooks: Vec<String>,
+    check_every: Duration,
     limit: usize,
 ) -> Result<AlertsPage, sqlx::Error> {
     let state = sqlx::query("SELECT status, changed_at FROM alert_state WHERE name = $1")
@@ -288,8 +278,8 @@ pub async fn page(
     .fetch_all(&db.pool)
     .await?;
     Ok(AlertsPage {
-        webhooks: alerts.redacted_webhooks(),
-        check_seconds: alerts.check_every.as_secs(),
+        webhooks,
+        check_seconds: check_every.as_secs(),
         recorded,
         deliveries: rows
             .iter()

@@ -1,20 +1,22 @@
 //! What every handler and server function can reach: the database, the settings, the
 //! login door's gates and the figures shared by concurrent requests.
 
+pub mod hashing;
+pub mod setup_link;
 pub mod shared;
 
 use crate::config::Settings;
 use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
+use hashing::HashingGate;
 use leptos::config::LeptosOptions;
 use model::dashboard::DashboardStats;
 use model::log::TopUsers;
 use model::range::DateRange;
+use setup_link::SetupLink;
 use shared::{Shared, Unavailable};
 use std::sync::Arc;
 use std::time::Duration;
-use store::auth::hashing::HashingGate;
-use store::auth::setup_link::SetupLink;
 use store::auth::throttle::{LoginThrottle, ThrottlePolicy};
 use store::db::Db;
 

@@ -6,6 +6,7 @@ use super::client_address::client_address;
 use super::headers::{provide_request_nonce, RequestNonce};
 use app::error::AppError;
 use app::shell;
+use app::state::hashing::{self, LoginError};
 use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, State};
@@ -19,9 +20,8 @@ use model::access::{safe_next, FormProblem};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
-use store::auth::accounts::{self, AccountError, LoginError};
+use store::auth::accounts::{self, AccountError};
 use store::auth::device;
-use store::auth::hashing;
 use store::auth::session::{self, AdminSession};
 use store::auth::throttle::{GivenBack, Reservation, Verdict};
 
@@ -81,7 +81,7 @@ async fn login(
         Ok(reservation) => reservation,
         Err(refusal) => return refusal,
     };
-    let checked = accounts::verify_login(&state.db, &state.hashing, &email, &form.password).await;
+    let checked = hashing::verify_login(&state.db, &state.hashing, &email, &form.password).await;
     let given_back = match checked {
         Ok(true) => Some(GivenBack::RightPassword),
         Ok(false) => None,

@@ -3,6 +3,10 @@
 
 use crate::alert_watcher::Watcher;
 use app::config::Settings;
+use app::delivery::announce::announce_test;
+use app::delivery::sender::{RetrySchedule, Sender, Stop};
+use app::delivery::webhook::Webhook;
+use app::delivery::AlertSettings;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -14,10 +18,7 @@ use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::alerts::announce::announce_test;
-use store::alerts::delivery::{RetrySchedule, Sender, Stop};
-use store::alerts::webhook::Webhook;
-use store::alerts::{self as alert_store, AlertSettings};
+use store::alerts as alert_store;
 use store::db::testing::on_each_backend;
 use store::db::Db;
 use store::figures::ReportSettings;
@@ -138,9 +139,10 @@ async fn check(watcher: &mut Watcher, status: HealthStatus, minute: u32, stop: &
 }
 
 async fn log(db: &Db) -> Vec<Delivery> {
-    let settings = Settings::defaults();
+    let alerts = Settings::defaults().alerts;
     let report = ReportSettings::in_zone(chrono_tz::UTC);
-    alert_store::page(db, &report, &settings.alerts, 1000)
+    let (webhooks, every) = (alerts.redacted_webhooks(), alerts.check_every);
+    alert_store::page(db, &report, webhooks, every, 1000)
         .await
         .unwrap()
         .deliveries

@@ -1,6 +1,5 @@
 //! Admin accounts: email and an argon2id password hash.
 
-use super::hashing::{Busy, HashingGate};
 use crate::db::Db;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -22,15 +21,6 @@ pub enum AccountError {
     Invalid(String),
     #[error("an admin with the email {0} exists already")]
     Exists(String),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-}
-
-/// Why a password could not be checked.
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    #[error(transparent)]
-    Busy(#[from] Busy),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -222,14 +212,30 @@ async fn insert_admin(
     Ok(())
 }
 
-/// Whether the email and password belong to an admin, checked when `gate` gives the check
-/// its turn. Takes the same time whether the email is unknown or the password wrong.
-pub async fn verify_login(
-    db: &Db,
-    gate: &HashingGate,
-    email: &str,
-    password: &str,
-) -> Result<bool, LoginError> {
+/// A login's password and the stored hash of its email, to be compared. The comparison is
+/// slow on purpose (argon2id, 19 MiB): the caller runs it on a blocking thread and bounds
+/// how many run at once.
+pub struct LoginCheck {
+    stored: Option<String>,
+    password: String,
+}
+
+impl LoginCheck {
+    /// Whether the password is the admin's; blocks for the hash's time, the same whether
+    /// the email is unknown or the password wrong.
+    pub fn matches(self) -> bool {
+        // The decoy too is made here, on the checking thread.
+        let matches = match &self.stored {
+            Some(hash) => verify(&self.password, hash),
+            None => verify(&self.password, decoy_hash()),
+        };
+        self.stored.is_some() && matches
+    }
+}
+
+/// Looks up the password hash of the admin with `email`, for a [`LoginCheck`] of
+/// `password`.
+pub async fn login_check(db: &Db, email: &str, password: &str) -> Result<LoginCheck, sqlx::Error> {
     let email = normalize_email(email);
     // No admin has an email that is not one (and PostgreSQL would refuse to look up text
     // with a NUL in it): such an email is unknown, checked against the decoy alike.
@@ -242,16 +248,10 @@ pub async fn verify_login(
             .transpose()?,
         Err(_) => None,
     };
-    let known = stored.is_some();
-    let password = password.to_owned();
-    // The decoy too is made on the checking thread, in its turn.
-    let matches = gate
-        .run(move || match &stored {
-            Some(hash) => verify(&password, hash),
-            None => verify(&password, decoy_hash()),
-        })
-        .await?;
-    Ok(known && matches)
+    Ok(LoginCheck {
+        stored,
+        password: password.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -259,8 +259,11 @@ mod tests {
     use super::*;
     use crate::db::testing::on_each_backend;
 
-    async fn verify_login(db: &Db, email: &str, password: &str) -> Result<bool, LoginError> {
-        super::verify_login(db, &HashingGate::new(1, 0), email, password).await
+    async fn verify_login(db: &Db, email: &str, password: &str) -> Result<bool, sqlx::Error> {
+        let check = login_check(db, email, password).await?;
+        Ok(tokio::task::spawn_blocking(|| check.matches())
+            .await
+            .unwrap())
     }
 
     #[test]

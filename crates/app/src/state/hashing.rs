@@ -1,11 +1,14 @@
 //! Bounds the password checks running at once (docs/security.md, rule 2): each takes
 //! argon2id's 19 MiB for a few dozen milliseconds of a core, so without a bound a few
 //! hundred parallel logins take hundreds of MiB. A few run at once; a bounded number wait
-//! their turn for a short while; the others are told to come back (`503`).
+//! their turn for a short while; the others are told to come back (`503`). The gate is
+//! this process's; the throttle, in the database, bounds the attempts of every server.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use store::auth::accounts;
+use store::db::Db;
 use tokio::sync::Semaphore;
 
 /// The longest a check waits for its turn before it is given up.
@@ -17,6 +20,27 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(2);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("too many sign-ins at once; try again in {} s", RETRY_AFTER.as_secs())]
 pub struct Busy;
+
+/// Why a password could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Whether the email and password belong to an admin, checked when `gate` gives the check
+/// its turn. Takes the same time whether the email is unknown or the password wrong.
+pub async fn verify_login(
+    db: &Db,
+    gate: &HashingGate,
+    email: &str,
+    password: &str,
+) -> Result<bool, LoginError> {
+    let check = accounts::login_check(db, email, password).await?;
+    Ok(gate.run(move || check.matches()).await?)
+}
 
 #[derive(Debug)]
 pub struct HashingGate {

@@ -9,7 +9,7 @@ pub struct SetupLink(Mutex<Option<String>>);
 impl SetupLink {
     /// Opens the link with a new random token and returns the token.
     pub fn open(&self) -> String {
-        let token = super::secret::random_secret();
+        let token = store::auth::secret::random_secret();
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
         token
     }
@@ -19,7 +19,7 @@ impl SetupLink {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_deref()
-            .is_some_and(|open| super::secret::same_secret(open, token))
+            .is_some_and(|open| store::auth::secret::same_secret(open, token))
     }
 
     /// Takes the token if it is the right one: it works once.
@@ -27,7 +27,7 @@ impl SetupLink {
         let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if open
             .as_deref()
-            .is_some_and(|t| super::secret::same_secret(t, token))
+            .is_some_and(|t| store::auth::secret::same_secret(t, token))
         {
             *open = None;
             true

@@ -2,8 +2,9 @@
 //! receiver may accept it later (5xx, 429, no answer), not when it refused it (other 4xx).
 
 use super::webhook::Webhook;
-use super::Outcome;
+use model::alerts::Outcome;
 use std::time::Duration;
+use store::alerts::Finished;
 use tokio::sync::watch;
 
 /// A request's longest wait: for the connection, and for the whole answer.
@@ -44,15 +45,6 @@ pub fn verdict(status: u16) -> Verdict {
         429 | 500..=599 => Verdict::TryAgain,
         _ => Verdict::Refused,
     }
-}
-
-/// How a delivery ended, as the log keeps it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finished {
-    pub outcome: Outcome,
-    pub attempts: i64,
-    pub http_status: Option<u16>,
-    pub error: Option<String>,
 }
 
 /// The server's "stopping" signal: true once shutdown began.

@@ -1,13 +1,13 @@
 //! Sending an alert's message to every webhook and logging how each delivery ended: for
 //! the watcher's health changes and for the Alerts page's test message.
 
-use super::delivery::{Sender, Stop};
-use super::message::Message;
+use super::sender::{Sender, Stop};
 use super::AlertSettings;
-use crate::db::Db;
 use chrono::{DateTime, Utc};
 use model::alerts::{AlertKind, Outcome};
 use model::dashboard::SystemHealth;
+use store::alerts::message::Message;
+use store::db::Db;
 
 /// Sends a test message to every webhook, waits for the outcomes, and logs them; the
 /// deliveries' ids.
@@ -18,7 +18,7 @@ pub async fn announce_test(
     health: &SystemHealth,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let ids = super::log_test(db, health.status, now, &alerts.redacted_webhooks()).await?;
+    let ids = store::alerts::log_test(db, health.status, now, &alerts.redacted_webhooks()).await?;
     let body = Message {
         kind: AlertKind::Test,
         previous: None,
@@ -45,7 +45,7 @@ pub async fn deliver(
         let mut stop = stop.clone();
         async move {
             let finished = sender.send(webhook, body, stop.as_mut()).await;
-            if let Err(error) = super::finish(db, id, &finished, Utc::now()).await {
+            if let Err(error) = store::alerts::finish(db, id, &finished, Utc::now()).await {
                 tracing::error!(%error, delivery = id, "alerts: the outcome could not be logged");
             }
             if finished.outcome != Outcome::Delivered {
