@@ -118,7 +118,11 @@ impl Drop for Server {
         let _ = self.process.kill();
         let _ = self.process.wait();
         if std::thread::panicking() {
-            eprintln!("the log of the server on {:?}:\n{}", self.port.get(), self.log_text());
+            eprintln!(
+                "the log of the server on {:?}:\n{}",
+                self.port.get(),
+                self.log_text()
+            );
         }
     }
 }

@@ -64,6 +64,20 @@ impl ThrottlePolicy {
         }
     }
 
+    /// The most attempts on one account that its pacing lets through within `elapsed` of
+    /// the first: the free ones at once, then one after each pause.
+    pub fn account_attempts_within(&self, elapsed: Duration) -> u32 {
+        let mut waited = Duration::ZERO;
+        let mut attempts: u32 = 1;
+        loop {
+            waited += self.delay_after(i64::from(attempts));
+            if waited > elapsed {
+                return attempts;
+            }
+            attempts += 1;
+        }
+    }
+
     /// The pause an account's `attempts`-th attempt of a window imposes.
     fn delay_after(&self, attempts: i64) -> Duration {
         match attempts.checked_sub(i64::from(self.free_attempts) + 1) {
@@ -139,6 +153,10 @@ impl LoginThrottle {
             device_key: tokio::sync::OnceCell::new(),
             last_sweep: AtomicI64::new(i64::MIN),
         }
+    }
+
+    pub fn policy(&self) -> &ThrottlePolicy {
+        &self.policy
     }
 
     /// The attempt's keys, in one order for every attempt (the network, the client, the

@@ -372,3 +372,18 @@ async fn a_device_cookie_is_counted_apart_for_its_own_account_only() {
     })
     .await;
 }
+
+#[test]
+fn pacing_lets_the_free_attempts_through_at_once_then_one_after_each_doubling_pause() {
+    let policy = ThrottlePolicy::with_lockout(Duration::from_secs(60));
+    let within = |millis| policy.account_attempts_within(Duration::from_millis(millis));
+    // Three free and the first paced one at once; then pauses of 0.5, 1, 2 and 4 s.
+    assert_eq!(within(0), 4);
+    assert_eq!(within(499), 4);
+    assert_eq!(within(500), 5);
+    assert_eq!(within(1_500), 6);
+    assert_eq!(within(3_500), 7);
+    assert_eq!(within(7_499), 7);
+    assert_eq!(within(7_500), 8);
+    assert_eq!(within(11_500), 9);
+}
