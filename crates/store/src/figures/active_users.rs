@@ -4,26 +4,27 @@
 //! moves), plus those with a newer one that also have one today.
 
 use super::parts::range;
-use super::statement::{Ask, Int, Query, Row};
+use super::statement::{Ask, Column, Columns, Int, Query, Row};
 use super::{Figure, Report, Source};
 use model::dashboard::DashboardStats;
 use model::windows::Window;
 
+/// Every query of the figure counts users.
+const COUNTED: Columns = Columns::new(&[Column::int("users")]);
+const USERS: Int = COUNTED.int("users");
+
 const ACTIVE_USERS: &str = "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           COUNT(DISTINCT user_id), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT COUNT(DISTINCT user_id) AS users
     FROM generations WHERE created_at >= $1 AND created_at < $2";
 
 /// Users whose newest generation is in the window...
 const NEWEST_IN: Query = Query {
+    columns: COUNTED,
     raw_rows: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT COUNT(*) AS users
     FROM users WHERE last_generation_at >= $1 AND last_generation_at < $2",
     totals: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(users), 0) AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
-           CAST(NULL AS BIGINT)
+    SELECT COALESCE(SUM(users), 0) AS users
     FROM activity_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2",
 };
 
@@ -32,15 +33,12 @@ const NEWEST_IN: Query = Query {
 /// upper bound makes it read the index of `last_generation_at`, and `OFFSET 0` keeps the
 /// check a lookup per user, where a join could read all of the window's generations.
 const NEWER_BUT_ACTIVE_IN: &str = "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT COUNT(*) AS users
     FROM users u
     WHERE u.last_generation_at BETWEEN $2 AND 9223372036854775807
       AND EXISTS (SELECT 1 FROM generations g
                   WHERE g.user_id = u.id AND g.created_at >= $1 AND g.created_at < $2
                   LIMIT 1 OFFSET 0)";
-
-const USERS: Int = Int::column(0);
 
 /// Today's active users.
 pub(super) struct ActiveUsers {
@@ -63,9 +61,9 @@ impl Figure for ActiveUsers {
         match ask.source() {
             Source::Totals => {
                 ask.windows(&[self.today], NEWEST_IN);
-                ask.once(NEWER_BUT_ACTIVE_IN, &[start, end]);
+                ask.once(COUNTED, NEWER_BUT_ACTIVE_IN, &[start, end]);
             }
-            Source::RawRows => ask.once(ACTIVE_USERS, &[start, end]),
+            Source::RawRows => ask.once(COUNTED, ACTIVE_USERS, &[start, end]),
         }
     }
 

@@ -8,7 +8,7 @@
 //! counted from the per-user totals (`crate::user_ranking`), only when a limit is set.
 
 use super::parts::{range, Range};
-use super::statement::{Ask, Int, Query, Row, Text};
+use super::statement::{Ask, Column, Columns, Int, Query, Row, Text};
 use super::{Figure, Report, Source};
 use crate::db::parameters::parameter;
 use crate::user_ranking;
@@ -16,36 +16,39 @@ use model::budgets::{BudgetSettings, BudgetUse, Budgets};
 use model::dashboard::{DashboardStats, Money};
 use model::windows::{Window, Windows};
 
-/// What a row is: the first integer column.
-const WHAT: Int = Int::column(0);
-const SPEND: i64 = 0;
-const SETTINGS: i64 = 1;
-const OVER_LIMIT: i64 = 2;
+/// Today's or this month's cost.
+const SPEND: Columns = Columns::new(&[Column::int("cost_micros")]);
+const COST_MICROS: Int = SPEND.int("cost_micros");
 
 const COST: Query = Query {
+    columns: SPEND,
     raw_rows: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(0 AS BIGINT), CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT COALESCE(SUM(cost_micros), 0) AS cost_micros
     FROM generations WHERE created_at >= $1 AND created_at < $2",
     totals: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(0 AS BIGINT), CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT COALESCE(SUM(cost_micros), 0) AS cost_micros
     FROM generation_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2",
 };
-const COST_MICROS: Int = Int::column(1);
+
+/// The budgets an admin saved.
+const SAVED: Columns = Columns::new(&[
+    Column::text("levels"),
+    Column::int("daily_micros"),
+    Column::int("monthly_micros"),
+    Column::int("per_user_micros"),
+]);
+const LEVELS: Text = SAVED.text("levels");
+const DAILY: Int = SAVED.int("daily_micros");
+const MONTHLY: Int = SAVED.int("monthly_micros");
+const PER_USER: Int = SAVED.int("per_user_micros");
 
 /// The saved budgets, if any (0 is off: the table allows only amounts above 0).
-const SAVED: &str = "
-    SELECT levels, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(1 AS BIGINT),
-           CAST(COALESCE(daily_micros, 0) AS BIGINT), CAST(COALESCE(monthly_micros, 0) AS BIGINT),
-           CAST(COALESCE(per_user_micros, 0) AS BIGINT)
+const SAVED_BUDGETS: &str = "
+    SELECT levels,
+           COALESCE(daily_micros, 0) AS daily_micros,
+           COALESCE(monthly_micros, 0) AS monthly_micros,
+           COALESCE(per_user_micros, 0) AS per_user_micros
     FROM budget_settings WHERE id = 1";
-const LEVELS: Text = Text::column(0);
-const DAILY: Int = Int::column(1);
-const MONTHLY: Int = Int::column(2);
-const PER_USER: Int = Int::column(3);
 
 /// The per-user limit in force: the saved one, or `$1` (`Leptos.toml`'s, 0 for none)
 /// when none is saved.
@@ -67,13 +70,12 @@ fn over_limit_sql(source: Source, window: Range, values: &mut Vec<i64>) -> Strin
             )
         }
     };
-    format!(
-        "SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(2 AS BIGINT),
-                COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
-         FROM ({over_limit}) over_limit WHERE {LIMIT} > 0"
-    )
+    format!("SELECT COUNT(*) AS users FROM ({over_limit}) over_limit WHERE {LIMIT} > 0")
 }
-const USERS: Int = Int::column(1);
+
+/// The users over the limit.
+const OVER_LIMIT: Columns = Columns::new(&[Column::int("users")]);
+const USERS: Int = OVER_LIMIT.int("users");
 
 pub(super) struct BudgetFigures {
     /// Today and this month, always the default windows.
@@ -101,22 +103,23 @@ impl BudgetFigures {
 impl Figure for BudgetFigures {
     fn ask(&self, ask: &mut Ask<'_>) {
         ask.windows(&self.windows, COST);
-        ask.once(SAVED, &[]);
+        ask.once(SAVED, SAVED_BUDGETS, &[]);
         let mut values = vec![self.settings.per_user.map_or(0, Money::micros)];
         let sql = over_limit_sql(ask.source(), range(self.last_24h), &mut values);
-        ask.once(&sql, &values);
+        ask.once(OVER_LIMIT, &sql, &values);
     }
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
-        match row.int(WHAT)? {
-            SPEND => {
-                if let Some(spent) = self.spent.get_mut(row.window()?) {
-                    *spent += row.sign()? * row.int(COST_MICROS)?;
-                }
+        if row.is(SPEND) {
+            if let Some(spent) = self.spent.get_mut(row.window()?) {
+                *spent += row.sign()? * row.int(COST_MICROS)?;
             }
-            SETTINGS => self.settings = saved(row)?,
-            OVER_LIMIT => self.users_over_limit = row.int(USERS)?,
-            _ => return Err(sqlx::Error::Decode("a budget row of no kind".into())),
+        } else if row.is(SAVED) {
+            self.settings = saved(row)?;
+        } else if row.is(OVER_LIMIT) {
+            self.users_over_limit = row.int(USERS)?;
+        } else {
+            return Err(sqlx::Error::Decode("a budget row of no kind".into()));
         }
         Ok(())
     }

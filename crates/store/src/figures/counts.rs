@@ -1,13 +1,28 @@
 //! Counts and cost of generations, as the generations, providers and trend figures read
-//! them: the four integer columns of their parts.
+//! them: the columns `generations`, `succeeded`, `failed` and `cost_micros` of their parts.
 
-use super::statement::{Int, Row};
+use super::statement::{Columns, Int, Row};
 use model::dashboard::{Money, TrendCounts};
 
-const GENERATIONS: Int = Int::column(0);
-const SUCCEEDED: Int = Int::column(1);
-const FAILED: Int = Int::column(2);
-const COST_MICROS: Int = Int::column(3);
+/// The columns of the counts and cost in a query's declaration.
+pub(super) struct CountColumns {
+    generations: Int,
+    succeeded: Int,
+    failed: Int,
+    cost_micros: Int,
+}
+
+impl CountColumns {
+    /// Those of `columns`, which must declare all four.
+    pub const fn of(columns: Columns) -> CountColumns {
+        CountColumns {
+            generations: columns.int("generations"),
+            succeeded: columns.int("succeeded"),
+            failed: columns.int("failed"),
+            cost_micros: columns.int("cost_micros"),
+        }
+    }
+}
 
 /// Counts and cost of the generations created in a window.
 #[derive(Debug, Default)]
@@ -19,13 +34,14 @@ pub(super) struct GenerationTotals {
 }
 
 impl GenerationTotals {
-    /// Adds (`row.sign()` 1) or takes away (-1) the counts and cost of `row`.
-    pub fn add_row(&mut self, row: &Row) -> Result<(), sqlx::Error> {
+    /// Adds (`row.sign()` 1) or takes away (-1) the counts and cost of `row`, read from
+    /// its `columns`.
+    pub fn add_row(&mut self, row: &Row, columns: &CountColumns) -> Result<(), sqlx::Error> {
         let sign = row.sign()?;
-        self.generations = summed(self.generations, row.int(GENERATIONS)?, sign)?;
-        self.succeeded = summed(self.succeeded, row.int(SUCCEEDED)?, sign)?;
-        self.failed = summed(self.failed, row.int(FAILED)?, sign)?;
-        let cost = summed(self.cost.micros(), row.int(COST_MICROS)?, sign)?;
+        self.generations = summed(self.generations, row.int(columns.generations)?, sign)?;
+        self.succeeded = summed(self.succeeded, row.int(columns.succeeded)?, sign)?;
+        self.failed = summed(self.failed, row.int(columns.failed)?, sign)?;
+        let cost = summed(self.cost.micros(), row.int(columns.cost_micros)?, sign)?;
         self.cost = Money::from_micros(cost);
         Ok(())
     }

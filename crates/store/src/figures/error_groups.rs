@@ -10,7 +10,7 @@
 //! so that it also checks the groups ingest stored.
 
 use super::parts::{parts_in, range, Part, Range};
-use super::statement::{renumber, Ask, Int, Row, Text};
+use super::statement::{renumber, Ask, Column, Columns, Int, Row, Text};
 use super::{from_micros, in_zone, Figure, Report, Source};
 use crate::buckets::SPANS;
 use chrono_tz::Tz;
@@ -19,25 +19,41 @@ use model::error_group::{pattern, ErrorGroup, ERROR_GROUPS_LIMIT, UNKNOWN_ERROR}
 use model::windows::Window;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A group's failures with one provider, and the group's newest message, first and last
+/// failure.
+const GROUP: Columns = Columns::new(&[
+    Column::text("error_group"),
+    Column::text("provider"),
+    Column::text("newest_error"),
+    Column::int("failures"),
+    Column::int("first_at"),
+    Column::int("last_at"),
+]);
+const GROUP_NAME: Text = GROUP.text("error_group");
+const GROUP_PROVIDER: Text = GROUP.text("provider");
+const NEWEST_ERROR: Text = GROUP.text("newest_error");
+const FAILURES: Int = GROUP.int("failures");
+const FIRST_AT: Int = GROUP.int("first_at");
+const LAST_AT: Int = GROUP.int("last_at");
+
 /// One row per group and provider with failures in the window (`$1` start, `$2` end):
 /// their count from `{counted}`, and the group's newest message, first and last failure.
 const BY_GROUP: &str = "
-    SELECT c.error_group, c.provider,
+    SELECT c.error_group AS error_group, c.provider AS provider,
            (SELECT e.error FROM generations e
             WHERE e.status = 'failed' AND e.error_group = c.error_group
               AND e.created_at >= $1 AND e.created_at < $2
-            ORDER BY e.created_at DESC, e.id DESC LIMIT 1),
-           c.failures,
+            ORDER BY e.created_at DESC, e.id DESC LIMIT 1) AS newest_error,
+           c.failures AS failures,
            (SELECT e.created_at FROM generations e
             WHERE e.status = 'failed' AND e.error_group = c.error_group
               AND e.created_at >= $1 AND e.created_at < $2
-            ORDER BY e.created_at LIMIT 1),
+            ORDER BY e.created_at LIMIT 1) AS first_at,
            (SELECT e.created_at FROM generations e
             WHERE e.status = 'failed' AND e.error_group = c.error_group
               AND e.created_at >= $1 AND e.created_at < $2
-            ORDER BY e.created_at DESC LIMIT 1),
-           CAST(0 AS BIGINT)
-    FROM (SELECT error_group, provider, CAST(SUM(failures) AS BIGINT) AS failures
+            ORDER BY e.created_at DESC LIMIT 1) AS last_at
+    FROM (SELECT error_group, provider, SUM(failures) AS failures
           FROM ({counted}) counted
           GROUP BY error_group, provider) c
     WHERE c.failures <> 0";
@@ -49,20 +65,23 @@ const BUCKETS: &str = "SELECT error_group, provider, {sign} * failures AS failur
 /// under `''`, as the totals count them (`totals::error_groups::UNGROUPED`).
 const EDGE: &str = "SELECT COALESCE(error_group, ''), provider, {sign} AS failures
     FROM generations WHERE status = 'failed' AND created_at >= $1 AND created_at < $2";
-/// One row per failure, grouped here.
-const FAILURES: &str = "
-    SELECT id, provider, error, created_at,
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(1 AS BIGINT)
+
+/// A failure, grouped here.
+const FAILURE: Columns = Columns::new(&[
+    Column::text("id"),
+    Column::text("provider"),
+    Column::text("error"),
+    Column::int("created_at"),
+]);
+const ID: Text = FAILURE.text("id");
+const PROVIDER: Text = FAILURE.text("provider");
+const ERROR: Text = FAILURE.text("error");
+const CREATED_AT: Int = FAILURE.int("created_at");
+
+const FAILURES_IN: &str = "
+    SELECT id, provider, error, created_at
     FROM generations
     WHERE status = 'failed' AND created_at >= $1 AND created_at < $2";
-/// 1 in a row of [`FAILURES`], 0 in one of [`BY_GROUP`].
-const RAW: Int = Int::column(3);
-const GROUP_OR_ID: Text = Text::column(0);
-const PROVIDER: Text = Text::column(1);
-const ERROR: Text = Text::column(2);
-const COUNT_OR_CREATED_AT: Int = Int::column(0);
-const FIRST: Int = Int::column(1);
-const LAST: Int = Int::column(2);
 
 /// A group as it adds up: count, providers, first and last seen, and its newest
 /// message's (created at, id, error text).
@@ -121,45 +140,56 @@ fn by_group(window: Range) -> (String, Vec<i64>) {
     (sql, values)
 }
 
+impl ErrorGroups {
+    /// A failure of the raw rows, grouped here by the rule.
+    fn add_failure(&mut self, row: &Row) -> Result<(), sqlx::Error> {
+        let id: String = row.text(ID)?;
+        let error: Option<String> = row.text(ERROR)?;
+        let at = row.int(CREATED_AT)?;
+        let group = self.groups.entry(pattern(error.as_deref())).or_default();
+        group.add(row.text(PROVIDER)?, 1, at, at);
+        if group
+            .newest
+            .as_ref()
+            .is_none_or(|(t, i, _)| (at, &id) > (*t, i))
+        {
+            group.newest = Some((at, id, error));
+        }
+        Ok(())
+    }
+
+    /// A group's failures with one provider, counted from the totals. Failures not yet
+    /// given a group are counted under `UNGROUPED` (''), a group no failure is given.
+    fn add_group(&mut self, row: &Row) -> Result<(), sqlx::Error> {
+        let (Some(first), Some(last)) = (row.int_or_null(FIRST_AT)?, row.int_or_null(LAST_AT)?)
+        else {
+            return Ok(());
+        };
+        let group = self.groups.entry(row.text(GROUP_NAME)?).or_default();
+        group.add(row.text(GROUP_PROVIDER)?, row.int(FAILURES)?, first, last);
+        group.newest = Some((last, String::new(), row.text(NEWEST_ERROR)?));
+        Ok(())
+    }
+}
+
 impl Figure for ErrorGroups {
     fn ask(&self, ask: &mut Ask<'_>) {
         let (start, end) = range(self.window);
         match ask.source() {
             Source::Totals => {
                 let (sql, values) = by_group((start, end));
-                ask.once(&sql, &values);
+                ask.once(GROUP, &sql, &values);
             }
-            Source::RawRows => ask.once(FAILURES, &[start, end]),
+            Source::RawRows => ask.once(FAILURE, FAILURES_IN, &[start, end]),
         }
     }
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
-        let provider: String = row.text(PROVIDER)?;
-        let error: Option<String> = row.text(ERROR)?;
-        if row.int(RAW)? == 1 {
-            let id: String = row.text(GROUP_OR_ID)?;
-            let at = row.int(COUNT_OR_CREATED_AT)?;
-            let group = self.groups.entry(pattern(error.as_deref())).or_default();
-            group.add(provider, 1, at, at);
-            if group
-                .newest
-                .as_ref()
-                .is_none_or(|(t, i, _)| (at, &id) > (*t, i))
-            {
-                group.newest = Some((at, id, error));
-            }
+        if row.is(FAILURE) {
+            self.add_failure(row)
         } else {
-            // Failures not yet given a group are counted under `UNGROUPED` (''), a group no
-            // failure is given.
-            let (Some(first), Some(last)) = (row.int_or_null(FIRST)?, row.int_or_null(LAST)?)
-            else {
-                return Ok(());
-            };
-            let group = self.groups.entry(row.text(GROUP_OR_ID)?).or_default();
-            group.add(provider, row.int(COUNT_OR_CREATED_AT)?, first, last);
-            group.newest = Some((last, String::new(), error));
+            self.add_group(row)
         }
-        Ok(())
     }
 
     fn finish(self: Box<Self>, stats: &mut DashboardStats) {

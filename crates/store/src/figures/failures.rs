@@ -1,23 +1,29 @@
 //! The newest failed generations of the last 7 days, at most [`RECENT_FAILURES_LIMIT`].
 
 use super::parts::range;
-use super::statement::{Ask, Int, Row, Text};
+use super::statement::{Ask, Column, Columns, Int, Row, Text};
 use super::{from_micros, in_zone, Figure, Report};
 use chrono_tz::Tz;
 use model::dashboard::{DashboardStats, RecentFailure, RECENT_FAILURES_LIMIT};
 use model::windows::Window;
 
+const FAILURE: Columns = Columns::new(&[
+    Column::text("id"),
+    Column::text("provider"),
+    Column::text("error"),
+    Column::int("created_at"),
+]);
+const ID: Text = FAILURE.text("id");
+const PROVIDER: Text = FAILURE.text("provider");
+const ERROR: Text = FAILURE.text("error");
+const CREATED_AT: Int = FAILURE.int("created_at");
+
 const RECENT_FAILURES: &str = "
-    SELECT id, provider, error, created_at,
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT id, provider, error, created_at
     FROM generations
     WHERE status = 'failed' AND created_at >= $1 AND created_at < $2
     ORDER BY created_at DESC, id DESC
     LIMIT $3";
-const ID: Text = Text::column(0);
-const PROVIDER: Text = Text::column(1);
-const ERROR: Text = Text::column(2);
-const CREATED_AT: Int = Int::column(0);
 
 /// A failure as read: created at (microseconds), id, provider, error.
 type Failure = (i64, String, String, Option<String>);
@@ -42,7 +48,11 @@ impl RecentFailures {
 impl Figure for RecentFailures {
     fn ask(&self, ask: &mut Ask<'_>) {
         let (start, end) = range(self.last_7_days);
-        ask.once(RECENT_FAILURES, &[start, end, RECENT_FAILURES_LIMIT]);
+        ask.once(
+            FAILURE,
+            RECENT_FAILURES,
+            &[start, end, RECENT_FAILURES_LIMIT],
+        );
     }
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {

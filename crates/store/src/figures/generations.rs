@@ -1,27 +1,34 @@
 //! Generations, their outcomes and cost: today's and this month's cards, the success rate
 //! of the last 7 days and the health of the last 24 hours.
 
-use super::counts::GenerationTotals;
-use super::statement::{Ask, Query, Row};
+use super::counts::{CountColumns, GenerationTotals};
+use super::statement::{Ask, Column, Columns, Query, Row};
 use super::{Figure, Report};
 use model::dashboard::*;
 use model::windows::Window;
 
+const COUNTS: Columns = Columns::new(&[
+    Column::int("generations"),
+    Column::int("succeeded"),
+    Column::int("failed"),
+    Column::int("cost_micros"),
+]);
+const COUNT_COLUMNS: CountColumns = CountColumns::of(COUNTS);
+
 const GENERATIONS: Query = Query {
+    columns: COUNTS,
     raw_rows: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           COUNT(*),
-           COUNT(*) FILTER (WHERE status = 'succeeded'),
-           COUNT(*) FILTER (WHERE status = 'failed'),
-           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT)
+    SELECT COUNT(*) AS generations,
+           COUNT(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+           COUNT(*) FILTER (WHERE status = 'failed') AS failed,
+           COALESCE(SUM(cost_micros), 0) AS cost_micros
     FROM generations
     WHERE created_at >= $1 AND created_at < $2",
     totals: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(generations), 0) AS BIGINT),
-           CAST(COALESCE(SUM(succeeded), 0) AS BIGINT),
-           CAST(COALESCE(SUM(failed), 0) AS BIGINT),
-           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT)
+    SELECT COALESCE(SUM(generations), 0) AS generations,
+           COALESCE(SUM(succeeded), 0) AS succeeded,
+           COALESCE(SUM(failed), 0) AS failed,
+           COALESCE(SUM(cost_micros), 0) AS cost_micros
     FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2",
 };
@@ -56,7 +63,7 @@ impl Figure for Generations {
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
         match self.totals.get_mut(row.window()?) {
-            Some(totals) => totals.add_row(row),
+            Some(totals) => totals.add_row(row, &COUNT_COLUMNS),
             None => Ok(()),
         }
     }

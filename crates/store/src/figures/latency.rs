@@ -3,37 +3,43 @@
 //! (`migrations/0007`), so that buckets of time add up and a window's median and 95th
 //! percentile cost what its counts do.
 
-use super::statement::{Ask, Int, Query, Row, Text};
+use super::statement::{Ask, Column, Columns, Int, Query, Row, Text};
 use super::{Figure, Finish, Report};
 use crate::latency_bins::BIN_EDGES;
 use model::dashboard::DashboardStats;
 use model::windows::Window;
 use std::collections::BTreeMap;
 
+const BY_BIN: Columns = Columns::new(&[
+    Column::text("provider"),
+    Column::int("bin"),
+    Column::int("generations"),
+]);
+const PROVIDER: Text = BY_BIN.text("provider");
+const BIN: Int = BY_BIN.int("bin");
+const GENERATIONS: Int = BY_BIN.int("generations");
+
 /// Finished generations per provider and latency bin.
 const LATENCY: Query = Query {
+    columns: BY_BIN,
     raw_rows: "
-    SELECT g.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+    SELECT g.provider AS provider,
            (SELECT MAX(b.bin) FROM latency_bins b
-            WHERE b.lower_micros <= g.completed_at - g.created_at OR b.bin = 0),
-           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+            WHERE b.lower_micros <= g.completed_at - g.created_at OR b.bin = 0) AS bin,
+           COUNT(*) AS generations
     FROM generations g
     WHERE g.created_at >= $1 AND g.created_at < $2
       AND g.status <> 'pending' AND g.completed_at IS NOT NULL
-    GROUP BY 1, 4",
+    GROUP BY 1, 2",
     totals: "
-    SELECT provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           bin, CAST(SUM(generations) AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT provider, bin, SUM(generations) AS generations
     FROM latency_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY provider, bin",
 };
-const PROVIDER: Text = Text::column(0);
-const BIN: Int = Int::column(0);
-const GENERATIONS: Int = Int::column(1);
 
-/// Each provider's histogram over the last 30 days. Listed after [`super::providers`]:
-/// it fills in the percentiles of the providers that figure wrote.
+/// Each provider's histogram over the last 30 days: it fills in the percentiles of the
+/// providers [`super::providers`] wrote.
 pub(super) struct Latency {
     last_30_days: Window,
     /// Provider → bin → finished generations.

@@ -2,7 +2,7 @@
 //! provider and tier from the generation totals, valued at each tier's credit value.
 
 use super::counts::summed;
-use super::statement::{Ask, Int, Query, Row, Text};
+use super::statement::{Ask, Column, Columns, Int, Query, Row, Text};
 use super::tiers::counted_tier_of_g;
 use super::{Figure, Report, Source};
 use model::dashboard::{DashboardStats, Money, Tier};
@@ -10,13 +10,26 @@ use model::margin::{Consumption, CreditValues, Margin};
 use model::windows::Window;
 use std::collections::BTreeMap;
 
+const CONSUMPTION: Columns = Columns::new(&[
+    Column::text("provider"),
+    Column::text("tier"),
+    Column::int("consumed"),
+    Column::int("cost_micros"),
+    Column::int("generations"),
+]);
+const PROVIDER: Text = CONSUMPTION.text("provider");
+const TIER: Text = CONSUMPTION.text("tier");
+const CONSUMED: Int = CONSUMPTION.int("consumed");
+const COST_MICROS: Int = CONSUMPTION.int("cost_micros");
+const GENERATIONS: Int = CONSUMPTION.int("generations");
+
 /// The straightforward SQL: every generation of the window with its user's tier now and
 /// its refund.
 const BY_PROVIDER_AND_TIER: &str = "
-    SELECT g.provider, u.tier, CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(g.credits), 0) - COALESCE(SUM(r.credits), 0) AS BIGINT),
-           CAST(COALESCE(SUM(g.cost_micros), 0) AS BIGINT),
-           COUNT(*), CAST(NULL AS BIGINT)
+    SELECT g.provider AS provider, u.tier AS tier,
+           COALESCE(SUM(g.credits), 0) - COALESCE(SUM(r.credits), 0) AS consumed,
+           COALESCE(SUM(g.cost_micros), 0) AS cost_micros,
+           COUNT(*) AS generations
     FROM generations g
     JOIN users u ON u.id = g.user_id
     LEFT JOIN refunds r ON r.generation_id = g.id
@@ -27,31 +40,25 @@ const BY_PROVIDER_AND_TIER: &str = "
 /// tier) read by key and its refund from the row itself (see
 /// `tiers::CONSUMED_BY_TIER_AT_EDGE` for why not a join, and why that tier).
 const BY_PROVIDER_AND_TIER_AT_EDGE: &str = concat!(
-    "SELECT g.provider, ",
+    "SELECT g.provider AS provider, ",
     counted_tier_of_g!(),
-    ", CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(g.credits - COALESCE(g.refunded_credits, 0)), 0) AS BIGINT),
-           CAST(COALESCE(SUM(g.cost_micros), 0) AS BIGINT),
-           COUNT(*), CAST(NULL AS BIGINT)
+    " AS tier,
+           COALESCE(SUM(g.credits - COALESCE(g.refunded_credits, 0)), 0) AS consumed,
+           COALESCE(SUM(g.cost_micros), 0) AS cost_micros,
+           COUNT(*) AS generations
     FROM generations g
     WHERE g.created_at >= $1 AND g.created_at < $2
     GROUP BY 1, 2"
 );
 
 const TOTALS_BY_PROVIDER_AND_TIER: &str = "
-    SELECT provider, tier, CAST(NULL AS TEXT),
-           CAST(SUM(consumed) AS BIGINT),
-           CAST(SUM(cost_micros) AS BIGINT),
-           CAST(SUM(generations) AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT provider, tier,
+           SUM(consumed) AS consumed,
+           SUM(cost_micros) AS cost_micros,
+           SUM(generations) AS generations
     FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY provider, tier";
-
-const PROVIDER: Text = Text::column(0);
-const TIER: Text = Text::column(1);
-const CONSUMED: Int = Int::column(0);
-const COST_MICROS: Int = Int::column(1);
-const GENERATIONS: Int = Int::column(2);
 
 /// Credits consumed and cost per provider and tier this month (or over the range), and the
 /// margin they make at the tiers' credit values.
@@ -83,6 +90,7 @@ impl Figure for MarginFigure {
             Source::RawRows => BY_PROVIDER_AND_TIER,
         };
         let query = Query {
+            columns: CONSUMPTION,
             raw_rows,
             totals: TOTALS_BY_PROVIDER_AND_TIER,
         };

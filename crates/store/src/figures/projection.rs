@@ -3,40 +3,36 @@
 //! index), so that a young platform's average is over the days it has.
 
 use super::counts::summed;
-use super::statement::{Ask, Int, Query, Row, Text};
+use super::statement::{Ask, Column, Columns, Int, Query, Row};
 use super::{from_micros, Figure, Finish, Report};
 use chrono::NaiveDate;
 use model::dashboard::{DashboardStats, Money};
 use model::projection::{projected_cost, whole_days_with_data};
 use model::windows::Window;
 
+const SPENT: Columns = Columns::new(&[Column::int("cost_micros")]);
+const COST_MICROS: Int = SPENT.int("cost_micros");
+
 const COST: Query = Query {
+    columns: SPENT,
     raw_rows: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT COALESCE(SUM(cost_micros), 0) AS cost_micros
     FROM generations
     WHERE created_at >= $1 AND created_at < $2",
     totals: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT COALESCE(SUM(cost_micros), 0) AS cost_micros
     FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2",
 };
 
-/// The first generation's time, one index lookup; no row without generations. Its text
-/// column tells its row from the cost rows. `ORDER BY … LIMIT 1`, not `MIN`: SQLite reads
-/// `MIN` from the index's first entry only in a statement of its own, and scanned the
-/// whole index inside the figures' statement.
-const FIRST_GENERATION: &str = "
-    SELECT CAST('first' AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(earliest AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
-    FROM (SELECT created_at AS earliest FROM generations ORDER BY created_at LIMIT 1) f";
+const FIRST: Columns = Columns::new(&[Column::int("earliest")]);
+const EARLIEST: Int = FIRST.int("earliest");
 
-const MARK: Text = Text::column(0);
-const VALUE: Int = Int::column(0);
+/// The first generation's time, one index lookup; no row without generations.
+/// `ORDER BY … LIMIT 1`, not `MIN`: SQLite reads `MIN` from the index's first entry only in
+/// a statement of its own, and scanned the whole index inside the figures' statement.
+const FIRST_GENERATION: &str =
+    "SELECT created_at AS earliest FROM generations ORDER BY created_at LIMIT 1";
 
 /// What the projection reads: the last 7 whole days, and what is left of the month.
 struct Windows {
@@ -76,16 +72,15 @@ impl Figure for Projection {
     fn ask(&self, ask: &mut Ask<'_>) {
         if let Some(w) = &self.windows {
             ask.windows(&[w.last_7_whole_days], COST);
-            ask.once(FIRST_GENERATION, &[]);
+            ask.once(FIRST, FIRST_GENERATION, &[]);
         }
     }
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
-        let mark: Option<String> = row.text(MARK)?;
-        if mark.is_some() {
-            self.first_generation = Some(row.int(VALUE)?);
+        if row.is(FIRST) {
+            self.first_generation = Some(row.int(EARLIEST)?);
         } else {
-            self.last_days = summed(self.last_days, row.int(VALUE)?, row.sign()?)?;
+            self.last_days = summed(self.last_days, row.int(COST_MICROS)?, row.sign()?)?;
         }
         Ok(())
     }

@@ -1,35 +1,45 @@
 //! Usage per provider over the last 30 days, busiest first (their latency percentiles are
 //! [`super::latency`]'s).
 
-use super::counts::GenerationTotals;
-use super::statement::{Ask, Query, Row, Text};
+use super::counts::{CountColumns, GenerationTotals};
+use super::statement::{Ask, Column, Columns, Query, Row, Text};
 use super::{Figure, Report};
 use model::dashboard::*;
 use model::windows::Window;
 use std::collections::BTreeMap;
 
+const BY_PROVIDER: Columns = Columns::new(&[
+    Column::text("provider"),
+    Column::int("generations"),
+    Column::int("succeeded"),
+    Column::int("failed"),
+    Column::int("cost_micros"),
+]);
+const PROVIDER: Text = BY_PROVIDER.text("provider");
+const COUNTS: CountColumns = CountColumns::of(BY_PROVIDER);
+
 const PROVIDERS: Query = Query {
+    columns: BY_PROVIDER,
     raw_rows: "
-    SELECT provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           COUNT(*),
-           COUNT(*) FILTER (WHERE status = 'succeeded'),
-           COUNT(*) FILTER (WHERE status = 'failed'),
-           CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT)
+    SELECT provider,
+           COUNT(*) AS generations,
+           COUNT(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+           COUNT(*) FILTER (WHERE status = 'failed') AS failed,
+           COALESCE(SUM(cost_micros), 0) AS cost_micros
     FROM generations
     WHERE created_at >= $1 AND created_at < $2
     GROUP BY provider",
     totals: "
-    SELECT provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(SUM(generations) AS BIGINT),
-           CAST(SUM(succeeded) AS BIGINT),
-           CAST(SUM(failed) AS BIGINT),
-           CAST(SUM(cost_micros) AS BIGINT)
+    SELECT provider,
+           SUM(generations) AS generations,
+           SUM(succeeded) AS succeeded,
+           SUM(failed) AS failed,
+           SUM(cost_micros) AS cost_micros
     FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY provider
     HAVING SUM(generations) <> 0",
 };
-const PROVIDER: Text = Text::column(0);
 
 /// Counts and cost per provider over the last 30 days.
 pub(super) struct Providers {
@@ -55,7 +65,7 @@ impl Figure for Providers {
         self.by_provider
             .entry(row.text(PROVIDER)?)
             .or_default()
-            .add_row(row)
+            .add_row(row, &COUNTS)
     }
 
     fn finish(self: Box<Self>, stats: &mut DashboardStats) {

@@ -1,36 +1,38 @@
 //! Refunds that went wrong among the generations of the last 30 days: failures whose
 //! refund is overdue, and refunds larger than the credits charged.
 
-use super::statement::{Ask, Int, Query, Row};
+use super::statement::{Ask, Column, Columns, Int, Query, Row};
 use super::{Figure, Report};
 use model::dashboard::DashboardStats;
 use model::windows::Window;
 
-/// Failed generations with no refund, and refunds larger than the credits charged (the
-/// two columns each count one of them; both figures read both). Each row's refund is
-/// read by key, as in `super::tiers`'s `CONSUMED_BY_TIER_AT_EDGE`.
+const COUNTS: Columns = Columns::new(&[
+    Column::int("unrefunded_failures"),
+    Column::int("over_refunds"),
+]);
+const UNREFUNDED_FAILURES: Int = COUNTS.int("unrefunded_failures");
+const OVER_REFUNDS: Int = COUNTS.int("over_refunds");
+
+/// Failed generations with no refund, and refunds larger than the credits charged (a
+/// column each; both figures ask for both, each over its window, and read its own). Each
+/// row's refund is read by key, as in `super::tiers`'s `CONSUMED_BY_TIER_AT_EDGE`.
 const RECONCILIATION: Query = Query {
+    columns: COUNTS,
     raw_rows: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(CASE WHEN g.status = 'failed' AND NOT EXISTS
+    SELECT COALESCE(SUM(CASE WHEN g.status = 'failed' AND NOT EXISTS
                (SELECT 1 FROM refunds r WHERE r.generation_id = g.id) THEN 1 ELSE 0 END), 0)
-               AS BIGINT),
-           CAST(COALESCE(SUM(CASE WHEN
+               AS unrefunded_failures,
+           COALESCE(SUM(CASE WHEN
                (SELECT r.credits FROM refunds r WHERE r.generation_id = g.id) > g.credits
-               THEN 1 ELSE 0 END), 0) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+               THEN 1 ELSE 0 END), 0) AS over_refunds
     FROM generations g
     WHERE g.created_at >= $1 AND g.created_at < $2",
     totals: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(unrefunded), 0) AS BIGINT),
-           CAST(COALESCE(SUM(over_refunded), 0) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT COALESCE(SUM(unrefunded), 0) AS unrefunded_failures,
+           COALESCE(SUM(over_refunded), 0) AS over_refunds
     FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2",
 };
-const UNREFUNDED_FAILURES: Int = Int::column(0);
-const OVER_REFUNDS: Int = Int::column(1);
 
 /// Failures of the last 30 days with no refund once the grace period for it is over.
 pub(super) struct OverdueFailures {

@@ -1,22 +1,20 @@
 //! Refunds issued this month and over the last 7 days, by the refund's own time.
 
-use super::statement::{Ask, Int, Query, Row};
+use super::statement::{Ask, Column, Columns, Int, Query, Row};
 use super::{Figure, Report};
 use model::dashboard::DashboardStats;
 use model::windows::Window;
 
+const COUNTED: Columns = Columns::new(&[Column::int("refunds")]);
+const COUNT: Int = COUNTED.int("refunds");
+
 const REFUNDS: Query = Query {
-    raw_rows: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           COUNT(*), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
-    FROM refunds WHERE at >= $1 AND at < $2",
+    columns: COUNTED,
+    raw_rows: "SELECT COUNT(*) AS refunds FROM refunds WHERE at >= $1 AND at < $2",
     totals: "
-    SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(refunds), 0) AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
-           CAST(NULL AS BIGINT)
+    SELECT COALESCE(SUM(refunds), 0) AS refunds
     FROM refund_totals WHERE span = $3 AND bucket >= $1 AND bucket < $2",
 };
-const COUNT: Int = Int::column(0);
 
 /// Refunds of this month and of the last 7 days.
 pub(super) struct Refunds {

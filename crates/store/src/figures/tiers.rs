@@ -2,37 +2,44 @@
 //! consumed this month by users now in the tier.
 
 use super::counts::summed;
-use super::statement::{Ask, Int, Query, Row, Text};
+use super::statement::{Ask, Column, Columns, Int, Query, Row, Text};
 use super::{Figure, Report, Source};
 use model::dashboard::{CreditsByTier, DashboardStats, Tier, UserStats};
 use model::windows::Window;
 
 /// Users, their balances and those with any credits, by tier: from the users or from the
 /// balance totals, which hold the same now.
+const BALANCES: Columns = Columns::new(&[
+    Column::text("tier"),
+    Column::int("users"),
+    Column::int("credits"),
+    Column::int("users_with_credits"),
+]);
+const TIER: Text = BALANCES.text("tier");
+const USERS: Int = BALANCES.int("users");
+const CREDITS: Int = BALANCES.int("credits");
+const USERS_WITH_CREDITS: Int = BALANCES.int("users_with_credits");
+
 const BALANCES_BY_TIER: &str = "
-    SELECT tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           COUNT(*),
-           CAST(COALESCE(SUM(credits), 0) AS BIGINT),
-           COUNT(*) FILTER (WHERE credits > 0),
-           CAST(NULL AS BIGINT)
+    SELECT tier,
+           COUNT(*) AS users,
+           COALESCE(SUM(credits), 0) AS credits,
+           COUNT(*) FILTER (WHERE credits > 0) AS users_with_credits
     FROM users
     GROUP BY tier";
 
 const BALANCE_TOTALS_BY_TIER: &str = "
-    SELECT tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           users, credits, users_with_credits, CAST(NULL AS BIGINT)
-    FROM balance_totals";
+    SELECT tier, users, credits, users_with_credits FROM balance_totals";
 
-const TIER: Text = Text::column(0);
-const USERS: Int = Int::column(0);
-const CREDITS: Int = Int::column(1);
-const USERS_WITH_CREDITS: Int = Int::column(2);
+/// Credits consumed by tier.
+const CONSUMPTION: Columns = Columns::new(&[Column::text("tier"), Column::int("consumed")]);
+const CONSUMED_TIER: Text = CONSUMPTION.text("tier");
+const CONSUMED: Int = CONSUMPTION.int("consumed");
 
 /// Credits charged minus refunded for the window's generations, by the user's tier now.
 const CONSUMED_BY_TIER: &str = "
-    SELECT u.tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(g.credits), 0) - COALESCE(SUM(r.credits), 0) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT u.tier AS tier,
+           COALESCE(SUM(g.credits), 0) - COALESCE(SUM(r.credits), 0) AS consumed
     FROM generations g
     JOIN users u ON u.id = g.user_id
     LEFT JOIN refunds r ON r.generation_id = g.id
@@ -60,23 +67,18 @@ pub(super) use counted_tier_of_g;
 const CONSUMED_BY_TIER_AT_EDGE: &str = concat!(
     "SELECT ",
     counted_tier_of_g!(),
-    ", CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(COALESCE(SUM(g.credits - COALESCE(g.refunded_credits, 0)), 0) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    " AS tier,
+           COALESCE(SUM(g.credits - COALESCE(g.refunded_credits, 0)), 0) AS consumed
     FROM generations g
     WHERE g.created_at >= $1 AND g.created_at < $2
     GROUP BY 1"
 );
 
 const CONSUMED_TOTALS_BY_TIER: &str = "
-    SELECT tier, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(SUM(consumed) AS BIGINT),
-           CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    SELECT tier, SUM(consumed) AS consumed
     FROM generation_totals
     WHERE span = $3 AND bucket >= $1 AND bucket < $2
     GROUP BY tier";
-
-const CONSUMED: Int = Int::column(0);
 
 /// Users and balances by tier, as of now whatever the windows.
 #[derive(Default)]
@@ -87,8 +89,8 @@ pub(super) struct Balances {
 impl Figure for Balances {
     fn ask(&self, ask: &mut Ask<'_>) {
         match ask.source() {
-            Source::Totals => ask.once(BALANCE_TOTALS_BY_TIER, &[]),
-            Source::RawRows => ask.once(BALANCES_BY_TIER, &[]),
+            Source::Totals => ask.once(BALANCES, BALANCE_TOTALS_BY_TIER, &[]),
+            Source::RawRows => ask.once(BALANCES, BALANCES_BY_TIER, &[]),
         }
     }
 
@@ -141,6 +143,7 @@ impl Figure for Consumed {
             Source::RawRows => CONSUMED_BY_TIER,
         };
         let query = Query {
+            columns: CONSUMPTION,
             raw_rows,
             totals: CONSUMED_TOTALS_BY_TIER,
         };
@@ -148,7 +151,7 @@ impl Figure for Consumed {
     }
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
-        let tier: Option<String> = row.text(TIER)?;
+        let tier: Option<String> = row.text(CONSUMED_TIER)?;
         if let Some(tier) = tier.as_deref().and_then(Tier::parse) {
             let consumed = &mut self.by_tier.get_mut(tier).total_consumed;
             *consumed = summed(*consumed, row.int(CONSUMED)?, row.sign()?)?;

@@ -1,8 +1,8 @@
 //! The trends chart: generations by outcome and cost per provider in each bar, a local day
 //! of the last 30 days or a day or hour of the chosen range.
 
-use super::counts::GenerationTotals;
-use super::statement::{Ask, Query, Row, Text};
+use super::counts::{CountColumns, GenerationTotals};
+use super::statement::{Ask, Bars, Column, Columns, Row, Text};
 use super::{in_zone, Figure, Report};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -11,40 +11,44 @@ use model::trend::TrendBar;
 use model::windows::Window;
 use std::collections::BTreeMap;
 
-/// A bar's counts and cost by provider, from pieces of many bars at once: each row of
-/// `VALUES {pieces}` is `(start, end, span, bar, sign)`, read as `piece.column1` to
-/// `column5` (the names SQLite and PostgreSQL both give), and each of its buckets of `span`
-/// from `start` to `end` adds up (sign 1) or takes away (-1) to bar `bar`. Each piece must
-/// be one read of the primary key: `CROSS JOIN` makes SQLite loop over the pieces, its
-/// reading connections make no automatic indexes (`crate::db`), and the statement's
-/// settings keep PostgreSQL from a hash join (see `statement`). The raw rows' version reads
-/// the rows created from `start` to `end` (`span` unused). Both give the tag columns
-/// themselves (see [`Ask::bars`]).
-const TREND: Query = Query {
-    raw_rows: "
-    SELECT CAST({figure} AS BIGINT), piece.column4, CAST(1 AS BIGINT),
-           g.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(SUM(piece.column5) AS BIGINT),
-           CAST(SUM(CASE WHEN g.status = 'succeeded' THEN piece.column5 ELSE 0 END) AS BIGINT),
-           CAST(SUM(CASE WHEN g.status = 'failed' THEN piece.column5 ELSE 0 END) AS BIGINT),
-           CAST(SUM(piece.column5 * g.cost_micros) AS BIGINT)
-    FROM (VALUES {pieces}) piece
+const BY_PROVIDER: Columns = Columns::new(&[
+    Column::text("provider"),
+    Column::int("generations"),
+    Column::int("succeeded"),
+    Column::int("failed"),
+    Column::int("cost_micros"),
+]);
+const PROVIDER: Text = BY_PROVIDER.text("provider");
+const COUNTS: CountColumns = CountColumns::of(BY_PROVIDER);
+
+/// A bar's counts and cost by provider, from the pieces of many bars at once (see
+/// [`Bars`]). Each piece must be one read of the primary key: `CROSS JOIN` makes SQLite
+/// loop over the pieces, its reading connections make no automatic indexes (`crate::db`),
+/// and the statement's settings keep PostgreSQL from a hash join (see `statement`).
+const TREND: Bars = Bars {
+    columns: BY_PROVIDER,
+    from_raw_rows: "
+    SELECT piece.bar AS bar, g.provider AS provider,
+           SUM(piece.sign) AS generations,
+           SUM(CASE WHEN g.status = 'succeeded' THEN piece.sign ELSE 0 END) AS succeeded,
+           SUM(CASE WHEN g.status = 'failed' THEN piece.sign ELSE 0 END) AS failed,
+           SUM(piece.sign * g.cost_micros) AS cost_micros
+    FROM piece
     CROSS JOIN generations g
-    WHERE g.created_at >= piece.column1 AND g.created_at < piece.column2
-    GROUP BY piece.column4, g.provider",
-    totals: "
-    SELECT CAST({figure} AS BIGINT), piece.column4, CAST(1 AS BIGINT),
-           t.provider, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-           CAST(SUM(piece.column5 * t.generations) AS BIGINT),
-           CAST(SUM(piece.column5 * t.succeeded) AS BIGINT),
-           CAST(SUM(piece.column5 * t.failed) AS BIGINT),
-           CAST(SUM(piece.column5 * t.cost_micros) AS BIGINT)
-    FROM (VALUES {pieces}) piece
+    WHERE g.created_at >= piece.start_micros AND g.created_at < piece.end_micros
+    GROUP BY piece.bar, g.provider",
+    from_totals: "
+    SELECT piece.bar AS bar, t.provider AS provider,
+           SUM(piece.sign * t.generations) AS generations,
+           SUM(piece.sign * t.succeeded) AS succeeded,
+           SUM(piece.sign * t.failed) AS failed,
+           SUM(piece.sign * t.cost_micros) AS cost_micros
+    FROM piece
     CROSS JOIN generation_totals t
-    WHERE t.span = piece.column3 AND t.bucket >= piece.column1 AND t.bucket < piece.column2
-    GROUP BY piece.column4, t.provider",
+    WHERE t.span = piece.span AND t.bucket >= piece.start_micros
+      AND t.bucket < piece.end_micros
+    GROUP BY piece.bar, t.provider",
 };
-const PROVIDER: Text = Text::column(0);
 
 /// Counts and cost per provider in each bar.
 pub(super) struct TrendBars {
@@ -78,7 +82,10 @@ impl Figure for TrendBars {
 
     fn fold(&mut self, row: &Row) -> Result<(), sqlx::Error> {
         match self.counts.get_mut(row.window()?) {
-            Some(bar) => bar.entry(row.text(PROVIDER)?).or_default().add_row(row),
+            Some(bar) => bar
+                .entry(row.text(PROVIDER)?)
+                .or_default()
+                .add_row(row, &COUNTS),
             None => Ok(()),
         }
     }
