@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use store::auth::session::SessionPolicy;
 use store::db::DbTimeouts;
-use store::figures::{ReportSettings, DEFAULT_REFUND_GRACE};
+use store::report::{ReportSettings, DEFAULT_REFUND_GRACE};
 
 pub const DEFAULT_CONFIG_FILE: &str = "Leptos.toml";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/usage-monitor.db";

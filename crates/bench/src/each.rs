@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use store::all_time;
 use store::db::Db;
-use store::figures::{self, ReportSettings, Source};
+use store::figures;
+use store::parts::Source;
+use store::report::ReportSettings;
 
 /// What a `/metrics` scrape adds to the shared figures.
 const METRICS: &str = "/metrics (all-time totals and text)";

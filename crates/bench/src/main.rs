@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use store::buckets::QUARTER;
 use store::db::{Db, Durability};
-use store::figures::Source;
 use store::ingest::import_lines;
+use store::parts::Source;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
 // mimalloc, as in the server: the import's rate depends on the allocator.

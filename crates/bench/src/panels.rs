@@ -11,8 +11,10 @@ use model::range::{DateRange, RangeQuery, MAX_RANGE_DAYS};
 use std::future::Future;
 use std::time::{Duration, Instant};
 use store::db::Db;
-use store::figures::{self, ReportSettings, Source};
+use store::figures;
 use store::log;
+use store::parts::Source;
+use store::report::ReportSettings;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 

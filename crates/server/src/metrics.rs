@@ -19,7 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use store::all_time::{self, AllTime};
-use store::figures::Source;
+use store::parts::Source;
 
 pub const METRICS_PATH: &str = "/metrics";
 

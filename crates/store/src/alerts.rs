@@ -3,7 +3,7 @@
 pub mod message;
 
 use crate::db::Db;
-use crate::figures::{from_micros, in_zone, ReportSettings};
+use crate::report::{from_micros, in_zone, ReportSettings};
 use chrono::{DateTime, Utc};
 use message::deserves_alert;
 use model::alerts::{AlertKind, AlertsPage, Delivery, Outcome, RecordedHealth};

@@ -5,7 +5,8 @@
 
 use crate::buckets::DAY;
 use crate::db::Db;
-use crate::figures::{from_micros, Source};
+use crate::parts::Source;
+use crate::report::from_micros;
 use chrono::{DateTime, Utc};
 use model::money::Money;
 use sqlx::Row;

@@ -4,7 +4,7 @@
 pub mod crossings;
 
 use crate::db::Db;
-use crate::figures::{from_micros, in_zone, ReportSettings};
+use crate::report::{from_micros, in_zone, ReportSettings};
 use crate::user_ranking;
 use chrono::{DateTime, Duration, Utc};
 use model::budgets::{BudgetChange, BudgetSettings, BudgetsPage, UserOverLimit, USERS_LISTED};

@@ -23,7 +23,6 @@ mod failures;
 mod generations;
 pub mod latency;
 mod margin;
-pub(crate) mod parts;
 mod projection;
 mod providers;
 mod reconciliation;
@@ -33,52 +32,14 @@ mod tiers;
 mod trend;
 
 use crate::db::Db;
+use crate::parts::Source;
+use crate::report::{in_zone, ReportSettings};
 pub(crate) use budgets::decode_levels;
-use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, SubsecRound, Utc};
 use model::dashboard::*;
-use model::margin::CreditValues;
 use model::range::DateRange;
 use model::windows::Windows;
 use statement::{Ask, Row};
-
-/// Where the figures are computed from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// The running totals, plus the raw rows of partial buckets: what the dashboard uses.
-    Totals,
-    /// The straightforward SQL over the raw rows (indexed on `created_at`).
-    RawRows,
-}
-
-/// What the figures depend on besides the data.
-#[derive(Clone, Debug)]
-pub struct ReportSettings {
-    pub time_zone: Tz,
-    pub health: HealthThresholds,
-    /// How long a failed generation may wait for its refund before reconciliation counts it.
-    pub refund_grace: chrono::Duration,
-    /// What one credit earns in each tier, for revenue and margin.
-    pub credit_values: CreditValues,
-    /// The budgets until an admin saves some (`Leptos.toml`).
-    pub budgets: model::budgets::BudgetSettings,
-}
-
-/// `refund-grace-minutes` unless configured.
-pub const DEFAULT_REFUND_GRACE: chrono::Duration = chrono::Duration::minutes(15);
-
-impl ReportSettings {
-    /// The default thresholds and grace period, reporting in `zone`.
-    pub fn in_zone(time_zone: Tz) -> ReportSettings {
-        ReportSettings {
-            time_zone,
-            health: HealthThresholds::default(),
-            refund_grace: DEFAULT_REFUND_GRACE,
-            credit_values: CreditValues::default(),
-            budgets: Default::default(),
-        }
-    }
-}
 
 /// When a figure writes its fields: most from their own rows alone, a few from what the
 /// others wrote too (the providers' percentiles, the month's projection).
@@ -235,14 +196,6 @@ fn blank(report: &Report, chosen: Option<&DateRange>) -> DashboardStats {
         credit_values_unset: Vec::new(),
         budgets: Default::default(),
     }
-}
-
-pub(crate) fn from_micros(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap_or_default()
-}
-
-pub(crate) fn in_zone(instant: DateTime<Utc>, zone: Tz) -> DateTime<FixedOffset> {
-    instant.with_timezone(&zone).fixed_offset()
 }
 
 #[cfg(test)]

@@ -19,5 +19,7 @@ pub mod ingest;
 pub mod latency_bins;
 pub mod log;
 pub mod open;
+pub mod parts;
+pub mod report;
 pub mod totals;
 pub mod user_ranking;

@@ -13,8 +13,8 @@ mod tests;
 
 use crate::db::bulk::id_lists;
 use crate::db::Db;
-use crate::figures::parts::range as range_of;
-use crate::figures::{from_micros, in_zone, ReportSettings};
+use crate::parts::range as range_of;
+use crate::report::{from_micros, in_zone, ReportSettings};
 use crate::totals::users::LONG_SPAN;
 use crate::user_ranking;
 use chrono::{DateTime, Utc};

@@ -11,7 +11,7 @@
 use crate::buckets::{bucket_floor, DAY};
 use crate::db::bulk::id_lists_after;
 use crate::db::parameters::{bind_all, parameter};
-use crate::figures::parts::{parts_in, Part, Range};
+use crate::parts::{parts_in, Part, Range};
 use crate::totals::users::USER_SPANS;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashSet;

@@ -95,8 +95,9 @@ mod tests {
     use model::dashboard::DashboardStats;
     use store::db::testing::on_each_backend;
     use store::db::Db;
-    use store::figures::{self as query, ReportSettings};
+    use store::figures as query;
     use store::ingest::import_lines;
+    use store::report::ReportSettings;
 
     type SharedStats = Shared<DashboardStats>;
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 use store::alerts as alert_store;
 use store::db::testing::on_each_backend;
 use store::db::Db;
-use store::figures::ReportSettings;
+use store::report::ReportSettings;
 use tokio::sync::watch;
 use HealthStatus::*;
 

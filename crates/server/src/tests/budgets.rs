@@ -13,7 +13,8 @@ use serde_json::Value;
 use store::budgets::testing::{generations, money, new_york, utc, MARCH};
 use store::db::testing::on_each_backend;
 use store::db::Db;
-use store::figures::{load, ReportSettings};
+use store::figures::load;
+use store::report::ReportSettings;
 
 /// Both watchers check the figures at `now` at once; the messages they started, sent.
 async fn check_both(

@@ -14,7 +14,8 @@ use store::auth::session;
 use store::auth::token::{self, Scope};
 use store::db::testing::{fresh_sqlite, OwnPostgres};
 use store::db::{Db, DbTimeouts};
-use store::figures::{load_from, Source};
+use store::figures::load_from;
+use store::parts::Source;
 
 const EMAIL: &str = "ann@example.com";
 

@@ -5,7 +5,8 @@
 use super::testing::*;
 use super::*;
 use crate::db::testing::on_each_backend;
-use crate::figures::{load, load_from, Source};
+use crate::figures::{load, load_from};
+use crate::parts::Source;
 use model::budgets::{BudgetSettings, Budgets};
 use model::dashboard::{DashboardStats, DateRange, Preset};
 

@@ -3,9 +3,10 @@
 //! From the totals: users whose newest generation is today (counted into the totals as it
 //! moves), plus those with a newer one that also have one today.
 
-use super::parts::range;
 use super::statement::{Ask, Column, Columns, Int, Query, Row};
-use super::{Figure, Report, Source};
+use super::{Figure, Report};
+use crate::parts::range;
+use crate::parts::Source;
 use model::dashboard::DashboardStats;
 use model::windows::Window;
 

@@ -7,10 +7,11 @@
 //! that every server sees an admin's change at its next figures. Users over the limit are
 //! counted from the per-user totals (`crate::user_ranking`), only when a limit is set.
 
-use super::parts::{range, Range};
 use super::statement::{Ask, Column, Columns, Int, Query, Row, Text};
-use super::{Figure, Report, Source};
+use super::{Figure, Report};
 use crate::db::parameters::parameter;
+use crate::parts::Source;
+use crate::parts::{range, Range};
 use crate::user_ranking;
 use model::budgets::{BudgetSettings, BudgetUse, Budgets};
 use model::dashboard::{DashboardStats, Money};

@@ -9,10 +9,12 @@
 //! side reads the failures themselves and groups their error texts with the rule in Rust,
 //! so that it also checks the groups ingest stored.
 
-use super::parts::{parts_in, range, Part, Range};
 use super::statement::{renumber, Ask, Column, Columns, Int, Row, Text};
-use super::{from_micros, in_zone, Figure, Report, Source};
+use super::{Figure, Report};
 use crate::buckets::SPANS;
+use crate::parts::Source;
+use crate::parts::{parts_in, range, Part, Range};
+use crate::report::{from_micros, in_zone};
 use chrono_tz::Tz;
 use model::dashboard::DashboardStats;
 use model::error_group::{pattern, ErrorGroup, ERROR_GROUPS_LIMIT, UNKNOWN_ERROR};

@@ -1,8 +1,9 @@
 //! The newest failed generations of the last 7 days, at most [`RECENT_FAILURES_LIMIT`].
 
-use super::parts::range;
 use super::statement::{Ask, Column, Columns, Int, Row, Text};
-use super::{from_micros, in_zone, Figure, Report};
+use super::{Figure, Report};
+use crate::parts::range;
+use crate::report::{from_micros, in_zone};
 use chrono_tz::Tz;
 use model::dashboard::{DashboardStats, RecentFailure, RECENT_FAILURES_LIMIT};
 use model::windows::Window;

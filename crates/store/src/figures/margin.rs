@@ -4,7 +4,8 @@
 use super::counts::summed;
 use super::statement::{Ask, Column, Columns, Int, Query, Row, Text};
 use super::tiers::counted_tier_of_g;
-use super::{Figure, Report, Source};
+use super::{Figure, Report};
+use crate::parts::Source;
 use model::dashboard::{DashboardStats, Money, Tier};
 use model::margin::{Consumption, CreditValues, Margin};
 use model::windows::Window;

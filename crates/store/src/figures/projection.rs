@@ -4,7 +4,8 @@
 
 use super::counts::summed;
 use super::statement::{Ask, Column, Columns, Int, Query, Row};
-use super::{from_micros, Figure, Finish, Report};
+use super::{Figure, Finish, Report};
+use crate::report::from_micros;
 use chrono::NaiveDate;
 use model::dashboard::{DashboardStats, Money};
 use model::projection::{projected_cost, whole_days_with_data};

@@ -17,10 +17,11 @@ pub(super) use ask::{Ask, Bars, Query};
 pub(super) use columns::{Column, Columns, Int, Text};
 pub(super) use row::Row;
 
-use super::{Figure, Source};
+use super::Figure;
 use crate::db::bulk::is_postgres;
 use crate::db::parameters::{anonymous, bind_all};
 use crate::db::Db;
+use crate::parts::Source;
 use sqlx::any::AnyRow;
 
 /// The statement being built: its parts, the values of their parameters in order, and the

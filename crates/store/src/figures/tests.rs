@@ -4,6 +4,8 @@
 use super::*;
 use crate::db::testing::on_each_backend;
 use crate::ingest::import_lines;
+use chrono::FixedOffset;
+use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 fn utc(text: &str) -> DateTime<Utc> {

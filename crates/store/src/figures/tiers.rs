@@ -3,7 +3,8 @@
 
 use super::counts::summed;
 use super::statement::{Ask, Column, Columns, Int, Query, Row, Text};
-use super::{Figure, Report, Source};
+use super::{Figure, Report};
+use crate::parts::Source;
 use model::dashboard::{CreditsByTier, DashboardStats, Tier, UserStats};
 use model::windows::Window;
 

@@ -3,7 +3,8 @@
 
 use super::counts::{CountColumns, GenerationTotals};
 use super::statement::{Ask, Bars, Column, Columns, Row, Text};
-use super::{in_zone, Figure, Report};
+use super::{Figure, Report};
+use crate::report::in_zone;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use model::dashboard::{DashboardStats, Trend, TrendStep};

@@ -9,7 +9,7 @@
 
 use super::{cursor_after, first_rows};
 use crate::db::Db;
-use crate::figures::ReportSettings;
+use crate::report::ReportSettings;
 use chrono::{DateTime, Utc};
 use model::log::{LogFilter, LogRow};
 

@@ -3,8 +3,8 @@
 use super::{self as query, page, user};
 use crate::db::testing::on_each_backend;
 use crate::db::Db;
-use crate::figures::ReportSettings;
 use crate::ingest::import_lines;
+use crate::report::ReportSettings;
 use chrono::{TimeZone, Utc};
 use model::dashboard::{DateRange, Money, Tier};
 use model::log::*;

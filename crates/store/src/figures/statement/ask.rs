@@ -7,8 +7,8 @@
 use super::columns::{Columns, Kind};
 use super::renumber;
 use super::Statement;
-use crate::figures::parts::{parts, Part};
-use crate::figures::Source;
+use crate::parts::Source;
+use crate::parts::{parts, Part};
 use model::windows::Window;
 
 /// A figure's SQL over one window, from the raw rows (parameters `$1` start, `$2` end) and

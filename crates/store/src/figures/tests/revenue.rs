@@ -5,7 +5,7 @@
 use super::super::*;
 use crate::db::testing::on_each_backend;
 use crate::ingest::import_lines;
-use model::margin::{Margin, MarginFigures};
+use model::margin::{CreditValues, Margin, MarginFigures};
 use serde_json::{json, Value};
 
 fn utc(text: &str) -> DateTime<Utc> {

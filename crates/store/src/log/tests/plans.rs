@@ -5,8 +5,8 @@
 use super::super::Statement;
 use crate::db::testing::fresh_sqlite;
 use crate::db::Db;
-use crate::figures::ReportSettings;
 use crate::ingest::import_lines;
+use crate::report::ReportSettings;
 use chrono::{TimeZone, Utc};
 use model::dashboard::{DateRange, Preset};
 use model::log::{Cursor, LogFilter, Problem};

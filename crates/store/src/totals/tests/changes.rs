@@ -5,8 +5,10 @@
 use super::super::*;
 use crate::db::testing::on_each_backend;
 use crate::db::Db;
-use crate::figures::{load, load_from, ReportSettings, Source};
+use crate::figures::{load, load_from};
 use crate::ingest::{import_lines, store_events};
+use crate::parts::Source;
+use crate::report::ReportSettings;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use model::event::{parse_event, Event};

@@ -1,9 +1,17 @@
 //! How a window is read: whole buckets from the running totals (`crate::totals`) and
 //! raw rows at its edges, each partial bucket from its cheaper side.
 
-use super::Source;
 use crate::buckets::{bucket_ceil, bucket_floor, SPANS};
 use model::windows::Window;
+
+/// Where the figures are computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The running totals, plus the raw rows of partial buckets: what the dashboard uses.
+    Totals,
+    /// The straightforward SQL over the raw rows (indexed on `created_at`).
+    RawRows,
+}
 
 /// A window as microseconds: start inclusive, end exclusive.
 pub(crate) type Range = (i64, i64);
