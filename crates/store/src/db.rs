@@ -376,6 +376,20 @@ mod tests {
     /// What a statement of 1.2 s on a connection with `timeouts` logs.
     async fn logged_by_a_long_statement(timeouts: DbTimeouts) -> String {
         sqlx::any::install_default_drivers();
+        // tracing caches whether anyone wants sqlx's warning when it is first emitted. If
+        // another test emits it first (a slow statement on a busy machine), its "no one"
+        // can land after this test's subscriber and rebuild below. Emitted here first
+        // (every statement is slow on this connection), it is cached before them.
+        let eager = AnyConnectOptions::from_str(&testing::postgres_admin_url())
+            .unwrap()
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::ZERO);
+        eager
+            .connect()
+            .await
+            .unwrap()
+            .execute("SELECT 1")
+            .await
+            .unwrap();
         let captured = testing::CapturedLog::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
