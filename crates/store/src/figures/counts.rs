@@ -1,8 +1,19 @@
 //! Counts and cost of generations, as the generations, providers and trend figures read
 //! them: the columns `generations`, `succeeded`, `failed` and `cost_micros` of their parts.
 
-use super::statement::{Columns, Int, Row};
+use super::statement::{Column, Columns, Int, Row, Text};
 use model::dashboard::{Money, TrendCounts};
+
+/// A provider's counts and cost: the rows of the providers' table and of the trend's bars.
+pub(super) const BY_PROVIDER: Columns = Columns::new(&[
+    Column::text("provider"),
+    Column::int("generations"),
+    Column::int("succeeded"),
+    Column::int("failed"),
+    Column::int("cost_micros"),
+]);
+pub(super) const PROVIDER: Text = BY_PROVIDER.text("provider");
+pub(super) const PROVIDER_COUNTS: CountColumns = CountColumns::of(BY_PROVIDER);
 
 /// The columns of the counts and cost in a query's declaration.
 pub(super) struct CountColumns {

@@ -9,6 +9,7 @@
 //! side reads the failures themselves and groups their error texts with the rule in Rust,
 //! so that it also checks the groups ingest stored.
 
+use super::failures::{CREATED_AT, ERROR, FAILURE, ID, PROVIDER};
 use super::statement::{renumber, Ask, Column, Columns, Int, Row, Text};
 use super::{Figure, Report};
 use crate::buckets::SPANS;
@@ -67,18 +68,6 @@ const BUCKETS: &str = "SELECT error_group, provider, {sign} * failures AS failur
 /// under `''`, as the totals count them (`totals::error_groups::UNGROUPED`).
 const EDGE: &str = "SELECT COALESCE(error_group, ''), provider, {sign} AS failures
     FROM generations WHERE status = 'failed' AND created_at >= $1 AND created_at < $2";
-
-/// A failure, grouped here.
-const FAILURE: Columns = Columns::new(&[
-    Column::text("id"),
-    Column::text("provider"),
-    Column::text("error"),
-    Column::int("created_at"),
-]);
-const ID: Text = FAILURE.text("id");
-const PROVIDER: Text = FAILURE.text("provider");
-const ERROR: Text = FAILURE.text("error");
-const CREATED_AT: Int = FAILURE.int("created_at");
 
 const FAILURES_IN: &str = "
     SELECT id, provider, error, created_at

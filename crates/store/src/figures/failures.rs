@@ -8,16 +8,17 @@ use chrono_tz::Tz;
 use model::dashboard::{DashboardStats, RecentFailure, RECENT_FAILURES_LIMIT};
 use model::windows::Window;
 
-const FAILURE: Columns = Columns::new(&[
+/// A failed generation: the recent failures' rows and the error groups' failures.
+pub(super) const FAILURE: Columns = Columns::new(&[
     Column::text("id"),
     Column::text("provider"),
     Column::text("error"),
     Column::int("created_at"),
 ]);
-const ID: Text = FAILURE.text("id");
-const PROVIDER: Text = FAILURE.text("provider");
-const ERROR: Text = FAILURE.text("error");
-const CREATED_AT: Int = FAILURE.int("created_at");
+pub(super) const ID: Text = FAILURE.text("id");
+pub(super) const PROVIDER: Text = FAILURE.text("provider");
+pub(super) const ERROR: Text = FAILURE.text("error");
+pub(super) const CREATED_AT: Int = FAILURE.int("created_at");
 
 const RECENT_FAILURES: &str = "
     SELECT id, provider, error, created_at

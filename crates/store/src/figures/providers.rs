@@ -1,22 +1,12 @@
 //! Usage per provider over the last 30 days, busiest first (their latency percentiles are
 //! [`super::latency`]'s).
 
-use super::counts::{CountColumns, GenerationTotals};
-use super::statement::{Ask, Column, Columns, Query, Row, Text};
+use super::counts::{GenerationTotals, BY_PROVIDER, PROVIDER, PROVIDER_COUNTS};
+use super::statement::{Ask, Query, Row};
 use super::{Figure, Report};
 use model::dashboard::*;
 use model::windows::Window;
 use std::collections::BTreeMap;
-
-const BY_PROVIDER: Columns = Columns::new(&[
-    Column::text("provider"),
-    Column::int("generations"),
-    Column::int("succeeded"),
-    Column::int("failed"),
-    Column::int("cost_micros"),
-]);
-const PROVIDER: Text = BY_PROVIDER.text("provider");
-const COUNTS: CountColumns = CountColumns::of(BY_PROVIDER);
 
 const PROVIDERS: Query = Query {
     columns: BY_PROVIDER,
@@ -65,7 +55,7 @@ impl Figure for Providers {
         self.by_provider
             .entry(row.text(PROVIDER)?)
             .or_default()
-            .add_row(row, &COUNTS)
+            .add_row(row, &PROVIDER_COUNTS)
     }
 
     fn finish(self: Box<Self>, stats: &mut DashboardStats) {

@@ -1,8 +1,8 @@
 //! The trends chart: generations by outcome and cost per provider in each bar, a local day
 //! of the last 30 days or a day or hour of the chosen range.
 
-use super::counts::{CountColumns, GenerationTotals};
-use super::statement::{Ask, Bars, Column, Columns, Row, Text};
+use super::counts::{GenerationTotals, BY_PROVIDER, PROVIDER, PROVIDER_COUNTS};
+use super::statement::{Ask, Bars, Row};
 use super::{Figure, Report};
 use crate::report::in_zone;
 use chrono::{DateTime, Utc};
@@ -11,16 +11,6 @@ use model::dashboard::{DashboardStats, Trend, TrendStep};
 use model::trend::TrendBar;
 use model::windows::Window;
 use std::collections::BTreeMap;
-
-const BY_PROVIDER: Columns = Columns::new(&[
-    Column::text("provider"),
-    Column::int("generations"),
-    Column::int("succeeded"),
-    Column::int("failed"),
-    Column::int("cost_micros"),
-]);
-const PROVIDER: Text = BY_PROVIDER.text("provider");
-const COUNTS: CountColumns = CountColumns::of(BY_PROVIDER);
 
 /// A bar's counts and cost by provider, from the pieces of many bars at once (see
 /// [`Bars`]). Each piece must be one read of the primary key: `CROSS JOIN` makes SQLite
@@ -86,7 +76,7 @@ impl Figure for TrendBars {
             Some(bar) => bar
                 .entry(row.text(PROVIDER)?)
                 .or_default()
-                .add_row(row, &COUNTS),
+                .add_row(row, &PROVIDER_COUNTS),
             None => Ok(()),
         }
     }
