@@ -3,10 +3,11 @@
 //! hovered or focused shows its figures; before that, and for screen readers, each bar has
 //! its own text, and the same figures are a table under the chart.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset};
 use leptos::either::Either;
 use leptos::prelude::*;
 use model::dashboard::{Money, Trend, TrendCounts, TrendStep};
+use model::dates::{hour_minute, short_month_name, short_weekday_name, utc_offset};
 use model::format::{count, dollars};
 
 /// The drawing's size in SVG units; it scales to the page's width.
@@ -117,8 +118,8 @@ impl Layout {
 /// A bar's period as its axis label: `Nov 3`, or `14:00`.
 pub fn bar_label(step: TrendStep, start: DateTime<FixedOffset>) -> String {
     match step {
-        TrendStep::Day => start.format("%b %-d").to_string(),
-        TrendStep::Hour => start.format("%H:%M").to_string(),
+        TrendStep::Day => format!("{} {}", short_month_name(&start), start.day()),
+        TrendStep::Hour => hour_minute(&start),
     }
 }
 
@@ -130,12 +131,20 @@ pub fn bar_period(
     end: DateTime<FixedOffset>,
 ) -> String {
     match step {
-        TrendStep::Day => start.format("%a %-d %b %Y").to_string(),
+        TrendStep::Day => format!(
+            "{} {} {} {}",
+            short_weekday_name(start.weekday()),
+            start.day(),
+            short_month_name(&start),
+            start.year()
+        ),
         TrendStep::Hour => format!(
-            "{}–{} (UTC{})",
-            start.format("%-d %b %H:%M"),
-            end.format("%H:%M"),
-            start.format("%:z")
+            "{} {} {}–{} (UTC{})",
+            start.day(),
+            short_month_name(&start),
+            hour_minute(&start),
+            hour_minute(&end),
+            utc_offset(*start.offset())
         ),
     }
 }

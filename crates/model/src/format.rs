@@ -3,7 +3,8 @@
 
 use crate::dashboard::group_thousands;
 use crate::dashboard::{DashboardStats, HealthStatus, Money};
-use chrono::{DateTime, FixedOffset};
+use crate::dates;
+use chrono::{DateTime, Datelike, FixedOffset};
 
 /// Shown where a rate has nothing to divide.
 pub const NO_RATE: &str = "—";
@@ -73,17 +74,19 @@ pub fn age(seconds: u64) -> String {
 
 /// `2026-11-03 09:15:00 +01:00`, the exact time behind a relative one.
 pub fn exact_time(time: DateTime<FixedOffset>) -> String {
-    time.format("%Y-%m-%d %H:%M:%S %:z").to_string()
+    let date = dates::iso_date(&time);
+    let clock = dates::hour_minute_second(&time);
+    format!("{date} {clock} {}", dates::utc_offset(*time.offset()))
 }
 
 /// `14:03:12`.
 pub fn clock(time: DateTime<FixedOffset>) -> String {
-    time.format("%H:%M:%S").to_string()
+    dates::hour_minute_second(&time)
 }
 
 /// `November 2026`.
 pub fn month_label(time: DateTime<FixedOffset>) -> String {
-    time.format("%B %Y").to_string()
+    format!("{} {}", dates::month_name(&time), time.year())
 }
 
 pub fn health_label(status: HealthStatus) -> &'static str {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod alerts;
 pub mod budgets;
 pub mod dashboard;
+pub mod dates;
 pub mod error_group;
 #[cfg(feature = "event-parsing")]
 pub mod event;

@@ -4,7 +4,8 @@
 //! trusts no one); turning it into UTC instants needs the zone and is the server's
 //! (`windows::Windows::for_range`).
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use crate::dates::{hour_minute, iso_date, parse_date, parse_local_time};
+use chrono::{Duration, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -177,7 +178,7 @@ impl DateRange {
             let last_day = to.date() - Duration::days(1);
             (from.date().to_string(), last_day.to_string())
         } else {
-            let text = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M").to_string();
+            let text = |t: NaiveDateTime| format!("{}T{}", iso_date(&t), hour_minute(&t));
             (text(from), text(to))
         }
     }
@@ -192,7 +193,7 @@ enum Edge {
 /// `2026-11-01` (a whole day: its start as a from, its end as a to) or `2026-11-01T08:30`
 /// (a local time, as `<input type="datetime-local">` sends it; seconds allowed).
 fn parse_local(text: &str, name: &str, edge: Edge) -> Result<NaiveDateTime, InvalidQuery> {
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+    if let Some(date) = parse_date(text) {
         let day = match edge {
             Edge::Start => Some(date),
             Edge::End => date.succ_opt(),
@@ -201,10 +202,7 @@ fn parse_local(text: &str, name: &str, edge: Edge) -> Result<NaiveDateTime, Inva
             return Ok(day.and_time(NaiveTime::MIN));
         }
     }
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        .into_iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .ok_or_else(|| {
+    parse_local_time(text).ok_or_else(|| {
             InvalidQuery(format!(
                 "The {name} value “{text}” is not a date (YYYY-MM-DD) or a local time (YYYY-MM-DDTHH:MM)."
             ))
@@ -214,6 +212,7 @@ fn parse_local(text: &str, name: &str, edge: Edge) -> Result<NaiveDateTime, Inva
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     fn query(range: Option<&str>, from: Option<&str>, to: Option<&str>) -> RangeQuery {
         RangeQuery {
