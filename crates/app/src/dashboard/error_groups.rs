@@ -41,7 +41,7 @@ pub fn ErrorGroupsPanel(
                             <span class="muted">{format!("({window})")}</span></h2>
                         <ExportLink href=export.clone() table="error groups"/>
                     </div>
-                    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="error-groups-heading">
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Error groups table">
                         <table class="stacking">
                             <thead>
                                 <tr>

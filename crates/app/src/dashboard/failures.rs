@@ -20,7 +20,7 @@ pub fn RecentFailuresPanel(stats: Signal<DashboardStats>, export: String) -> imp
                             <span class="muted">{format!("({window})")}</span></h2>
                         <ExportLink href=export.clone() table="failures"/>
                     </div>
-                    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="failures-heading">
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Recent failures table">
                         <table class="stacking">
                             <thead>
                                 <tr>

@@ -21,7 +21,7 @@ pub fn ProviderUsagePanel(stats: Signal<DashboardStats>, export: String) -> impl
                     return Either::Left(view! { <p class="empty" data-testid="providers-empty">"No usage data yet"</p> });
                 }
                 Either::Right(view! {
-                    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="providers-heading">
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="AI provider usage table">
                         <table class="stacking" data-testid="providers">
                             <thead>
                                 <tr>

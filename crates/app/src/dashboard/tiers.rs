@@ -35,7 +35,7 @@ pub fn CreditsByTierPanel(stats: Signal<DashboardStats>, export: String) -> impl
                 <h2 id="tiers-heading">"User Credits by Tier"</h2>
                 <ExportLink href=export table="tiers"/>
             </div>
-            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="tiers-heading">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="User credits by tier table">
                 <table class="stacking" data-testid="tiers">
                     <thead>
                         <tr>

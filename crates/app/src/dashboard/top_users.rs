@@ -41,7 +41,7 @@ pub fn TopUsersPanel(
                             <p class="empty" data-testid="top-users-empty">"No generations in this period"</p>
                         }),
                         Ok(top) => EitherOf3::C(view! {
-                            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="top-users-heading">
+                            <div class="table-scroll" tabindex="0" role="region" aria-label="Top users table">
                                 <table class="stacking" data-testid="top-users-table">
                                     <thead>
                                         <tr>
