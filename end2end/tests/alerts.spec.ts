@@ -2,41 +2,14 @@
 // sees it logged; when failures make health critical, the receiver gets exactly one alert.
 
 import { expect, Page, test } from '@playwright/test';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Clock, MINUTE, generation, user } from './events';
 import { collectErrors, hydrated, signIn } from './page';
+import { Receiver } from './receiver';
 import { Server, startServer } from './server';
 
 const ALERTS_PATH = '/admin/alerts';
 /** The part of the webhook URL that is a secret: the page must never show it. */
 const SECRET = 'T000-B000-secret-token';
-
-/** A webhook receiver on a free loopback port: keeps every JSON body, answers 200. */
-class Receiver {
-  readonly bodies: Record<string, unknown>[] = [];
-  private server = http.createServer((request, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    request.on('end', () => {
-      this.bodies.push({ ...JSON.parse(text), contentType: request.headers['content-type'], path: request.url });
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook/${SECRET}`;
-  }
-
-  of(kind: string) {
-    return this.bodies.filter((body) => body.kind === kind);
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** `count` finished generations of the last hour, `failed` of them failed. */
 function generations(prefix: string, count: number, failed: number, clock: Clock): object[] {
@@ -72,7 +45,7 @@ test.describe('with a webhook', () => {
   const clock = new Clock();
 
   test.beforeAll(async () => {
-    webhook = await receiver.start();
+    webhook = await receiver.start(SECRET);
     server = await startServer({
       events: [user('u_alerts', 'pro', 100), ...generations('ok', 20, 0, clock)],
       env: {

@@ -5,6 +5,7 @@
 import { expect, Locator, Page, test } from '@playwright/test';
 import { DAY } from './events';
 import { collectErrors, hydrated, signIn } from './page';
+import { SIGNED_OUT_PAGES, adminPages, localDate } from './pages';
 import { Seed, seed } from './seed';
 import { Server, startServer } from './server';
 
@@ -21,29 +22,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await server?.stop();
 });
-
-const localDate = (ms: number) => new Date(ms + data.zone.offsetMinutes * 60_000).toISOString().slice(0, 10);
-
-function pages(): string[] {
-  const from = localDate(data.clock.now - 5 * DAY);
-  const to = localDate(data.clock.now - DAY);
-  return [
-    '/admin/credits',
-    '/admin/credits?range=7d',
-    `/admin/credits?from=${from}&to=${to}`,
-    '/admin/credits?provider=Seedream',
-    '/admin/generations',
-    '/admin/generations?status=failed&provider=Kling',
-    '/admin/generations?problem=unrefunded&range=30d',
-    '/admin/users/u_plus1',
-    '/admin/users/nobody',
-    '/admin/alerts',
-    '/admin/no-such-page',
-  ];
-}
-
-/** The pages of the signed-out: a signed-in admin who opens them is sent on. */
-const SIGNED_OUT_PAGES = ['/login', '/login?next=%2Fadmin%2Fgenerations', '/setup?token=not-the-token'];
 
 /** Pages that answer 404 on purpose; every other response must be found. */
 const NOT_FOUND = ['/admin/users/nobody', '/admin/no-such-page'];
@@ -124,7 +102,7 @@ for (const mode of MODES) {
     // on a quiet 2-core machine, past 4 min on a busy one. Each wait has its own limit.
     test.setTimeout(600_000);
     const problems = await watchProblems(page);
-    for (const path of [...SIGNED_OUT_PAGES, ...pages()]) {
+    for (const path of [...SIGNED_OUT_PAGES, ...adminPages(data)]) {
       await test.step(path, async () => {
         if (SIGNED_OUT_PAGES.includes(path)) await page.context().clearCookies();
         else if (!(await page.context().cookies()).some((c) => c.name.endsWith('usage_monitor_session'))) await signIn(page.request, server.url);
@@ -156,8 +134,8 @@ for (const mode of MODES) {
 
     await test.step('the custom range form', async () => {
       const release = await open(page, '/admin/credits', mode);
-      const from = localDate(data.clock.now - 3 * DAY);
-      const to = localDate(data.clock.now);
+      const from = localDate(data, data.clock.now - 3 * DAY);
+      const to = localDate(data, data.clock.now);
       await page.getByLabel('From').fill(from);
       await page.getByLabel('To', { exact: true }).fill(to);
       await page.getByRole('button', { name: 'Show range' }).click();

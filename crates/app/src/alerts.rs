@@ -145,7 +145,7 @@ fn DeliveryTable(deliveries: Vec<Delivery>) -> impl IntoView {
     }
     Either::Right(view! {
         <div class="table-scroll" tabindex="0" role="region" aria-label="Alerts sent">
-            <table class="log" data-testid="alert-log">
+            <table class="log stacking" data-testid="alert-log">
                 <thead>
                     <tr>
                         <th scope="col">"Time"</th>
@@ -159,12 +159,12 @@ fn DeliveryTable(deliveries: Vec<Delivery>) -> impl IntoView {
                 <tbody>
                     {deliveries.into_iter().map(|d| view! {
                         <tr data-kind=d.kind.as_str() data-outcome=d.outcome.as_str()>
-                            <td class="nowrap"><time datetime=d.created_at.to_rfc3339()>{exact_time(d.created_at)}</time></td>
-                            <td>{alert(&d)}</td>
-                            <td><code>{d.webhook.clone()}</code></td>
-                            <td class="num">{d.attempts}</td>
-                            <td><span class=format!("status alert-{}", d.outcome.as_str())>{d.outcome.as_str()}</span></td>
-                            <td class="error-text">{detail(&d)}</td>
+                            <td class="nowrap key" data-label="Time"><time datetime=d.created_at.to_rfc3339()>{exact_time(d.created_at)}</time></td>
+                            <td data-label="Alert">{alert(&d)}</td>
+                            <td class="long" data-label="Webhook"><code>{d.webhook.clone()}</code></td>
+                            <td class="num" data-label="Attempts">{d.attempts}</td>
+                            <td data-label="Outcome"><span class=format!("status alert-{}", d.outcome.as_str())>{d.outcome.as_str()}</span></td>
+                            <td class="error-text long" data-label="Detail">{Some(detail(&d)).filter(|text| !text.is_empty())}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -190,7 +190,7 @@ pub fn GenerationTable(
     }
     Either::Right(view! {
         <div class="table-scroll" tabindex="0" role="region" aria-label="Generations">
-            <table data-testid=testid class="log">
+            <table data-testid=testid class="log stacking">
                 <thead>
                     <tr>
                         <th scope="col">"Created"</th>
@@ -206,14 +206,14 @@ pub fn GenerationTable(
                 <tbody>
                     {rows.into_iter().map(|row| view! {
                         <tr data-generation=row.id.clone() title=row.id.clone()>
-                            <td class="nowrap"><time datetime=row.created_at.to_rfc3339()>{exact_time(row.created_at)}</time></td>
-                            <td><a href=user_href(&row.user_id)>{row.user_id.clone()}</a></td>
-                            <td>{row.provider}{row.model.map(|m| view! { <span class="muted">{format!(" · {m}")}</span> })}</td>
-                            <td><span class=format!("status status-{}", row.status)>{row.status.clone()}</span></td>
-                            <td class="num">{count(row.credits)}</td>
-                            <td class="num">{row.refunded.map(count).unwrap_or_default()}</td>
-                            <td class="num">{dollars(row.cost)}</td>
-                            <td class="error-text">{row.error.unwrap_or_default()}</td>
+                            <td class="nowrap" data-label="Created"><time datetime=row.created_at.to_rfc3339()>{exact_time(row.created_at)}</time></td>
+                            <td data-label="User"><a href=user_href(&row.user_id)>{row.user_id.clone()}</a></td>
+                            <td data-label="Provider">{row.provider}{row.model.map(|m| view! { <span class="muted">{format!(" · {m}")}</span> })}</td>
+                            <td data-label="Status"><span class=format!("status status-{}", row.status)>{row.status.clone()}</span></td>
+                            <td class="num" data-label="Credits">{count(row.credits)}</td>
+                            <td class="num" data-label="Refunded">{row.refunded.map(count)}</td>
+                            <td class="num key" data-label="Cost">{dollars(row.cost)}</td>
+                            <td class="error-text long" data-label="Error">{row.error}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

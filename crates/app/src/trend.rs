@@ -280,7 +280,7 @@ pub fn TrendChart(trend: Signal<Trend>, provider: Signal<Option<String>>) -> imp
             <details class="trend-table">
                 <summary>"Show as a table"</summary>
                 <div class="table-scroll">
-                    <table data-testid="trend-table">
+                    <table class="stacking" data-testid="trend-table">
                         <thead>
                             <tr>
                                 <th scope="col">"Period"</th>
@@ -294,10 +294,10 @@ pub fn TrendChart(trend: Signal<Trend>, provider: Signal<Option<String>>) -> imp
                             {counts.iter().zip(periods.get()).map(|(c, period)| view! {
                                 <tr>
                                     <th scope="row">{period}</th>
-                                    <td class="num">{count(c.succeeded)}</td>
-                                    <td class="num">{count(c.failed)}</td>
-                                    <td class="num">{count(c.pending)}</td>
-                                    <td class="num">{dollars(c.cost)}</td>
+                                    <td class="num" data-label="Succeeded">{count(c.succeeded)}</td>
+                                    <td class="num" data-label="Failed">{count(c.failed)}</td>
+                                    <td class="num" data-label="Pending">{count(c.pending)}</td>
+                                    <td class="num key" data-label="Cost">{dollars(c.cost)}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

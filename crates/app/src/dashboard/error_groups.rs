@@ -41,8 +41,8 @@ pub fn ErrorGroupsPanel(
                             <span class="muted">{format!("({window})")}</span></h2>
                         <ExportLink href=export.clone() table="error groups"/>
                     </div>
-                    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="error-groups-heading">
-                        <table>
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Error groups table">
+                        <table class="stacking">
                             <thead>
                                 <tr>
                                     <th scope="col">"Error"</th>
@@ -60,14 +60,14 @@ pub fn ErrorGroupsPanel(
                                                 {g.pattern.clone()}
                                             </a>
                                         </th>
-                                        <td class="num" data-testid="group-count">{count(g.count)}</td>
-                                        <td>{g.providers.join(", ")}</td>
-                                        <td class="nowrap">
+                                        <td class="num key" data-label="Failures" data-testid="group-count">{count(g.count)}</td>
+                                        <td data-label="Providers">{g.providers.join(", ")}</td>
+                                        <td class="nowrap" data-label="First seen">
                                             <time datetime=g.first_seen.to_rfc3339() title=exact_time(g.first_seen)>
                                                 {relative_time(g.first_seen, now)}
                                             </time>
                                         </td>
-                                        <td class="nowrap">
+                                        <td class="nowrap" data-label="Last seen">
                                             <time datetime=g.last_seen.to_rfc3339() title=exact_time(g.last_seen)>
                                                 {relative_time(g.last_seen, now)}
                                             </time>

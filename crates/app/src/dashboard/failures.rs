@@ -20,8 +20,8 @@ pub fn RecentFailuresPanel(stats: Signal<DashboardStats>, export: String) -> imp
                             <span class="muted">{format!("({window})")}</span></h2>
                         <ExportLink href=export.clone() table="failures"/>
                     </div>
-                    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="failures-heading">
-                        <table>
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Recent failures table">
+                        <table class="stacking">
                             <thead>
                                 <tr>
                                     <th scope="col">"Provider"</th>
@@ -33,12 +33,12 @@ pub fn RecentFailuresPanel(stats: Signal<DashboardStats>, export: String) -> imp
                                 {failures.into_iter().map(|f: RecentFailure| view! {
                                     <tr data-generation=f.id.clone()>
                                         <th scope="row">{f.provider}</th>
-                                        <td class="nowrap">
+                                        <td class="nowrap key" data-label="Time">
                                             <time datetime=f.time.to_rfc3339() title=exact_time(f.time)>
                                                 {relative_time(f.time, now)}
                                             </time>
                                         </td>
-                                        <td class="error-text">{f.error}</td>
+                                        <td class="error-text long" data-label="Error">{f.error}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

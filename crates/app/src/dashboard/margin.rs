@@ -77,8 +77,8 @@ fn MarginTables(margin: Margin) -> impl IntoView {
     }
 }
 
-/// One table of lines and their total; on a narrow screen each row stacks its cells, each
-/// with its column's name (`data-label`), so that no figure is out of sight.
+/// One table of lines and their total; on a narrow screen each row is a card of its cells,
+/// each with its column's name (`data-label`), so that no figure is out of sight.
 #[component]
 fn MarginTable(
     caption: &'static str,
@@ -126,10 +126,11 @@ fn MarginTable(
 
 #[component]
 fn MarginCells(figures: MarginFigures) -> impl IntoView {
+    // The margin is the panel's key figure: first on a narrow screen.
     let margin_class = if figures.margin.micros() < 0 {
-        "num strong failed"
+        "num strong key failed"
     } else {
-        "num strong"
+        "num strong key"
     };
     view! {
         <td class="num" data-label="Credits">{count(figures.credits_consumed)}</td>

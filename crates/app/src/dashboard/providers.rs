@@ -21,8 +21,8 @@ pub fn ProviderUsagePanel(stats: Signal<DashboardStats>, export: String) -> impl
                     return Either::Left(view! { <p class="empty" data-testid="providers-empty">"No usage data yet"</p> });
                 }
                 Either::Right(view! {
-                    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="providers-heading">
-                        <table data-testid="providers">
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="AI provider usage table">
+                        <table class="stacking" data-testid="providers">
                             <thead>
                                 <tr>
                                     <th scope="col">"Provider"</th>
@@ -38,12 +38,12 @@ pub fn ProviderUsagePanel(stats: Signal<DashboardStats>, export: String) -> impl
                                 {providers.into_iter().map(|p| view! {
                                     <tr>
                                         <th scope="row">{p.name}</th>
-                                        <td class="num">{count(p.total_calls)}</td>
-                                        <td class="num">{percent(p.success_rate)}</td>
-                                        <td class={if p.failed > 0 { "num failed" } else { "num" }}>{count(p.failed)}</td>
-                                        <td class="num">{latency(p.latency_p50_ms)}</td>
-                                        <td class="num">{latency(p.latency_p95_ms)}</td>
-                                        <td class="num strong">{dollars(p.total_cost)}</td>
+                                        <td class="num" data-label="Calls">{count(p.total_calls)}</td>
+                                        <td class="num" data-label="Success %">{percent(p.success_rate)}</td>
+                                        <td class={if p.failed > 0 { "num failed" } else { "num" }} data-label="Failed">{count(p.failed)}</td>
+                                        <td class="num" data-label="p50">{latency(p.latency_p50_ms)}</td>
+                                        <td class="num" data-label="p95">{latency(p.latency_p95_ms)}</td>
+                                        <td class="num strong key" data-label="Total Cost">{dollars(p.total_cost)}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

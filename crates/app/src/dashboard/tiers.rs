@@ -7,6 +7,15 @@ use model::format::count;
 
 #[component]
 pub fn CreditsByTierPanel(stats: Signal<DashboardStats>, export: String) -> impl IntoView {
+    let consumed = move || {
+        stats.with(|s| {
+            if s.range.is_some() {
+                "Consumed in Range"
+            } else {
+                "Consumed This Month"
+            }
+        })
+    };
     let row = move |tier: Tier| {
         let figure = move |f: fn(&model::dashboard::TierCredits) -> i64| {
             move || stats.with(|s| count(f(s.user_stats.credits_by_tier.get(tier))))
@@ -14,9 +23,9 @@ pub fn CreditsByTierPanel(stats: Signal<DashboardStats>, export: String) -> impl
         view! {
             <tr data-tier=tier.as_str()>
                 <th scope="row">{tier.label()}</th>
-                <td class="num">{figure(|t| t.count)}</td>
-                <td class="num">{figure(|t| t.total_credits)}</td>
-                <td class="num">{figure(|t| t.total_consumed)}</td>
+                <td class="num" data-label="Users">{figure(|t| t.count)}</td>
+                <td class="num key" data-label="Total Credits">{figure(|t| t.total_credits)}</td>
+                <td class="num" data-label=consumed>{figure(|t| t.total_consumed)}</td>
             </tr>
         }
     };
@@ -26,14 +35,14 @@ pub fn CreditsByTierPanel(stats: Signal<DashboardStats>, export: String) -> impl
                 <h2 id="tiers-heading">"User Credits by Tier"</h2>
                 <ExportLink href=export table="tiers"/>
             </div>
-            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="tiers-heading">
-                <table data-testid="tiers">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="User credits by tier table">
+                <table class="stacking" data-testid="tiers">
                     <thead>
                         <tr>
                             <th scope="col">"Tier"</th>
                             <th scope="col" class="num">"Users"</th>
                             <th scope="col" class="num">"Total Credits"</th>
-                            <th scope="col" class="num">{move || stats.with(|s| if s.range.is_some() { "Consumed in Range" } else { "Consumed This Month" })}</th>
+                            <th scope="col" class="num">{consumed}</th>
                         </tr>
                     </thead>
                     <tbody>{[Tier::Pro, Tier::Plus, Tier::Free].map(row)}</tbody>

@@ -41,8 +41,8 @@ pub fn TopUsersPanel(
                             <p class="empty" data-testid="top-users-empty">"No generations in this period"</p>
                         }),
                         Ok(top) => EitherOf3::C(view! {
-                            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="top-users-heading">
-                                <table data-testid="top-users-table">
+                            <div class="table-scroll" tabindex="0" role="region" aria-label="Top users table">
+                                <table class="stacking" data-testid="top-users-table">
                                     <thead>
                                         <tr>
                                             <th scope="col">"User"</th>
@@ -56,10 +56,10 @@ pub fn TopUsersPanel(
                                         {top.users.into_iter().map(|user| view! {
                                             <tr>
                                                 <th scope="row"><a href=user_href(&user.id)>{user.id.clone()}</a></th>
-                                                <td>{user.tier.label()}</td>
-                                                <td class="num">{count(user.generations)}</td>
-                                                <td class="num">{count(user.consumed)}</td>
-                                                <td class="num strong">{dollars(user.cost)}</td>
+                                                <td data-label="Tier">{user.tier.label()}</td>
+                                                <td class="num" data-label="Generations">{count(user.generations)}</td>
+                                                <td class="num" data-label="Credits Consumed">{count(user.consumed)}</td>
+                                                <td class="num strong key" data-label="Cost">{dollars(user.cost)}</td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

@@ -490,7 +490,7 @@ async fn provider_texts_are_shown_as_text_on_the_dashboard() {
             .await
             .unwrap();
         // In the table: text, escaped.
-        assert!(html.contains(r#"<td class="error-text">&lt;img src=x onerror="alert(1)"&gt;&lt;script&gt;alert(2)&lt;/script&gt;</td>"#), "{html}");
+        assert!(html.contains(r#"<td data-label="Error" class="error-text long">&lt;img src=x onerror="alert(1)"&gt;&lt;script&gt;alert(2)&lt;/script&gt;</td>"#), "{html}");
         assert!(html.contains("<th scope=\"row\">&lt;b&gt;Nano&lt;/b&gt;&lt;/script&gt;"), "{html}");
         // Nowhere as markup: not in the page, nor in the data Leptos writes into its scripts
         // for hydration (where a "</script>" would end the script early).
