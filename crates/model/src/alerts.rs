@@ -33,6 +33,7 @@ pub struct AlertsPage {
 pub struct RecordedHealth {
     pub status: HealthStatus,
     /// In the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub since: DateTime<FixedOffset>,
 }
 
@@ -88,8 +89,10 @@ impl Outcome {
 pub struct Delivery {
     pub id: String,
     /// When the change was claimed or the test asked for, in the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub created_at: DateTime<FixedOffset>,
     /// When the last attempt ended.
+    #[serde(default, deserialize_with = "crate::dates::rfc3339::option")]
     pub attempted_at: Option<DateTime<FixedOffset>>,
     pub kind: AlertKind,
     /// The health before a change; `None` for the first check, tests and budgets.

@@ -270,6 +270,7 @@ pub struct UserOverLimit {
 #[serde(rename_all = "camelCase")]
 pub struct BudgetChange {
     /// In the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub at: DateTime<FixedOffset>,
     pub admin: String,
     pub old: String,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct DashboardStats {
     /// The `now` of every window, in the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub generated_at: DateTime<FixedOffset>,
     /// The reporting time zone (IANA name) in which "today" and "this month" are computed.
     pub time_zone: String,
@@ -61,8 +62,10 @@ pub struct ChosenRange {
     /// `Last 7 days`, `2026-11-01 – 2026-11-15`.
     pub label: String,
     /// Its first instant, in the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub from: DateTime<FixedOffset>,
     /// The instant after it (the range excludes it).
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub to: DateTime<FixedOffset>,
 }
 
@@ -163,6 +166,7 @@ pub struct RecentFailure {
     pub provider: String,
     pub error: String,
     /// When the generation was created, in the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub time: DateTime<FixedOffset>,
 }
 

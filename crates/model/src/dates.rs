@@ -102,10 +102,34 @@ fn number(text: &str, digits: std::ops::RangeInclusive<usize>) -> Option<u32> {
         .flatten()
 }
 
+/// Reads a time as the server writes it (RFC 3339) with chrono's strict parser, for
+/// `#[serde(deserialize_with)]`: serde's default goes through chrono's relaxed parser,
+/// which brings its general interpreter of formats into the WebAssembly.
+pub mod rfc3339 {
+    use chrono::{DateTime, FixedOffset};
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<FixedOffset>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text).map_err(D::Error::custom)
+    }
+
+    /// The same for a time that may be `null`.
+    pub fn option<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| DateTime::parse_from_rfc3339(&text).map_err(D::Error::custom))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Duration, TimeZone};
+    use chrono::{DateTime, Duration, TimeZone, Utc};
 
     /// Every form against chrono's own `format`, over times that cross each field's edges.
     #[test]
@@ -185,5 +209,34 @@ mod tests {
             assert_eq!(parse_date(wrong), None, "{wrong}");
             assert_eq!(parse_local_time(wrong), None, "{wrong}");
         }
+    }
+
+    /// Times as the server writes them read back the same, and a relaxed form is refused.
+    #[test]
+    fn times_read_back_as_the_server_writes_them() {
+        #[derive(serde::Deserialize, serde::Serialize, PartialEq, Debug)]
+        struct Times {
+            #[serde(deserialize_with = "rfc3339::deserialize")]
+            at: DateTime<FixedOffset>,
+            #[serde(default, deserialize_with = "rfc3339::option")]
+            maybe: Option<DateTime<FixedOffset>>,
+        }
+        let zone = FixedOffset::west_opt(4 * 3_600 + 30 * 60).unwrap();
+        let at = Utc::now().with_timezone(&zone);
+        for maybe in [
+            None,
+            Some(at.with_timezone(&FixedOffset::east_opt(0).unwrap())),
+        ] {
+            let times = Times { at, maybe };
+            let json = serde_json::to_string(&times).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Times>(&json).unwrap(),
+                times,
+                "{json}"
+            );
+        }
+        let absent: Times = serde_json::from_str(r#"{"at": "2026-11-03T09:15:00Z"}"#).unwrap();
+        assert_eq!(absent.maybe, None);
+        assert!(serde_json::from_str::<Times>(r#"{"at": "2026-11-03"}"#).is_err());
     }
 }

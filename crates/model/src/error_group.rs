@@ -41,7 +41,9 @@ pub struct ErrorGroup {
     /// The providers of those failures, by name.
     pub providers: Vec<String>,
     /// When the first and the last of them were created, in the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub first_seen: DateTime<FixedOffset>,
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub last_seen: DateTime<FixedOffset>,
     /// The error text of the newest of them.
     pub example: String,

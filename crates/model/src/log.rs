@@ -239,7 +239,9 @@ pub struct LogRow {
     pub credits: i64,
     pub cost: Money,
     /// In the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub created_at: DateTime<FixedOffset>,
+    #[serde(default, deserialize_with = "crate::dates::rfc3339::option")]
     pub completed_at: Option<DateTime<FixedOffset>>,
     pub error: Option<String>,
     /// Credits refunded for it, if any.
@@ -275,7 +277,9 @@ pub struct UserPage {
     /// Credits charged for them, refunds not taken off.
     pub credits_used: i64,
     pub credits_refunded: i64,
+    #[serde(default, deserialize_with = "crate::dates::rfc3339::option")]
     pub first_generation: Option<DateTime<FixedOffset>>,
+    #[serde(default, deserialize_with = "crate::dates::rfc3339::option")]
     pub last_generation: Option<DateTime<FixedOffset>>,
     /// The newest failed generations, at most [`USER_FAILURES`].
     pub recent_failures: Vec<LogRow>,
@@ -300,6 +304,7 @@ pub struct TopUser {
 pub struct TopUsers {
     pub users: Vec<TopUser>,
     /// When they were computed, in the reporting time zone.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub generated_at: DateTime<FixedOffset>,
     pub range: Option<ChosenRange>,
 }

@@ -32,6 +32,7 @@ pub struct Trend {
     pub step: TrendStep,
     pub bars: Vec<TrendBar>,
     /// The instant after the last bar: now, or the end of the chosen range.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub end: DateTime<FixedOffset>,
 }
 
@@ -41,6 +42,7 @@ pub struct TrendBar {
     /// Its first instant in the reporting time zone: a local midnight or hour, or for the
     /// first bar, the window's start. The bar ends where the next one starts. Its offset
     /// tells apart the two passes of an hour repeated when clocks go back.
+    #[serde(deserialize_with = "crate::dates::rfc3339::deserialize")]
     pub start: DateTime<FixedOffset>,
     /// The generations created in it, by provider; providers with none are left out.
     pub providers: BTreeMap<String, TrendCounts>,
