@@ -120,7 +120,7 @@ fn TestResult(send_test: ServerAction<SendTestAlert>) -> impl IntoView {
                         {deliveries
                             .into_iter()
                             .filter(|d| d.outcome != Outcome::Delivered)
-                            .map(|d| format!(" {}: {}", d.webhook, detail(&d)))
+                            .map(|d| format!(" {}: {}", d.webhook, detail(&d).unwrap_or_default()))
                             .collect::<String>()}
                     </p>
                 }
@@ -164,7 +164,7 @@ fn DeliveryTable(deliveries: Vec<Delivery>) -> impl IntoView {
                             <td class="long" data-label="Webhook"><code>{d.webhook.clone()}</code></td>
                             <td class="num" data-label="Attempts">{d.attempts}</td>
                             <td data-label="Outcome"><span class=format!("status alert-{}", d.outcome.as_str())>{d.outcome.as_str()}</span></td>
-                            <td class="error-text long" data-label="Detail">{Some(detail(&d)).filter(|text| !text.is_empty())}</td>
+                            <td class="error-text long" data-label="Detail">{detail(&d)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -187,12 +187,12 @@ fn alert(delivery: &Delivery) -> String {
     }
 }
 
-/// `HTTP 200`, or why it failed.
-fn detail(delivery: &Delivery) -> String {
+/// `HTTP 200`, or why it failed; nothing when neither is known.
+fn detail(delivery: &Delivery) -> Option<String> {
     match (&delivery.error, delivery.http_status) {
-        (Some(error), Some(status)) => format!("{error} ({status})"),
-        (Some(error), None) => error.clone(),
-        (None, Some(status)) => format!("HTTP {status}"),
-        (None, None) => String::new(),
+        (Some(error), Some(status)) => Some(format!("{error} ({status})")),
+        (Some(error), None) => Some(error.clone()),
+        (None, Some(status)) => Some(format!("HTTP {status}")),
+        (None, None) => None,
     }
 }

@@ -4,6 +4,8 @@
 
 use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
 const MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -62,15 +64,7 @@ pub fn short_month_name(date: &impl Datelike) -> &'static str {
 
 /// `Tue`.
 pub fn short_weekday_name(weekday: Weekday) -> &'static str {
-    match weekday {
-        Weekday::Mon => "Mon",
-        Weekday::Tue => "Tue",
-        Weekday::Wed => "Wed",
-        Weekday::Thu => "Thu",
-        Weekday::Fri => "Fri",
-        Weekday::Sat => "Sat",
-        Weekday::Sun => "Sun",
-    }
+    WEEKDAYS[weekday.num_days_from_monday() as usize]
 }
 
 /// `2026-11-03` as a date: a four-digit year, a month and a day of one or two digits each.
@@ -96,10 +90,10 @@ pub fn parse_local_time(text: &str) -> Option<NaiveDateTime> {
 
 /// `text` as a number if it is `digits` ASCII digits long.
 fn number(text: &str, digits: std::ops::RangeInclusive<usize>) -> Option<u32> {
-    let all_digits = text.bytes().all(|b| b.is_ascii_digit());
-    (all_digits && digits.contains(&text.len()))
-        .then(|| text.parse().ok())
-        .flatten()
+    if !digits.contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// Reads a time as the server writes it (RFC 3339) with chrono's strict parser, for

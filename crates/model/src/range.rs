@@ -176,7 +176,7 @@ impl DateRange {
     fn custom_texts(&self, from: NaiveDateTime, to: NaiveDateTime) -> (String, String) {
         if from.time() == NaiveTime::MIN && to.time() == NaiveTime::MIN {
             let last_day = to.date() - Duration::days(1);
-            (from.date().to_string(), last_day.to_string())
+            (iso_date(&from), iso_date(&last_day))
         } else {
             let text = |t: NaiveDateTime| format!("{}T{}", iso_date(&t), hour_minute(&t));
             (text(from), text(to))
@@ -203,10 +203,10 @@ fn parse_local(text: &str, name: &str, edge: Edge) -> Result<NaiveDateTime, Inva
         }
     }
     parse_local_time(text).ok_or_else(|| {
-            InvalidQuery(format!(
-                "The {name} value “{text}” is not a date (YYYY-MM-DD) or a local time (YYYY-MM-DDTHH:MM)."
-            ))
-        })
+        InvalidQuery(format!(
+            "The {name} value “{text}” is not a date (YYYY-MM-DD) or a local time (YYYY-MM-DDTHH:MM)."
+        ))
+    })
 }
 
 #[cfg(test)]
